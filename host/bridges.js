@@ -1,0 +1,626 @@
+// In-memory bridges that behave like Rocket.Chat where Relay Bridge touches it. Every bridge method
+// the engine may call and we did not implement throws, so an unexpected call fails loudly instead
+// of silently succeeding.
+'use strict';
+
+const crypto = require('crypto');
+const { engineRequire } = require('./engine');
+
+const { AppBridges } = engineRequire('server/bridges/AppBridges');
+const { ApiBridge } = engineRequire('server/bridges/ApiBridge');
+const { AppActivationBridge } = engineRequire('server/bridges/AppActivationBridge');
+const { AppDetailChangesBridge } = engineRequire('server/bridges/AppDetailChangesBridge');
+const { CommandBridge } = engineRequire('server/bridges/CommandBridge');
+const { EnvironmentalVariableBridge } = engineRequire('server/bridges/EnvironmentalVariableBridge');
+const { HttpBridge } = engineRequire('server/bridges/HttpBridge');
+const { MessageBridge } = engineRequire('server/bridges/MessageBridge');
+const { PersistenceBridge } = engineRequire('server/bridges/PersistenceBridge');
+const { RoomBridge } = engineRequire('server/bridges/RoomBridge');
+const { SchedulerBridge } = engineRequire('server/bridges/SchedulerBridge');
+const { ServerSettingBridge } = engineRequire('server/bridges/ServerSettingBridge');
+const { UploadBridge } = engineRequire('server/bridges/UploadBridge');
+const { UserBridge } = engineRequire('server/bridges/UserBridge');
+const { ThreadBridge } = engineRequire('server/bridges/ThreadBridge');
+const { AppInterface } = engineRequire('definition/metadata');
+
+/** Makes every method of `target` not defined on `bridge` throw a clear error. */
+function loud(bridge, name) {
+    return new Proxy(bridge, {
+        get(target, prop, receiver) {
+            const value = Reflect.get(target, prop, receiver);
+            if (value !== undefined || typeof prop !== 'string' || prop === 'then') return value;
+            return () => {
+                throw new Error(`local host: ${name}.${prop} is not implemented`);
+            };
+        },
+    });
+}
+
+function notImplemented(bridge, method) {
+    return () => Promise.reject(new Error(`local host: ${bridge}.${method} is not implemented`));
+}
+
+function associationKey(association) {
+    const model = typeof association.getModel === 'function' ? association.getModel() : association.model;
+    const id = typeof association.getID === 'function' ? association.getID() : association.id;
+    return `${model}:${id}`;
+}
+
+class HostApiBridge extends ApiBridge {
+    constructor(host) {
+        super();
+        this.host = host;
+    }
+    async registerApi({ api, computedPath, endpoint }, appId) {
+        this.host.routes.register(appId, { computedPath, path: endpoint.path, visibility: api.visibility, methods: endpoint._availableMethods });
+    }
+    async unregisterApis(appId) {
+        this.host.routes.unregister(appId);
+    }
+}
+
+class HostActivationBridge extends AppActivationBridge {
+    constructor(host) {
+        super();
+        this.host = host;
+    }
+    async appAdded() {}
+    async appUpdated() {}
+    async appRemoved() {}
+    async appStatusChanged(app, status) {
+        this.host.emit('appStatus', app.getID(), status);
+    }
+    async actionsChanged() {}
+}
+
+class HostDetailChangesBridge extends AppDetailChangesBridge {
+    onAppSettingsChange() {}
+}
+
+class HostCommandBridge extends CommandBridge {
+    constructor(host) {
+        super();
+        this.host = host;
+        this.commands = new Map(); // command -> { appId, command, enabled }
+    }
+    async doesCommandExist(command) {
+        return this.commands.has(command.toLowerCase());
+    }
+    async enableCommand(command) {
+        this.requireCommand(command).enabled = true;
+    }
+    async disableCommand(command) {
+        this.requireCommand(command).enabled = false;
+    }
+    async modifyCommand(command) {
+        this.requireCommand(command.command).command = command;
+    }
+    async registerCommand(command, appId) {
+        this.commands.set(command.command.toLowerCase(), { appId, command, enabled: true });
+    }
+    async unregisterCommand(command) {
+        this.commands.delete(command.toLowerCase());
+    }
+    requireCommand(command) {
+        const entry = this.commands.get(command.toLowerCase());
+        if (!entry) throw new Error(`no slash command /${command}`);
+        return entry;
+    }
+}
+
+class HostEnvBridge extends EnvironmentalVariableBridge {
+    async getValueByName() {
+        return undefined;
+    }
+    async isReadable() {
+        return false;
+    }
+    async isSet() {
+        return false;
+    }
+}
+
+/** Performs the app's requests for real, like Rocket.Chat's AppHttpBridge (fetch, same option handling). */
+class HostHttpBridge extends HttpBridge {
+    constructor(host) {
+        super();
+        this.host = host;
+    }
+    async call(info) {
+        const { request, method } = info;
+        const url = new URL(info.url);
+        const headers = { ...(request.headers || {}) };
+        let content = request.content;
+        if (!content && request.data !== undefined && typeof request.data === 'object') {
+            content = JSON.stringify(request.data);
+            headers['Content-Type'] = 'application/json';
+        }
+        if (request.auth) {
+            headers.Authorization = `Basic ${Buffer.from(request.auth, 'ascii').toString('base64')}`;
+        }
+        const getOrHead = ['GET', 'HEAD'].includes(String(method).toUpperCase());
+        if (request.params) {
+            if (content || getOrHead) {
+                for (const [k, v] of Object.entries(request.params)) if (v) url.searchParams.append(k, v);
+            } else {
+                content = new URLSearchParams(request.params).toString();
+                headers['Content-Type'] = 'application/x-www-form-urlencoded';
+            }
+        }
+        if (request.query) {
+            url.search = url.search ? `${url.search}&${request.query}` : `?${request.query}`;
+        }
+        if (getOrHead) content = undefined;
+        // Bytes arrive from the Deno runtime as Uint8Array (msgpack), exactly as in Rocket.Chat.
+        if (content && typeof content === 'object' && !(content instanceof Uint8Array)) {
+            content = Buffer.from(Object.values(content));
+        }
+        this.host.counters.http += 1;
+        const timeout = typeof request.timeout === 'number' && request.timeout > 0 ? request.timeout : 3 * 60 * 1000;
+        try {
+            const response = await fetch(url.href, {
+                method: String(method).toUpperCase(),
+                body: content,
+                headers,
+                signal: AbortSignal.timeout(timeout),
+            });
+            const result = {
+                url: info.url,
+                method: info.method,
+                statusCode: response.status,
+                headers: Object.fromEntries(response.headers),
+            };
+            const body = Buffer.from(await response.arrayBuffer());
+            if (request.encoding === null) {
+                result.content = body;
+            } else {
+                result.content = body.toString(request.encoding || 'utf8');
+                const contentType = (response.headers.get('content-type') || '').split(';')[0];
+                result.data = null;
+                if (['application/json', 'text/javascript', 'application/javascript'].includes(contentType)) {
+                    try {
+                        result.data = JSON.parse(result.content);
+                    } catch {
+                        result.data = null;
+                    }
+                }
+            }
+            return result;
+        } catch (e) {
+            // Rocket.Chat returns e.response (undefined for network errors): the app sees a rejection.
+            throw new Error(`request to ${url.origin} failed: ${e.cause ? e.cause.code || e.cause.message : e.message}`);
+        }
+    }
+}
+
+class HostMessageBridge extends MessageBridge {
+    constructor(host) {
+        super();
+        this.host = host;
+    }
+    toRecord(message, appId) {
+        const { state } = this.host;
+        const roomId = message.room && message.room.id;
+        if (!roomId || !state.rooms.has(roomId)) throw new Error(`message.room must be an existing room (got ${roomId})`);
+        const senderId = (message.sender && message.sender.id) || (this.host.appUser(appId) || {}).id;
+        if (!senderId || !state.users.has(senderId)) throw new Error(`message.sender must be an existing user (got ${senderId})`);
+        const record = {
+            roomId,
+            senderId,
+            text: message.text || '',
+            alias: message.alias,
+            avatarUrl: message.avatarUrl,
+            emoji: message.emoji,
+            threadId: message.threadId,
+            attachments: message.attachments,
+            file: message.file,
+            files: message.files,
+            customFields: message.customFields,
+            groupable: message.groupable,
+            parseUrls: message.parseUrls,
+            blocks: message.blocks,
+        };
+        for (const key of Object.keys(record)) if (record[key] === undefined) delete record[key];
+        return record;
+    }
+    async create(message, appId) {
+        const stored = this.host.state.insertMessage(this.toRecord(message, appId));
+        this.host.firePostMessage(AppInterface.IPostMessageSent, stored);
+        return stored.id;
+    }
+    async update(message, appId) {
+        if (!message.id || !this.host.state.messages.has(message.id)) throw new Error(`cannot update unknown message ${message.id}`);
+        const { roomId, senderId, ...changes } = this.toRecord(message, appId);
+        const stored = this.host.state.updateMessage(message.id, { ...changes, editedAt: new Date(), editor: this.host.appUser(appId) });
+        this.host.firePostMessage(AppInterface.IPostMessageUpdated, stored);
+    }
+    async delete(message, user) {
+        const stored = this.host.state.deleteMessage(message.id);
+        this.host.firePostMessage(AppInterface.IPostMessageDeleted, stored, user);
+    }
+    async getById(messageId) {
+        const stored = this.host.state.messages.get(messageId);
+        return stored ? this.host.state.messageForApp(stored) : undefined;
+    }
+    async notifyUser(user, message) {
+        this.host.notifications.push({ userId: user.id, text: message.text, roomId: message.room && message.room.id, blocks: message.blocks });
+        this.host.emit('notify', { userId: user.id, message });
+    }
+    async notifyRoom(room, message) {
+        this.host.notifications.push({ roomId: room.id, text: message.text });
+    }
+    async typing() {}
+    addReaction = notImplemented('message', 'addReaction');
+    removeReaction = notImplemented('message', 'removeReaction');
+}
+
+class HostPersistenceBridge extends PersistenceBridge {
+    constructor(host) {
+        super();
+        this.host = host;
+    }
+    store(appId) {
+        this.host.counters.persistence += 1;
+        return this.host.state.appPersistence(appId);
+    }
+    async purge(appId) {
+        this.store(appId).clear();
+    }
+    async create(data, appId) {
+        return this.createWithAssociations(data, [], appId);
+    }
+    async createWithAssociations(data, associations, appId) {
+        const id = crypto.randomUUID();
+        this.store(appId).set(id, { data: structuredClone(data), keys: associations.map(associationKey) });
+        return id;
+    }
+    async readById(id, appId) {
+        const record = this.store(appId).get(id);
+        return record ? structuredClone(record.data) : undefined;
+    }
+    matching(associations, appId) {
+        const wanted = associations.map(associationKey);
+        const out = [];
+        for (const [id, record] of this.store(appId)) {
+            if (wanted.every((k) => record.keys.includes(k))) out.push([id, record]);
+        }
+        return out;
+    }
+    async readByAssociations(associations, appId) {
+        return this.matching(associations, appId).map(([, r]) => structuredClone(r.data));
+    }
+    async remove(id, appId) {
+        const record = this.store(appId).get(id);
+        this.store(appId).delete(id);
+        return record ? record.data : undefined;
+    }
+    async removeByAssociations(associations, appId) {
+        const found = this.matching(associations, appId);
+        for (const [id] of found) this.store(appId).delete(id);
+        return found.length ? found.map(([, r]) => r.data) : undefined;
+    }
+    async update(id, data, upsert, appId) {
+        const record = this.store(appId).get(id);
+        if (!record && !upsert) throw new Error(`persistence record ${id} does not exist`);
+        this.store(appId).set(id, { data: structuredClone(data), keys: record ? record.keys : [] });
+        return id;
+    }
+    async updateByAssociations(associations, data, upsert, appId) {
+        const found = this.matching(associations, appId);
+        if (found.length === 0) {
+            if (!upsert) throw new Error('no persistence record matches those associations');
+            return this.createWithAssociations(data, associations, appId);
+        }
+        for (const [id, record] of found) record.data = structuredClone(data);
+        return found[0][0];
+    }
+}
+
+class HostRoomBridge extends RoomBridge {
+    constructor(host) {
+        super();
+        this.host = host;
+    }
+    async getById(roomId) {
+        const room = this.host.state.rooms.get(roomId);
+        return room ? this.host.state.roomForApp(room) : undefined;
+    }
+    async getByName(roomName) {
+        const room = this.host.state.findRoomByName(roomName);
+        return room ? this.host.state.roomForApp(room) : undefined;
+    }
+    async getCreatorById(roomId) {
+        const room = this.host.state.rooms.get(roomId);
+        return room ? this.host.state.requireUser(room.creatorId) : undefined;
+    }
+    async getCreatorByName(roomName) {
+        const room = this.host.state.findRoomByName(roomName);
+        return room ? this.host.state.requireUser(room.creatorId) : undefined;
+    }
+    async getDirectByUsernames(usernames) {
+        const room = this.host.state.findDirectRoom(usernames);
+        return room ? this.host.state.roomForApp(room) : undefined;
+    }
+    async getMembers(roomId) {
+        return this.host.state.requireRoom(roomId).userIds.map((id) => this.host.state.requireUser(id));
+    }
+    async create(room, members) {
+        const { state } = this.host;
+        const memberIds = members.map((username) => {
+            const user = state.findUserByUsername(username);
+            if (!user) throw new Error(`no user ${username}`);
+            return user.id;
+        });
+        const kind = { c: 'channel', p: 'private', d: 'direct' }[room.type];
+        return state.createRoom({ name: room.slugifiedName || room.displayName, kind, creatorId: room.creator.id, memberIds }).id;
+    }
+    async getOwners(roomId) {
+        const room = this.host.state.requireRoom(roomId);
+        return (room.ownerIds || [room.creatorId]).map((id) => this.host.state.requireUser(id));
+    }
+    async getModerators(roomId) {
+        const room = this.host.state.requireRoom(roomId);
+        return (room.moderatorIds || []).map((id) => this.host.state.requireUser(id));
+    }
+    async getLeaders() {
+        return [];
+    }
+    async getMessages(roomId, options = {}) {
+        const list = this.host.state.messagesInRoom(roomId);
+        const limit = options.limit || 100;
+        return list.slice(-limit).map((m) => ({ ...m, rid: m.roomId }));
+    }
+    getAllRooms = notImplemented('room', 'getAllRooms');
+    update = notImplemented('room', 'update');
+    createDiscussion = notImplemented('room', 'createDiscussion');
+    delete = notImplemented('room', 'delete');
+    removeUsers = notImplemented('room', 'removeUsers');
+    getUnreadByUser = notImplemented('room', 'getUnreadByUser');
+    getUserUnreadMessageCount = notImplemented('room', 'getUserUnreadMessageCount');
+}
+
+class HostServerSettingBridge extends ServerSettingBridge {
+    constructor(host) {
+        super();
+        this.host = host;
+    }
+    setting(id) {
+        return { id, value: this.host.serverSettings[id], packageValue: '', type: 'string', required: false, public: true, i18nLabel: id };
+    }
+    async getAll() {
+        return Object.keys(this.host.serverSettings).map((id) => this.setting(id));
+    }
+    async getOneById(id) {
+        if (!(id in this.host.serverSettings)) throw new Error(`no server setting ${id}`);
+        return this.setting(id);
+    }
+    async isReadableById(id) {
+        return id in this.host.serverSettings;
+    }
+    hideGroup = notImplemented('serverSetting', 'hideGroup');
+    hideSetting = notImplemented('serverSetting', 'hideSetting');
+    updateOne = notImplemented('serverSetting', 'updateOne');
+    incrementValue = notImplemented('serverSetting', 'incrementValue');
+}
+
+class HostUploadBridge extends UploadBridge {
+    constructor(host) {
+        super();
+        this.host = host;
+    }
+    async getById(id) {
+        const entry = this.host.state.uploads.get(id);
+        return entry ? entry.upload : undefined;
+    }
+    async getBuffer(upload) {
+        const entry = this.host.state.uploads.get(upload.id);
+        if (!entry) throw new Error(`no upload ${upload.id}`);
+        return entry.bytes;
+    }
+    /** Stores the bytes and, like Rocket.Chat, posts a message carrying the file into the room. */
+    async createUpload(details, buffer, appId) {
+        return this.host.storeUpload({ ...details, bytes: Buffer.from(buffer), appId });
+    }
+}
+
+class HostUserBridge extends UserBridge {
+    constructor(host) {
+        super();
+        this.host = host;
+    }
+    async getById(id) {
+        return this.host.state.users.get(id);
+    }
+    async getByUsername(username) {
+        return this.host.state.findUserByUsername(username);
+    }
+    async getAppUser(appId) {
+        return this.host.appUser(appId);
+    }
+    async create(data, appId) {
+        const user = this.host.state.createUser({ ...data, appId: data.appId || appId, type: data.type || 'app', roles: data.roles || ['app'] });
+        return user.id;
+    }
+    async remove(user) {
+        return this.host.state.users.delete(user.id);
+    }
+    async deleteUsersCreatedByApp(appId) {
+        for (const user of [...this.host.state.users.values()]) if (user.appId === appId) this.host.state.users.delete(user.id);
+        return true;
+    }
+    async getActiveUserCount() {
+        return this.host.state.users.size;
+    }
+    async getUserRoomIds(userId) {
+        return [...this.host.state.rooms.values()].filter((r) => r.userIds.includes(userId)).map((r) => r.id);
+    }
+    getUserUnreadMessageCount = notImplemented('user', 'getUserUnreadMessageCount');
+    update = notImplemented('user', 'update');
+    deactivate = notImplemented('user', 'deactivate');
+}
+
+class HostThreadBridge extends ThreadBridge {
+    constructor(host) {
+        super();
+        this.host = host;
+    }
+    async getById(threadId) {
+        const { state } = this.host;
+        return [...state.messages.values()].filter((m) => m.threadId === threadId).map((m) => state.messageForApp(m));
+    }
+}
+
+/** Runs scheduled jobs for real with timers (Rocket.Chat uses Agenda; one run per job). */
+class HostSchedulerBridge extends SchedulerBridge {
+    constructor(host) {
+        super();
+        this.host = host;
+        this.processors = new Map(); // processorId -> processor
+        this.timers = new Map(); // jobId -> timer
+    }
+    async registerProcessors(processors, appId) {
+        for (const p of processors) this.processors.set(p.id, { ...p, appId });
+        return processors.map((p) => p.id);
+    }
+    run(jobId, processorId, data) {
+        const processor = this.processors.get(processorId);
+        if (!processor) throw new Error(`no processor ${processorId}`);
+        this.host.counters.jobs += 1;
+        return Promise.resolve(processor.processor({ ...(data || {}), jobId })).catch((e) => this.host.emit('jobError', processorId, e));
+    }
+    async scheduleOnce(job, appId) {
+        const processorId = this.resolveId(job.id, appId);
+        const jobId = crypto.randomUUID();
+        const delay = Math.max(0, parseWhen(job.when) - Date.now());
+        this.timers.set(jobId, { appId, timer: setTimeout(() => {
+            this.timers.delete(jobId);
+            this.run(jobId, processorId, job.data);
+        }, delay) });
+        return jobId;
+    }
+    async scheduleRecurring(job, appId) {
+        const processorId = this.resolveId(job.id, appId);
+        const jobId = crypto.randomUUID();
+        const every = parseInterval(job.interval);
+        const timer = setInterval(() => this.run(jobId, processorId, job.data), every);
+        this.timers.set(jobId, { appId, timer, processorId });
+        if (!job.skipImmediate) setImmediate(() => this.run(jobId, processorId, job.data));
+        return jobId;
+    }
+    resolveId(id, appId) {
+        if (this.processors.has(id)) return id;
+        const full = `${id}_${appId}`;
+        if (this.processors.has(full)) return full;
+        throw new Error(`no registered processor ${id}`);
+    }
+    async cancelJob(jobId) {
+        for (const [key, entry] of this.timers) {
+            if (key === jobId || entry.processorId === jobId) {
+                clearTimeout(entry.timer);
+                clearInterval(entry.timer);
+                this.timers.delete(key);
+            }
+        }
+    }
+    async cancelAllJobs(appId) {
+        for (const [key, entry] of this.timers) {
+            if (entry.appId === appId) {
+                clearTimeout(entry.timer);
+                clearInterval(entry.timer);
+                this.timers.delete(key);
+            }
+        }
+    }
+    stopAll() {
+        for (const entry of this.timers.values()) {
+            clearTimeout(entry.timer);
+            clearInterval(entry.timer);
+        }
+        this.timers.clear();
+    }
+}
+
+const INTERVAL_UNITS = { ms: 1, millisecond: 1, second: 1000, minute: 60000, hour: 3600000, day: 86400000 };
+
+/** Agenda-style human intervals: "10 seconds", "1 minute", "500 ms", or a number of ms. */
+function parseInterval(value) {
+    if (typeof value === 'number') return value;
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+?)s?\s*$/i.exec(String(value));
+    const unit = match && INTERVAL_UNITS[match[2].toLowerCase()];
+    if (!unit) throw new Error(`local host: unsupported schedule interval "${value}" (use e.g. "30 seconds")`);
+    return Number(match[1]) * unit;
+}
+
+function parseWhen(when) {
+    if (when instanceof Date) return when.getTime();
+    const asDate = Date.parse(when);
+    if (!Number.isNaN(asDate) && /\d{4}-\d{2}-\d{2}/.test(String(when))) return asDate;
+    return Date.now() + parseInterval(String(when).replace(/^in\s+/i, ''));
+}
+
+class HostBridges extends AppBridges {
+    constructor(host) {
+        super();
+        this.host = host;
+        this.api = new HostApiBridge(host);
+        this.activation = new HostActivationBridge(host);
+        this.detailChanges = new HostDetailChangesBridge();
+        this.command = new HostCommandBridge(host);
+        this.env = new HostEnvBridge();
+        this.http = new HostHttpBridge(host);
+        this.message = new HostMessageBridge(host);
+        this.persistence = new HostPersistenceBridge(host);
+        this.room = new HostRoomBridge(host);
+        this.serverSetting = new HostServerSettingBridge(host);
+        this.upload = new HostUploadBridge(host);
+        this.user = new HostUserBridge(host);
+        this.thread = new HostThreadBridge(host);
+        this.scheduler = new HostSchedulerBridge(host);
+        const keys = crypto.generateKeyPairSync('rsa', {
+            modulusLength: 2048,
+            publicKeyEncoding: { type: 'spki', format: 'pem' },
+            privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+        });
+        this.federation = { getPrivateKey: async () => keys.privateKey, getPublicKey: async () => keys.publicKey };
+        this.internal = loud({
+            doGetUsernamesOfRoomById: async (roomId) => this.room.getMembers(roomId).then((users) => users.map((u) => u.username)),
+            doGetUsernamesOfRoomByIdSync: (roomId) => host.state.requireRoom(roomId).userIds.map((id) => host.state.requireUser(id).username),
+            doGetWorkspacePublicKey: async () => ({ id: 'Cloud_Workspace_PublicKey', value: keys.publicKey }),
+        }, 'internal');
+        this.listener = loud({
+            messageEvent: async (int, message) => host.manager.getListenerManager().executeListener(int, message),
+            roomEvent: async (int, room) => host.manager.getListenerManager().executeListener(int, room),
+        }, 'listener');
+    }
+    getApiBridge() { return this.api; }
+    getAppActivationBridge() { return this.activation; }
+    getAppDetailChangesBridge() { return this.detailChanges; }
+    getCommandBridge() { return this.command; }
+    getEnvironmentalVariableBridge() { return this.env; }
+    getHttpBridge() { return this.http; }
+    getListenerBridge() { return this.listener; }
+    getMessageBridge() { return this.message; }
+    getPersistenceBridge() { return this.persistence; }
+    getRoomBridge() { return this.room; }
+    getInternalBridge() { return this.internal; }
+    getInternalFederationBridge() { return this.federation; }
+    getServerSettingBridge() { return this.serverSetting; }
+    getUploadBridge() { return this.upload; }
+    getUserBridge() { return this.user; }
+    getSchedulerBridge() { return this.scheduler; }
+    getThreadBridge() { return this.thread; }
+    // Bridges Relay Bridge never uses: any call through them is a bug we want to see.
+    getContactBridge() { return loud({}, 'contact'); }
+    getLivechatBridge() { return loud({}, 'livechat'); }
+    getEmailBridge() { return loud({}, 'email'); }
+    getUiInteractionBridge() { return loud({}, 'uiInteraction'); }
+    getCloudWorkspaceBridge() { return loud({}, 'cloudWorkspace'); }
+    getVideoConferenceBridge() { return loud({}, 'videoConference'); }
+    getOAuthAppsBridge() { return loud({}, 'oauthApps'); }
+    getModerationBridge() { return loud({}, 'moderation'); }
+    getRoleBridge() { return loud({}, 'role'); }
+    getOutboundMessageBridge() { return loud({}, 'outboundMessage'); }
+    getExperimentalBridge() { return loud({}, 'experimental'); }
+}
+
+module.exports = { HostBridges, parseInterval };

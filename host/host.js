@@ -1,0 +1,313 @@
+// The local host: the real Apps-Engine AppManager (1.62.0) and its Deno runtime, in-memory
+// bridges that behave like Rocket.Chat, and a real HTTP server for the app's API endpoints.
+// Used by `npm start`, the integration tests and the benchmarks.
+'use strict';
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const http = require('http');
+const { EventEmitter } = require('events');
+const { denoBinary, DENO_DIR } = require('./paths');
+const { engineRequire } = require('./engine');
+const { HostState } = require('./state');
+const { HostBridges } = require('./bridges');
+const { RouteTable } = require('./routes');
+const { MemoryMetadataStorage, MemorySourceStorage, MemoryLogStorage } = require('./storages');
+
+const { AppManager } = engineRequire('server/AppManager');
+const { AppInterface } = engineRequire('definition/metadata');
+
+const MAX_BODY_BYTES = 60 * 1024 * 1024;
+
+class LocalHost extends EventEmitter {
+    /**
+     * @param {object} options
+     * @param {number} [options.port] HTTP port (0 = any free port)
+     * @param {string} [options.siteUrl] public URL of this "server" (default http://localhost:<port>)
+     * @param {(entry: object) => void} [options.onLog] receives the app's log entries
+     */
+    constructor(options = {}) {
+        super();
+        this.options = options;
+        this.routes = new RouteTable();
+        this.notifications = [];
+        this.counters = { http: 0, persistence: 0, jobs: 0 };
+        this.serverSettings = {};
+        this.extraHandlers = [];
+        this.pending = new Set();
+    }
+
+    /** Starts the HTTP server and the engine, and seeds users and rooms like a fresh server. */
+    async start() {
+        this.server = http.createServer((req, res) => this.handle(req, res));
+        await new Promise((resolve, reject) => {
+            this.server.once('error', reject);
+            this.server.listen(this.options.port || 0, this.options.hostname || '127.0.0.1', resolve);
+        });
+        this.port = this.server.address().port;
+        this.siteUrl = this.options.siteUrl || `http://localhost:${this.port}`;
+        this.serverSettings = { Site_Url: this.siteUrl, Site_Name: 'Relay Bridge local host' };
+        this.state = new HostState({ siteUrl: this.siteUrl });
+        this.seed();
+
+        // The engine spawns plain `deno` from PATH with this cache.
+        const denoDir = path.dirname(denoBinary());
+        if (!process.env.PATH.split(path.delimiter).includes(denoDir)) {
+            process.env.PATH = `${denoDir}${path.delimiter}${process.env.PATH}`;
+        }
+        process.env.DENO_DIR = process.env.DENO_DIR || DENO_DIR;
+        // Outside node_modules: the engine links deno-runtime/ in here and Deno refuses node_modules paths.
+        this.tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-bridge-host-'));
+
+        AppManager.Instance = undefined; // the engine is a singleton; a stopped host leaves one behind
+        this.bridges = new HostBridges(this);
+        this.logStorage = new MemoryLogStorage((entry) => this.onAppLog(entry));
+        this.manager = new AppManager({
+            metadataStorage: new MemoryMetadataStorage(),
+            logStorage: this.logStorage,
+            bridges: this.bridges,
+            sourceStorage: new MemorySourceStorage(),
+            tempFilePath: this.tempDir,
+        });
+        await this.manager.load();
+        return this;
+    }
+
+    seed() {
+        const s = this.state;
+        this.admin = s.createUser({ id: 'admin-user-id', username: 'admin', name: 'Admin', roles: ['admin', 'user'] });
+        this.alice = s.createUser({ id: 'alice-user-id', username: 'alice', name: 'Alice Liddell' });
+        this.bob = s.createUser({ id: 'bob-user-id', username: 'bob', name: 'Bob' });
+        s.createRoom({ id: 'GENERAL', name: 'general', kind: 'channel', creatorId: this.admin.id, memberIds: [this.alice.id, this.bob.id] });
+        s.createRoom({ id: 'RANDOM', name: 'random', kind: 'channel', creatorId: this.admin.id, memberIds: [this.alice.id] });
+        s.createRoom({ id: 'STAFF', name: 'staff', kind: 'private', creatorId: this.admin.id, memberIds: [this.alice.id] });
+        s.createRoom({ id: 'alice-user-idbob-user-id', name: '', kind: 'direct', creatorId: this.alice.id, memberIds: [this.bob.id] });
+    }
+
+    /** Installs and enables a packaged app zip; resolves to its id once it is enabled. */
+    async installApp(zipPath) {
+        const zip = fs.readFileSync(zipPath);
+        const affs = await this.manager.add(zip, { enable: true, user: this.admin });
+        const app = affs.getApp();
+        if (!app) {
+            throw new Error(`app install failed: ${JSON.stringify({ compiler: affs.getCompilerErrors(), storage: affs.getStorageError(), appUser: affs.getAppUserError(), license: affs.getLicenseValidationResult && affs.getLicenseValidationResult() })}`);
+        }
+        this.appId = app.getID();
+        const status = await app.getStatus();
+        if (!/enabled/.test(status)) throw new Error(`app installed but not enabled: status ${status}`);
+        return this.appId;
+    }
+
+    appUser(appId = this.appId) {
+        for (const user of this.state.users.values()) if (user.appId === appId) return user;
+        return undefined;
+    }
+
+    async appStatus() {
+        return this.manager.getOneById(this.appId).getStatus();
+    }
+
+    /** Changes an app setting the way the admin UI does: through the engine's settings manager. */
+    async updateSetting(id, value) {
+        const item = this.manager.getOneById(this.appId).getStorageItem();
+        const current = item.settings[id];
+        if (!current) throw new Error(`the app has no setting ${id}`);
+        await this.manager.getSettingsManager().updateAppSetting(this.appId, { ...current, value });
+        return item.settings[id].value;
+    }
+
+    getSetting(id) {
+        return this.manager.getOneById(this.appId).getStorageItem().settings[id];
+    }
+
+    /** A user sends a message in a room, as the Rocket.Chat client would; fires IPostMessageSent. */
+    sendMessage({ roomId, userId = this.alice.id, text = '', threadId, file, attachments, alias, avatarUrl, customFields, t }) {
+        this.state.requireUser(userId);
+        const stored = this.state.insertMessage({ roomId, senderId: userId, text, threadId, file, files: file ? [file] : undefined, attachments, alias, avatarUrl, customFields, t });
+        for (const key of Object.keys(stored)) if (stored[key] === undefined) delete stored[key];
+        this.firePostMessage(AppInterface.IPostMessageSent, stored);
+        return stored;
+    }
+
+    editMessage(id, text, editorId = this.alice.id) {
+        const stored = this.state.updateMessage(id, { text, editedAt: new Date(), editor: this.state.requireUser(editorId) });
+        this.firePostMessage(AppInterface.IPostMessageUpdated, stored);
+        return stored;
+    }
+
+    deleteMessage(id, userId = this.alice.id) {
+        const stored = this.state.deleteMessage(id);
+        this.firePostMessage(AppInterface.IPostMessageDeleted, stored, this.state.requireUser(userId));
+        return stored;
+    }
+
+    /** Uploads a file as a user: stores the bytes and posts the file message, like Rocket.Chat. */
+    uploadFile({ roomId, userId = this.alice.id, name, type, bytes, text }) {
+        return this.storeUpload({ rid: roomId, userId, name, type, size: bytes.length, bytes, text });
+    }
+
+    storeUpload({ rid, userId, name, type, size, bytes, text, appId }) {
+        const room = this.state.requireRoom(rid);
+        const id = require('./state').newId();
+        const url = `${this.siteUrl}/file-upload/${id}/${encodeURIComponent(name)}`;
+        const upload = {
+            id,
+            name,
+            size: String(size != null ? size : bytes.length),
+            type,
+            extension: path.extname(name).slice(1),
+            etag: id,
+            path: `/file-upload/${id}/${encodeURIComponent(name)}`,
+            token: id,
+            url,
+            progress: 1,
+            uploading: false,
+            complete: true,
+            updatedAt: new Date(),
+            uploadedAt: new Date(),
+            store: 'GridFS:Uploads',
+            room: this.state.roomForApp(room),
+            user: this.state.users.get(userId),
+        };
+        this.state.uploads.set(id, { upload, bytes });
+        const file = { _id: id, name, type, size: bytes.length };
+        const attachment = { title: name, title_link: upload.path, type: 'file', ...(type.startsWith('image/') ? { image_url: upload.path, image_type: type } : {}) };
+        const senderId = userId || (this.appUser(appId) || {}).id;
+        const stored = this.state.insertMessage({ roomId: rid, senderId, text: text || '', file, files: [file], attachments: [attachment] });
+        this.firePostMessage(AppInterface.IPostMessageSent, stored);
+        return upload;
+    }
+
+    /** Hands an event to the engine the way Rocket.Chat does after saving (not awaited by the sender). */
+    firePostMessage(int, stored, user) {
+        const message = this.state.messageForApp(stored);
+        const data = int === AppInterface.IPostMessageDeleted ? { message, user } : message;
+        const run = this.manager.getListenerManager().executeListener(int, data).catch((e) => this.emit('listenerError', e));
+        this.pending.add(run);
+        run.finally(() => this.pending.delete(run));
+    }
+
+    /** Runs a slash command through the engine's command manager, as the user typing it in a room. */
+    async runCommand({ command, args = [], roomId, userId = this.admin.id, threadId }) {
+        const { SlashCommandContext } = engineRequire('definition/slashcommands');
+        const context = new SlashCommandContext(this.state.requireUser(userId), this.state.roomForApp(this.state.requireRoom(roomId)), args, threadId);
+        const before = this.notifications.length;
+        await this.manager.getCommandManager().executeCommand(command, context);
+        return this.notifications.slice(before);
+    }
+
+    onAppLog(entry) {
+        this.emit('appLog', entry);
+        if (this.options.onLog) this.options.onLog(entry);
+    }
+
+    /** Lets `npm start` and tests mount extra routes (playground, sinks) on the same server. */
+    use(handler) {
+        this.extraHandlers.push(handler);
+    }
+
+    async handle(req, res) {
+        try {
+            const url = new URL(req.url, 'http://localhost');
+            for (const handler of this.extraHandlers) {
+                if (await handler(req, res, url)) return;
+            }
+            const route = this.routes.resolve(url.pathname);
+            if (!route) return sendJson(res, 404, { success: false, error: 'Not found' });
+            const raw = await readBody(req, MAX_BODY_BYTES);
+            if (raw === null) return sendJson(res, 413, { success: false, error: 'Payload too large' });
+            const content = parseContent(req.headers['content-type'], raw);
+            if (content instanceof Error) return sendJson(res, 400, { success: false, error: content.message });
+            const request = {
+                method: req.method.toLowerCase(),
+                headers: lowerCaseKeys(req.headers),
+                query: Object.fromEntries(url.searchParams),
+                params: route.params,
+                content,
+                privateHash: route.privateHash,
+            };
+            const response = await this.manager.getApiManager().executeApi(route.appId, route.path, request);
+            const status = (response && response.status) || 500;
+            const headers = (response && response.headers) || {};
+            let body = response && response.content;
+            if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body)) {
+                body = JSON.stringify(body);
+                if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
+            }
+            res.writeHead(status, headers);
+            res.end(body === undefined ? '' : body);
+        } catch (e) {
+            this.emit('serverError', e);
+            if (!res.headersSent) sendJson(res, 500, { success: false, error: e.message });
+            else res.end();
+        }
+    }
+
+    /** Waits until the engine has finished handling every event fired so far. */
+    async idle() {
+        while (this.pending.size) await Promise.allSettled([...this.pending]);
+    }
+
+    async stop() {
+        if (this.bridges) this.bridges.scheduler.stopAll();
+        if (this.manager) {
+            await this.manager.unload(true).catch(() => undefined);
+            AppManager.Instance = undefined;
+        }
+        if (this.server) {
+            this.server.closeAllConnections();
+            await new Promise((resolve) => this.server.close(resolve));
+        }
+        if (this.tempDir) fs.rmSync(this.tempDir, { recursive: true, force: true });
+    }
+}
+
+function lowerCaseKeys(headers) {
+    const out = {};
+    for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+    return out;
+}
+
+function readBody(req, limit) {
+    return new Promise((resolve, reject) => {
+        const chunks = [];
+        let size = 0;
+        req.on('data', (chunk) => {
+            size += chunk.length;
+            if (size > limit) {
+                resolve(null);
+                req.destroy();
+                return;
+            }
+            chunks.push(chunk);
+        });
+        req.on('end', () => resolve(Buffer.concat(chunks)));
+        req.on('error', reject);
+    });
+}
+
+/** Body parsing as Rocket.Chat's app API router does: JSON and urlencoded are parsed, the rest is text. */
+function parseContent(contentType = '', raw) {
+    if (raw.length === 0) return undefined;
+    const type = contentType.split(';')[0].trim().toLowerCase();
+    const text = raw.toString('utf8');
+    if (type === 'application/json' || type.endsWith('+json')) {
+        try {
+            return JSON.parse(text);
+        } catch (e) {
+            return new Error(`Invalid JSON body: ${e.message}`);
+        }
+    }
+    if (type === 'application/x-www-form-urlencoded') {
+        return Object.fromEntries(new URLSearchParams(text));
+    }
+    return text;
+}
+
+function sendJson(res, status, body) {
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(body));
+}
+
+module.exports = { LocalHost, sendJson, readBody };

@@ -1,0 +1,46 @@
+// HTTP as the core sees it: plain data. The shell turns these into IHttp calls, so adapters stay
+// testable without the engine and every request they make is visible in a table test.
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface MultipartFile {
+    filename: string;
+    contentType: string;
+    bytes: Uint8Array;
+}
+
+/** One part of a multipart/form-data body: a text field or a file. */
+export interface MultipartPart {
+    name: string;
+    value?: string;
+    file?: MultipartFile;
+}
+
+export interface OutboundRequest {
+    method: HttpMethod;
+    url: string;
+    headers: Record<string, string>;
+    /** Serialised body (JSON, form or plain text); exclusive with `multipart`. */
+    body?: string;
+    /** multipart/form-data parts; the shell encodes them with `encodeMultipart`. */
+    multipart?: MultipartPart[];
+}
+
+export interface HttpResult {
+    status: number;
+    /** Header names lower-cased. */
+    headers: Record<string, string>;
+    body: string;
+}
+
+/** Parses a JSON response body, or returns undefined when it is not JSON. */
+export function parseJsonBody(result: HttpResult): any {
+    if (!result.body) {
+        return undefined;
+    }
+    try {
+        return JSON.parse(result.body);
+    } catch {
+        return undefined;
+    }
+}

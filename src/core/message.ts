@@ -1,0 +1,62 @@
+// The one message shape that crosses the core: built once per Rocket.Chat event by the shell,
+// read by rules, templates and every target adapter. No Apps-Engine types here on purpose.
+
+export type RelayEvent = 'sent' | 'edited' | 'deleted';
+
+/** Rocket.Chat room kinds as the rules see them (`c`, `p`, `d`, `l`). */
+export type RoomKind = 'channel' | 'private' | 'direct' | 'livechat';
+
+export interface RelaySender {
+    id: string;
+    username: string;
+    /** Display name; falls back to the username when the user has none. */
+    displayName: string;
+    /** Absolute URL of the sender's avatar on this server (or the message's avatar override). */
+    avatarUrl: string;
+    isBot: boolean;
+}
+
+export interface RelayRoom {
+    id: string;
+    /** Room name without `#` (for DMs, the usernames joined). */
+    name: string;
+    kind: RoomKind;
+}
+
+export interface RelayFile {
+    /** Absolute URL where the file can be fetched (this server's `/file-upload/...`). */
+    url: string;
+    name: string;
+    mimeType: string;
+    size: number;
+    /** Upload id on this server, used by the shell to read the bytes when a target takes uploads. */
+    uploadId?: string;
+}
+
+export interface RelayMessage {
+    event: RelayEvent;
+    /** Rocket.Chat message id. */
+    id: string;
+    text: string;
+    sender: RelaySender;
+    room: RelayRoom;
+    /** Rocket.Chat thread parent id (`tmid`) when the message is a thread reply. */
+    threadId?: string;
+    files: RelayFile[];
+    /** ISO-8601 creation time. */
+    timestamp: string;
+    /** Alias/avatar set on the Rocket.Chat message itself (e.g. by another integration). */
+    alias?: string;
+    /** Instance name the message came from when it entered through our inbound endpoint. */
+    origin?: string;
+    /** True for system messages (joins, topic changes…): never relayed. */
+    isSystem: boolean;
+    /** Public URL of this Rocket.Chat server, without trailing slash. */
+    siteUrl: string;
+}
+
+/** Link to the message in the Rocket.Chat web client. */
+export function messageUrl(msg: RelayMessage): string {
+    const base = `${msg.siteUrl}/${msg.room.kind === 'direct' ? 'direct' : msg.room.kind === 'private' ? 'group' : 'channel'}/${encodeURIComponent(msg.room.name)}`;
+    return `${base}?msg=${encodeURIComponent(msg.id)}`;
+}

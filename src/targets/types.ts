@@ -1,0 +1,93 @@
+// The contract every target adapter implements: one file per target under src/targets/, one test
+// table per target under test/unit/targets/. The router (core) knows rules, adapters know wire
+// formats; neither knows both.
+
+import type { HttpResult, OutboundRequest } from '../core/http';
+import type { RelayMessage } from '../core/message';
+
+/** What a target can do; the engine asks before it plans an edit, delete, thread or upload. */
+export interface TargetCapabilities {
+    edit: boolean;
+    delete: boolean;
+    threads: boolean;
+    /** Accepts file bytes (multipart); otherwise files go as links. */
+    upload: boolean;
+    /** `native`: the target shows our alias/avatar per message; `prefix`: the name goes into the text. */
+    identity: 'native' | 'prefix';
+}
+
+export interface TargetLimits {
+    /** Longest text one message may carry; longer text is split at line/word boundaries. */
+    maxTextLength: number;
+}
+
+/** The message after the rule's `msg` templates were applied. */
+export interface RenderedMessage {
+    /** Text after `msg_format`, still in Rocket.Chat markdown (the adapter converts). */
+    text: string;
+    /** Display name for the target (`alias`/`rc_alias`/`webhook_title`, default the sender's name). */
+    alias: string;
+    /** https avatar URL, or undefined when none or not https. */
+    avatarUrl?: string;
+    /** Emoji avatar such as `:robot:` (Rocket.Chat targets only). */
+    emoji?: string;
+}
+
+/** A file to relay; `bytes` is filled by the shell only for targets with `upload` capability. */
+export interface OutboundFile {
+    url: string;
+    name: string;
+    mimeType: string;
+    size: number;
+    bytes?: Uint8Array;
+}
+
+export interface DeliveryInput<C> {
+    config: C;
+    /** The rule's channel dict for this instance, e.g. `{ "room_id": "GENERAL" }` or `{ "thread_id": "…" }`. */
+    channel: Record<string, string>;
+    message: RelayMessage;
+    rendered: RenderedMessage;
+    files: OutboundFile[];
+    /** Opaque remote ids this message already has at this target (edit/delete), in part order. */
+    remoteIds: string[];
+    /** Opaque remote id of the thread parent at this target, when the message is a thread reply. */
+    remoteThreadId?: string;
+    /** Headers obtained by `login` (e.g. Rocket.Chat basic mode), when the adapter has one. */
+    session?: Record<string, string>;
+}
+
+/** Raised for a response that is not a success; `retryable` tells the delivery layer whether to try again. */
+export class TargetError extends Error {
+    constructor(
+        message: string,
+        public readonly status: number,
+        public readonly retryable: boolean,
+        public readonly retryAfterMs?: number,
+    ) {
+        super(message);
+        this.name = 'TargetError';
+    }
+}
+
+export interface TargetAdapter<C = any> {
+    /** Instance `type` in the relay configuration, e.g. `discord`. */
+    readonly type: string;
+    /** Apprise-style URL schemes this adapter parses, e.g. `['discord']`. */
+    readonly schemes: readonly string[];
+    readonly capabilities: TargetCapabilities;
+    readonly limits: TargetLimits;
+    /** Validates a raw instance object from the JSON; throws ConfigError naming the key. */
+    parseConfig(raw: Record<string, unknown>): C;
+    /** Turns an Apprise-style URL into a raw instance object (then given to parseConfig). */
+    fromUrl(url: URL): Record<string, unknown>;
+    /** Secret-free description for status output and logs. */
+    describe(config: C): string;
+    /** Requests for this event, executed in order; an empty list means nothing to do. */
+    buildRequests(input: DeliveryInput<C>): OutboundRequest[];
+    /** Reads the remote id from the response to `request`; throws TargetError when it failed. */
+    readResponse(input: DeliveryInput<C>, request: OutboundRequest, response: HttpResult): { remoteId?: string };
+    /** Optional login request whose response `readLogin` turns into session headers. */
+    login?(config: C): OutboundRequest | undefined;
+    readLogin?(config: C, response: HttpResult): Record<string, string>;
+}

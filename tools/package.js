@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// `npm run package`: builds dist/relay-bridge_<version>.zip with rc-apps, offline.
+//
+// rc-apps compiles every .ts file under the folder it runs in and zips every other file, so it runs
+// in a staged copy that holds only what ships (app.json, icon, src/, i18n/); tests and tooling
+// never reach the compiler or the zip. The stage's node_modules links to ours: the old compiler
+// needs the engine definitions, ui-kit, @types/node@16 and typescript there.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const childProcess = require('child_process');
+
+const root = path.resolve(__dirname, '..');
+const SHIPPED = ['app.json', 'icon.png', 'src', 'i18n'];
+
+function stageApp(stageDir) {
+    fs.rmSync(stageDir, { recursive: true, force: true });
+    fs.mkdirSync(stageDir, { recursive: true });
+    for (const entry of SHIPPED) {
+        const from = path.join(root, entry);
+        if (fs.existsSync(from)) {
+            fs.cpSync(from, path.join(stageDir, entry), { recursive: true });
+        }
+    }
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(stageDir, 'node_modules'), 'dir');
+    // rc-apps overwrites app.json's requiredApiVersion with this spec: keep the one app.json declares.
+    const appJson = JSON.parse(fs.readFileSync(path.join(root, 'app.json'), 'utf8'));
+    const stagePackage = {
+        name: appJson.nameSlug,
+        version: appJson.version,
+        private: true,
+        devDependencies: { '@rocket.chat/apps-engine': appJson.requiredApiVersion },
+    };
+    fs.writeFileSync(path.join(stageDir, 'package.json'), `${JSON.stringify(stagePackage, null, 2)}\n`);
+}
+
+function packageApp({ quiet = false } = {}) {
+    const appJson = JSON.parse(fs.readFileSync(path.join(root, 'app.json'), 'utf8'));
+    const stageDir = path.join(root, '.stage', appJson.nameSlug);
+    stageApp(stageDir);
+
+    const cli = path.join(root, 'node_modules', '@rocket.chat', 'apps-cli', 'bin', 'run');
+    const result = childProcess.spawnSync(process.execPath, [cli, 'package'], {
+        cwd: stageDir,
+        encoding: 'utf8',
+        env: { ...process.env, FORCE_COLOR: '0' },
+    });
+    const output = `${result.stdout || ''}${result.stderr || ''}`;
+    if (result.status !== 0 || /error/i.test(output.replace(/0 errors?/gi, ''))) {
+        throw new Error(`rc-apps package failed (exit ${result.status}):\n${output}`);
+    }
+
+    const zipName = `${appJson.nameSlug}_${appJson.version}.zip`;
+    const built = path.join(stageDir, 'dist', zipName);
+    if (!fs.existsSync(built)) {
+        throw new Error(`rc-apps reported success but ${built} is missing:\n${output}`);
+    }
+    const distDir = path.join(root, 'dist');
+    fs.mkdirSync(distDir, { recursive: true });
+    const target = path.join(distDir, zipName);
+    fs.copyFileSync(built, target);
+    if (!quiet) {
+        console.log(`packaged ${path.relative(root, target)} (${fs.statSync(target).size} bytes)`);
+    }
+    return target;
+}
+
+module.exports = { packageApp };
+
+if (require.main === module) {
+    try {
+        packageApp();
+    } catch (e) {
+        console.error(e.message);
+        process.exit(1);
+    }
+}
