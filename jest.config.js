@@ -1,8 +1,9 @@
 // Two projects: fast unit tables for the pure core, and integration tests that package the app
 // and run it in the real Apps-Engine runtime (host/). `npm test` runs both.
-const tsJest = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', isolatedModules: true }] };
+const tsJest = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', }] };
 
 module.exports = {
+    testTimeout: 120000,
     projects: [
         { displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'], transform: tsJest, testEnvironment: 'node' },
         {
@@ -11,7 +12,6 @@ module.exports = {
             transform: tsJest,
             testEnvironment: 'node',
             globalSetup: '<rootDir>/test/integration/globalSetup.js',
-            testTimeout: 120000,
         },
     ],
 };

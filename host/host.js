@@ -252,7 +252,10 @@ class LocalHost extends EventEmitter {
     async stop() {
         if (this.bridges) this.bridges.scheduler.stopAll();
         if (this.manager) {
+            const apps = await this.manager.get();
             await this.manager.unload(true).catch(() => undefined);
+            // unload() does not wait for the Deno subprocesses to exit; a lingering one keeps Node alive.
+            await Promise.all(apps.map((app) => app.getRuntimeController().stopApp().catch(() => undefined)));
             AppManager.Instance = undefined;
         }
         if (this.server) {

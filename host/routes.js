@@ -9,7 +9,9 @@ class RouteTable {
 
     register(appId, { path, visibility, methods }) {
         const list = this.byApp.get(appId) || [];
-        list.push({ path, segments: path.split('/').filter(Boolean), visibility, methods });
+        // ApiVisibility is numeric in the engine: PUBLIC = 0, PRIVATE = 1.
+        const kind = visibility === 1 || visibility === 'private' ? 'private' : 'public';
+        list.push({ path, segments: path.split('/').filter(Boolean), visibility: kind, methods });
         this.byApp.set(appId, list);
     }
 

@@ -1,27 +1,98 @@
-import { IAppAccessors, IConfigurationExtend, IHttp, ILogger, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+import {
+    IAppAccessors,
+    IConfigurationExtend,
+    IConfigurationModify,
+    IEnvironmentRead,
+    IHttp,
+    ILogger,
+    IPersistence,
+    IRead,
+} from '@rocket.chat/apps-engine/definition/accessors';
+import { ApiSecurity, ApiVisibility } from '@rocket.chat/apps-engine/definition/api';
 import { App } from '@rocket.chat/apps-engine/definition/App';
 import { IMessage, IPostMessageDeleted, IPostMessageSent, IPostMessageUpdated } from '@rocket.chat/apps-engine/definition/messages';
 import { IAppInfo } from '@rocket.chat/apps-engine/definition/metadata';
+import { ISetting } from '@rocket.chat/apps-engine/definition/settings';
 
+import { RelayEvent } from './core/message';
+import { targetRegistry } from './targets/index';
+import { ConfigStore } from './shell/configStore';
+import { InboundEndpoint } from './shell/inboundEndpoint';
+import { OutboundRelay } from './shell/outbound';
+import { SETTINGS, SettingId } from './shell/settings';
+
+/**
+ * The switchboard: declares what the app provides (settings, endpoint) and hands every event to the
+ * shell module that handles it. No relay logic lives here.
+ */
 // Default export: rc-apps looks for an export named after the classFile path, which a file in src/ cannot have.
 export default class RelayBridgeApp extends App implements IPostMessageSent, IPostMessageUpdated, IPostMessageDeleted {
+    private readonly configStore = new ConfigStore(targetRegistry);
+    private readonly outbound = new OutboundRelay(this.configStore);
+
     constructor(info: IAppInfo, logger: ILogger, accessors: IAppAccessors) {
         super(info, logger, accessors);
     }
 
-    public async executePostMessageSent(message: IMessage, read: IRead, http: IHttp, persistence: IPersistence, modify: IModify): Promise<void> {
-        await http.post('http://127.0.0.1:1/', { data: { text: message.text } }).catch(() => undefined);
+    public async executePostMessageSent(message: IMessage, read: IRead, http: IHttp, persistence: IPersistence): Promise<void> {
+        await this.relay('sent', message, read, http, persistence);
     }
 
-    public async executePostMessageUpdated(message: IMessage, read: IRead, http: IHttp, persistence: IPersistence, modify: IModify): Promise<void> {
-        return;
+    public async executePostMessageUpdated(message: IMessage, read: IRead, http: IHttp, persistence: IPersistence): Promise<void> {
+        await this.relay('edited', message, read, http, persistence);
     }
 
-    public async executePostMessageDeleted(message: IMessage, read: IRead, http: IHttp, persistence: IPersistence, modify: IModify): Promise<void> {
-        return;
+    public async executePostMessageDeleted(message: IMessage, read: IRead, http: IHttp, persistence: IPersistence): Promise<void> {
+        await this.relay('deleted', message, read, http, persistence);
     }
 
-    protected async extendConfiguration(configuration: IConfigurationExtend): Promise<void> {
-        return;
+    /** Relays one event; a failure is logged with its stack, never thrown back into the server. */
+    private async relay(event: RelayEvent, message: IMessage, read: IRead, http: IHttp, persistence: IPersistence): Promise<void> {
+        try {
+            await this.outbound.handle(event, message, { read, http, persistence, logger: this.getLogger(), appUserId: await this.appUserId(read) });
+        } catch (e) {
+            this.getLogger().error(`relaying ${event} message ${message.id} failed: ${e instanceof Error ? e.stack || e.message : String(e)}`);
+        }
+    }
+
+    /** Refuses an invalid relay configuration: the admin UI shows this error and keeps the old value. */
+    public async onPreSettingUpdate(context: { oldSetting: ISetting; newSetting: ISetting }, configurationModify: IConfigurationModify, read: IRead): Promise<ISetting> {
+        const { newSetting } = context;
+        if (newSetting.id === SettingId.RelayConfig || newSetting.id === SettingId.Secrets) {
+            const settings = read.getEnvironmentReader().getSettings();
+            const text = newSetting.id === SettingId.RelayConfig ? newSetting.value : await settings.getValueById(SettingId.RelayConfig);
+            const secrets = newSetting.id === SettingId.Secrets ? newSetting.value : await settings.getValueById(SettingId.Secrets);
+            const result = this.configStore.check(String(text || ''), String(secrets || ''));
+            if (!result.ok) {
+                this.getLogger().error(`Relay configuration refused: ${result.error}`);
+                throw new Error(`Relay configuration refused: ${result.error}`);
+            }
+        }
+        return newSetting;
+    }
+
+    public async onSettingUpdated(): Promise<void> {
+        this.configStore.invalidate();
+    }
+
+    protected async extendConfiguration(configuration: IConfigurationExtend, environment: IEnvironmentRead): Promise<void> {
+        for (const setting of SETTINGS) {
+            await configuration.settings.provideSetting(setting);
+        }
+        await configuration.api.provideApi({
+            visibility: ApiVisibility.PUBLIC,
+            security: ApiSecurity.UNSECURE, // the endpoint authenticates every request itself
+            endpoints: [new InboundEndpoint(this, this.configStore, 'inbound'), new InboundEndpoint(this, this.configStore, 'inbound/:source')],
+        });
+    }
+
+    private appUserIdCache?: string;
+
+    private async appUserId(read: IRead): Promise<string | undefined> {
+        if (!this.appUserIdCache) {
+            const user = await read.getUserReader().getAppUser(this.getID());
+            this.appUserIdCache = user ? user.id : undefined;
+        }
+        return this.appUserIdCache;
     }
 }

@@ -18,7 +18,7 @@ export interface RelaySender {
 
 export interface RelayRoom {
     id: string;
-    /** Room name without `#` (for DMs, the usernames joined). */
+    /** Room name without `#` (for DMs, the slugified name Rocket.Chat gives them). */
     name: string;
     kind: RoomKind;
 }

@@ -1,0 +1,846 @@
+// The relay configuration: one JSON document the admin pastes into a code setting, parsed once
+// into a validated RelayConfig. Every problem is a ConfigError naming the exact place
+// (`instances.dc.webhook_url`, `rules[2].to.discord_main`, `rules[0].msg.rc_alias`, or the
+// line/column of a JSON syntax error), so the admin can fix it without reading logs.
+//
+// Shape (NextBridge's rules are the compatibility contract; a NextBridge config.json + rules.json
+// merged into one object parses nearly unchanged):
+//
+//   {
+//     "instances": {
+//       "dc":  { "type": "discord", ...adapter keys },
+//       "hook": { "url": "discord://id/token", ...extra adapter keys },
+//       "ci":  { "type": "inbound", "token": "…16+ chars…", "rooms": ["#builds"] }
+//     },
+//     "discord": { "dc2": { ...adapter keys } },   // NextBridge platform section: type = section key
+//     "global": { … },                             // NextBridge global section: ignored (warning)
+//     "rules": [ forward rule | connect rule, … ]
+//   }
+//
+// Instances. The name `rocketchat` (LOCAL_INSTANCE) is reserved for this server and is never
+// declared; a NextBridge top-level "rocketchat" section declares REMOTE Rocket.Chat servers.
+// Keys every instance may carry besides its adapter keys:
+//   type    adapter type (`discord`, …) or `inbound` (receives only, no outbound adapter)
+//   url     without "type": Apprise-style URL the registry turns into the type and adapter keys
+//           (explicit keys win); with "type" it is an ordinary adapter key
+//   token   inbound auth token (≥ 16 chars, unique); remote `rocketchat` instances fall back to
+//           NextBridge's `webhook_token`. Without a token an instance cannot send to us.
+//   rooms   inbound allow-list of local rooms: `#name`, a bare id-or-name, or `*` (every public
+//           channel). Default: the local rooms its rules route it to.
+//
+// Rules. forward (default): `{ "from": { inst: channel, … }, "to": { inst: channel, … }, "msg" }`,
+// every from × to pair is a route. connect: `{ "type": "connect", "channels": { inst: channel, … },
+// "msg" }`, every ordered pair is a route. A channel of a connect rule, or of a forward rule's
+// `to`, may carry its own "msg" that overrides the rule's msg key by key for messages sent TO it.
+// Optional `id` (stable key for message mappings; default: FNV-1a hash of the rule without any
+// msg), `comment` (ignored) and `filter`.
+//
+// Channels. For `rocketchat`: `{ "room_id": "GENERAL" }` or `{ "room": "#general" }` (`#` optional).
+// `{ "room": "*" }` (in `from` only) means every PUBLIC channel; private groups, DMs and livechat
+// rooms are only relayed when named explicitly. For other instances the channel dict is handed to
+// the adapter as strings (numbers are stringified, as NextBridge compares with str()).
+//
+// Every route must start or end at this server: routes between two external instances (e.g. the
+// dc → tg half of a connect rule) are dropped because the message already reaches tg through the
+// Rocket.Chat room (dc → room → tg, with origin-based loop prevention).
+//
+// msg keys (all `{var}` templates, see template.ts): msg_format (default "{msg}"),
+// webhook_msg_format (NextBridge: text for webhook sends, i.e. every external target here),
+// rc_alias, rc_avatar, webhook_title, webhook_avatar, alias, avatar, emoji. bot_msg_format is
+// accepted for NextBridge files but ignored (warning): we never send as a bot.
+//
+// filter keys (our addition, all optional):
+//   ignore_users   ["bob", "@ci-bot"]  usernames whose messages are not relayed (case-insensitive)
+//   ignore_bots    true                skip messages from bot users (default false)
+//   match          "regex" or "/regex/i"  relay only messages whose text matches
+//   ignore         "regex" or "/regex/i"  never relay messages whose text matches
+//   trigger_words  ["!relay", "@all"]  relay only messages whose text starts with one of them
+// match/ignore/trigger_words judge new messages; edits and deletes follow the original (the shell
+// relays them only when the original was relayed). System messages are never relayed.
+
+import { ConfigError } from './errors';
+import { closestMatch, compileTemplate, MessageTemplates, Template } from './template';
+import type { TargetAdapter } from '../targets/types';
+
+/** Rule instance name meaning this Rocket.Chat server. */
+export const LOCAL_INSTANCE = 'rocketchat';
+/** Instance type with no outbound adapter: it only posts into this server. */
+export const INBOUND_TYPE = 'inbound';
+export const MIN_TOKEN_LENGTH = 16;
+
+export interface AdapterRegistry {
+    adapterForType(type: string): TargetAdapter | undefined;
+    /** Throws ConfigError on a bad URL. */
+    parseTargetUrl(url: string): { type: string; raw: Record<string, unknown> };
+}
+
+export interface RelayInstance {
+    name: string;
+    /** Adapter type, or `inbound`. */
+    type: string;
+    /** Undefined for inbound-only instances. */
+    adapter?: TargetAdapter;
+    /** The adapter's parsed config (what `adapter.parseConfig` returned). */
+    adapterConfig?: unknown;
+    inboundToken?: string;
+    /** Explicit inbound allow-list (`#name`, id-or-name, `*`); undefined: derived from the rules. */
+    inboundRooms?: string[];
+    /** Where it is declared, e.g. `instances.dc` or `discord.dc`. */
+    path: string;
+}
+
+export interface RouteFilter {
+    /** Lower-case usernames without `@`. */
+    ignoreUsers: string[];
+    ignoreBots: boolean;
+    match?: RegExp;
+    ignore?: RegExp;
+    triggerWords: string[];
+}
+
+export interface RouteEndpoint {
+    instance: string;
+    /** Adapter type of the instance; `rocketchat` for this server. */
+    type: string;
+    /** Address dict without `msg`; for this server `{ room_id }` or `{ room }` (no `#`, or `*`). */
+    channel: Record<string, string>;
+}
+
+export interface Route {
+    ruleId: string;
+    /** Position of the rule in the configuration; routes keep rule order. */
+    ruleIndex: number;
+    from: RouteEndpoint;
+    to: RouteEndpoint;
+    /** Rule msg merged with the target channel's msg override. */
+    msg: MessageTemplates;
+    filter: RouteFilter;
+}
+
+export interface RelayRule {
+    id: string;
+    index: number;
+    type: 'forward' | 'connect';
+    filter: RouteFilter;
+    routes: Route[];
+}
+
+export interface ConfigWarning {
+    path: string;
+    problem: string;
+}
+
+export interface RelayConfig {
+    /** External instances by name (this server is implicit, see LOCAL_INSTANCE). */
+    instances: Map<string, RelayInstance>;
+    rules: RelayRule[];
+    /** Every route of every rule, in rule order. */
+    routes: Route[];
+    /** Non-fatal findings worth showing the admin (ignored keys, dead routes…). */
+    warnings: ConfigWarning[];
+}
+
+export type RelayConfigResult = { ok: true; config: RelayConfig } | { ok: false; error: ConfigError };
+
+const TOP_LEVEL_KEYS = ['instances', 'rules', 'global'];
+/** Keys we read from an instance; the rest (and `url` when `type` is given) go to the adapter. */
+const INSTANCE_OWN_KEYS = ['type', 'url', 'token', 'rooms'];
+const INBOUND_KEYS = ['type', 'token', 'rooms'];
+const RULE_KEYS = ['id', 'type', 'from', 'to', 'channels', 'msg', 'filter', 'comment'];
+const RULE_TYPES = ['forward', 'connect'];
+const MSG_KEYS = [
+    'msg_format',
+    'webhook_msg_format',
+    'bot_msg_format',
+    'alias',
+    'avatar',
+    'emoji',
+    'rc_alias',
+    'rc_avatar',
+    'webhook_title',
+    'webhook_avatar',
+];
+const FILTER_KEYS = ['ignore_users', 'ignore_bots', 'match', 'ignore', 'trigger_words'];
+const LOCAL_CHANNEL_KEYS = ['room_id', 'room'];
+const DEFAULT_MSG_FORMAT = compileTemplate('{msg}', 'default msg_format');
+
+export function validateRelayConfig(json: string, registry: AdapterRegistry): RelayConfigResult {
+    try {
+        return { ok: true, config: parseRelayConfig(json, registry) };
+    } catch (e) {
+        if (e instanceof ConfigError) {
+            return { ok: false, error: e };
+        }
+        throw e;
+    }
+}
+
+export function parseRelayConfig(json: string, registry: AdapterRegistry): RelayConfig {
+    const root = parseJson(json);
+    if (!isObject(root)) {
+        throw new ConfigError('', 'the configuration must be a JSON object with "instances" and "rules"');
+    }
+    const warnings: ConfigWarning[] = [];
+    const instances = parseInstances(root, registry, warnings);
+    if (!('rules' in root)) {
+        throw new ConfigError('rules', 'missing: add a "rules" array (at least one rule)');
+    }
+    const rawRules = root.rules;
+    if (!Array.isArray(rawRules)) {
+        throw new ConfigError('rules', `must be an array of rules, got ${describeType(rawRules)}`);
+    }
+    if (rawRules.length === 0) {
+        throw new ConfigError('rules', 'is empty: add at least one rule');
+    }
+    const context: RuleContext = { instances, warnings };
+    const rules: RelayRule[] = [];
+    const pathById = new Map<string, string>();
+    for (let index = 0; index < rawRules.length; index++) {
+        const rule = parseRule(rawRules[index], index, context);
+        const earlier = pathById.get(rule.id);
+        if (earlier !== undefined) {
+            throw new ConfigError(`rules[${index}]`, `duplicate rule id "${rule.id}" (same as ${earlier}); identical rules must be merged or given different ids`);
+        }
+        pathById.set(rule.id, `rules[${index}]`);
+        rules.push(rule);
+    }
+    const routes: Route[] = [];
+    for (const rule of rules) {
+        for (const route of rule.routes) {
+            routes.push(route);
+        }
+    }
+    warnAboutUnusedInstances(instances, routes, warnings);
+    return { instances, rules, routes, warnings };
+}
+
+// ---------------------------------------------------------------- JSON
+
+function parseJson(text: string): unknown {
+    const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+    if (!source.trim()) {
+        throw new ConfigError('', 'the configuration is empty');
+    }
+    try {
+        return JSON.parse(source);
+    } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        throw new ConfigError(jsonErrorLocation(source, message), `invalid JSON: ${message.replace(/ \(line \d+ column \d+\)$/, '')}`);
+    }
+}
+
+/** `line L, column C` from the engine's message (formats differ between V8 versions). */
+function jsonErrorLocation(source: string, message: string): string {
+    const lineColumn = /line (\d+) column (\d+)/.exec(message);
+    if (lineColumn) {
+        return `line ${lineColumn[1]}, column ${lineColumn[2]}`;
+    }
+    const position = /position (\d+)/.exec(message);
+    let offset = position ? Number(position[1]) : /end of JSON input|Unterminated/i.test(message) ? source.length : -1;
+    if (offset < 0) {
+        return '';
+    }
+    offset = Math.min(offset, source.length);
+    let line = 1;
+    let lineStart = 0;
+    for (let i = 0; i < offset; i++) {
+        if (source.charCodeAt(i) === 10) {
+            line += 1;
+            lineStart = i + 1;
+        }
+    }
+    return `line ${line}, column ${offset - lineStart + 1}`;
+}
+
+// ---------------------------------------------------------------- instances
+
+function parseInstances(root: JsonObject, registry: AdapterRegistry, warnings: ConfigWarning[]): Map<string, RelayInstance> {
+    const instances = new Map<string, RelayInstance>();
+    const add = (name: string, raw: unknown, path: string, sectionType?: string) => {
+        const existing = instances.get(name);
+        if (existing) {
+            throw new ConfigError(path, `instance "${name}" is already declared at ${existing.path}`);
+        }
+        instances.set(name, parseInstance(name, raw, path, sectionType, registry));
+    };
+    if ('instances' in root) {
+        const section = root.instances;
+        if (!isObject(section)) {
+            throw new ConfigError('instances', `must be an object of named instances, got ${describeType(section)}`);
+        }
+        for (const name of Object.keys(section)) {
+            add(name, section[name], keyPath('instances', name));
+        }
+    }
+    for (const key of Object.keys(root)) {
+        if (key === 'instances' || key === 'rules') {
+            continue;
+        }
+        if (key === 'global') {
+            warnings.push({ path: 'global', problem: 'NextBridge global settings are ignored here (proxy, http, log and database are Rocket.Chat settings)' });
+            continue;
+        }
+        // Any other top-level key is a NextBridge platform section: { "<type>": { "<name>": {...} } }.
+        const section = root[key];
+        if (!isObject(section) || Object.keys(section).some((name) => !isObject(section[name]))) {
+            const suggestion = closestMatch(key, TOP_LEVEL_KEYS);
+            throw new ConfigError(key, `unknown top-level key${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; expected "instances", "rules" or a platform section like "discord": { "<name>": { … } }`);
+        }
+        if (!registry.adapterForType(key)) {
+            const suggestion = closestMatch(key, TOP_LEVEL_KEYS);
+            throw new ConfigError(key, `unknown platform section "${key}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; declare sender-only instances with "type": "inbound" under "instances"`);
+        }
+        for (const name of Object.keys(section)) {
+            add(name, section[name], keyPath(key, name), key);
+        }
+    }
+    const pathByToken = new Map<string, string>();
+    instances.forEach((instance) => {
+        if (instance.inboundToken === undefined) {
+            return;
+        }
+        const earlier = pathByToken.get(instance.inboundToken);
+        if (earlier !== undefined) {
+            throw new ConfigError(`${instance.path}.token`, `the same inbound token is used by ${earlier}; every instance needs its own token`);
+        }
+        pathByToken.set(instance.inboundToken, instance.path);
+    });
+    return instances;
+}
+
+function parseInstance(name: string, raw: unknown, path: string, sectionType: string | undefined, registry: AdapterRegistry): RelayInstance {
+    if (name === LOCAL_INSTANCE) {
+        throw new ConfigError(path, `the instance name "${LOCAL_INSTANCE}" is reserved for this Rocket.Chat server; give a remote server another name (e.g. "rc_remote") and use "${LOCAL_INSTANCE}" in rules for this one`);
+    }
+    if (!name.trim() || name.length > 64) {
+        throw new ConfigError(path, 'instance names must be 1 to 64 characters, not blank');
+    }
+    if (!isObject(raw)) {
+        throw new ConfigError(path, `must be an object, got ${describeType(raw)}`);
+    }
+    let type = sectionType;
+    if (raw.type !== undefined) {
+        const declared = requireString(raw.type, `${path}.type`);
+        if (type !== undefined && declared !== type) {
+            throw new ConfigError(`${path}.type`, `"${declared}" contradicts the section "${type}" it is declared in`);
+        }
+        type = declared;
+    }
+    // Without a type, `url` is an Apprise-style URL that picks the adapter; with one it is an
+    // ordinary adapter key (a generic webhook target has its own `url`).
+    const urlForm = type === undefined && raw.url !== undefined;
+    let fromUrl: Record<string, unknown> = {};
+    if (urlForm) {
+        const url = requireString(raw.url, `${path}.url`);
+        let parsed: { type: string; raw: Record<string, unknown> };
+        try {
+            parsed = registry.parseTargetUrl(url);
+        } catch (e) {
+            throw urlError(e, path);
+        }
+        type = parsed.type;
+        fromUrl = parsed.raw;
+    }
+    if (type === undefined) {
+        throw new ConfigError(path, 'missing "type" (e.g. "discord", or "inbound" for a sender-only instance) or "url"');
+    }
+
+    const instance: RelayInstance = { name, type, path };
+    let token = raw.token;
+    let tokenPath = `${path}.token`;
+    // NextBridge's remote Rocket.Chat instances verify outgoing webhooks with webhook_token: the same job.
+    if (token === undefined && type === 'rocketchat' && raw.webhook_token !== undefined && raw.webhook_token !== '') {
+        token = raw.webhook_token;
+        tokenPath = `${path}.webhook_token`;
+    }
+    if (token !== undefined) {
+        instance.inboundToken = requireString(token, tokenPath);
+        if (instance.inboundToken.length < MIN_TOKEN_LENGTH) {
+            throw new ConfigError(tokenPath, `an inbound token must be at least ${MIN_TOKEN_LENGTH} characters (it is the only thing that authenticates senders)`);
+        }
+    }
+    if (raw.rooms !== undefined) {
+        instance.inboundRooms = parseRoomList(raw.rooms, `${path}.rooms`);
+    }
+
+    if (type === INBOUND_TYPE) {
+        for (const key of Object.keys(raw)) {
+            if (INBOUND_KEYS.indexOf(key) < 0) {
+                throw unknownKey(`${path}.${key}`, key, INBOUND_KEYS, 'an inbound instance has');
+            }
+        }
+        if (instance.inboundToken === undefined) {
+            throw new ConfigError(`${path}.token`, 'missing: an inbound instance needs a token to authenticate its sender');
+        }
+        return instance;
+    }
+
+    const adapter = registry.adapterForType(type);
+    if (!adapter) {
+        throw new ConfigError(urlForm ? `${path}.url` : raw.type !== undefined ? `${path}.type` : path, `unknown instance type "${type}"`);
+    }
+    const adapterRaw: Record<string, unknown> = {};
+    for (const key of Object.keys(fromUrl)) {
+        adapterRaw[key] = fromUrl[key];
+    }
+    for (const key of Object.keys(raw)) {
+        if (INSTANCE_OWN_KEYS.indexOf(key) < 0 || (key === 'url' && !urlForm)) {
+            adapterRaw[key] = raw[key];
+        }
+    }
+    try {
+        instance.adapterConfig = adapter.parseConfig(adapterRaw);
+    } catch (e) {
+        // A bad value that came from the URL is reported at `url`, not at a key the admin never wrote.
+        if (e instanceof ConfigError && fromUrl.hasOwnProperty(firstSegment(e.path)) && !raw.hasOwnProperty(firstSegment(e.path))) {
+            throw new ConfigError(`${path}.url`, `${e.path}: ${e.problem}`);
+        }
+        throw rebase(e, path);
+    }
+    instance.adapter = adapter;
+    return instance;
+}
+
+function parseRoomList(raw: unknown, path: string): string[] {
+    if (!Array.isArray(raw) || raw.length === 0) {
+        throw new ConfigError(path, 'must be a non-empty array of rooms ("#name", a room id or "*")');
+    }
+    return raw.map((room, i) => {
+        const value = requireString(room, `${path}[${i}]`).trim();
+        if (!value || value === '#') {
+            throw new ConfigError(`${path}[${i}]`, 'must not be empty');
+        }
+        return value;
+    });
+}
+
+function warnAboutUnusedInstances(instances: Map<string, RelayInstance>, routes: Route[], warnings: ConfigWarning[]): void {
+    const used = new Set<string>();
+    for (const route of routes) {
+        used.add(route.from.instance);
+        used.add(route.to.instance);
+    }
+    instances.forEach((instance) => {
+        if (!used.has(instance.name)) {
+            warnings.push({ path: instance.path, problem: `instance "${instance.name}" is not used by any rule` });
+        }
+    });
+}
+
+// ---------------------------------------------------------------- rules
+
+interface RuleContext {
+    instances: Map<string, RelayInstance>;
+    warnings: ConfigWarning[];
+}
+
+/** One `instance: channel` entry of from/to/channels after validation. */
+interface ParsedEndpoint {
+    endpoint: RouteEndpoint;
+    /** Compiled per-channel `msg` override (to/channels only). */
+    msg?: Partial<MessageTemplates>;
+    path: string;
+    inboundOnly: boolean;
+}
+
+type EndpointRole = 'from' | 'to' | 'channels';
+
+function parseRule(raw: unknown, index: number, context: RuleContext): RelayRule {
+    const path = `rules[${index}]`;
+    if (!isObject(raw)) {
+        throw new ConfigError(path, `must be an object, got ${describeType(raw)}`);
+    }
+    for (const key of Object.keys(raw)) {
+        if (RULE_KEYS.indexOf(key) < 0) {
+            throw unknownKey(`${path}.${key}`, key, RULE_KEYS, 'rule keys are');
+        }
+    }
+    let type: 'forward' | 'connect' = 'forward';
+    if (raw.type !== undefined) {
+        const declared = requireString(raw.type, `${path}.type`);
+        if (declared !== 'forward' && declared !== 'connect') {
+            const suggestion = closestMatch(declared, RULE_TYPES);
+            throw new ConfigError(`${path}.type`, `unknown rule type "${declared}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; use "forward" (default) or "connect"`);
+        }
+        type = declared;
+    }
+    if (raw.comment !== undefined) {
+        requireString(raw.comment, `${path}.comment`);
+    }
+    const ruleMsg = raw.msg === undefined ? {} : parseMsg(raw.msg, `${path}.msg`, context.warnings);
+    const filter = raw.filter === undefined ? defaultFilter() : parseFilter(raw.filter, `${path}.filter`);
+
+    const pairs: Array<{ from: ParsedEndpoint; to: ParsedEndpoint }> = [];
+    let hashContent: JsonObject;
+    if (type === 'connect') {
+        for (const key of ['from', 'to']) {
+            if (raw[key] !== undefined) {
+                throw new ConfigError(`${path}.${key}`, 'a connect rule lists its instances under "channels" (no from/to)');
+            }
+        }
+        const channels = parseEndpoints(raw.channels, `${path}.channels`, 'channels', context);
+        if (channels.length < 2) {
+            throw new ConfigError(`${path}.channels`, 'a connect rule needs at least two channels');
+        }
+        for (const from of channels) {
+            for (const to of channels) {
+                if (from !== to) {
+                    pairs.push({ from, to });
+                }
+            }
+        }
+        hashContent = { type, channels: endpointsForHash(channels) };
+    } else {
+        if (raw.channels !== undefined) {
+            throw new ConfigError(`${path}.channels`, '"channels" belongs to connect rules; add "type": "connect" or use from/to');
+        }
+        const froms = parseEndpoints(raw.from, `${path}.from`, 'from', context);
+        const tos = parseEndpoints(raw.to, `${path}.to`, 'to', context);
+        for (const to of tos) {
+            if (to.inboundOnly) {
+                throw new ConfigError(to.path, `instance "${to.endpoint.instance}" is inbound-only (type "${INBOUND_TYPE}") and cannot receive messages`);
+            }
+        }
+        for (const from of froms) {
+            for (const to of tos) {
+                if (from.endpoint.instance === to.endpoint.instance && canonicalJson(from.endpoint.channel) === canonicalJson(to.endpoint.channel)) {
+                    throw new ConfigError(to.path, `is the same channel as ${from.path}; a rule cannot relay a channel to itself`);
+                }
+                pairs.push({ from, to });
+            }
+        }
+        hashContent = { type, from: endpointsForHash(froms), to: endpointsForHash(tos) };
+    }
+    if (raw.filter !== undefined) {
+        hashContent.filter = raw.filter;
+    }
+    const id = raw.id === undefined ? `r${fnv1a(canonicalJson(hashContent))}` : parseRuleId(raw.id, `${path}.id`);
+
+    const routes: Route[] = [];
+    const warnedSources = new Set<string>();
+    for (const pair of pairs) {
+        const { from, to } = pair;
+        const fromLocal = from.endpoint.instance === LOCAL_INSTANCE;
+        const toLocal = to.endpoint.instance === LOCAL_INSTANCE;
+        if (!fromLocal && !toLocal) {
+            // Connect rules reach these through the Rocket.Chat room; forward rules get a warning.
+            if (type === 'forward') {
+                context.warnings.push({ path: to.path, problem: `route ${from.endpoint.instance} → ${to.endpoint.instance} skipped: every route must start or end at "${LOCAL_INSTANCE}"` });
+            }
+            continue;
+        }
+        if (to.inboundOnly) {
+            // Only reachable from connect rules (forward rules reject it above): it just sends.
+            continue;
+        }
+        if (!fromLocal && !warnedSources.has(from.endpoint.instance)) {
+            warnedSources.add(from.endpoint.instance);
+            const instance = context.instances.get(from.endpoint.instance);
+            if (instance && instance.inboundToken === undefined) {
+                context.warnings.push({ path: from.path, problem: `instance "${instance.name}" has no inbound "token", so messages from it can never arrive` });
+            }
+        }
+        routes.push({
+            ruleId: id,
+            ruleIndex: index,
+            from: from.endpoint,
+            to: to.endpoint,
+            msg: mergeMsg(ruleMsg, to.msg),
+            filter,
+        });
+    }
+    if (routes.length === 0) {
+        throw new ConfigError(path, `no usable route: every route must start or end at "${LOCAL_INSTANCE}" (this server) and end at an instance that can receive`);
+    }
+    return { id, index, type, filter, routes };
+}
+
+function parseRuleId(raw: unknown, path: string): string {
+    const id = requireString(raw, path).trim();
+    if (!id || id.length > 64) {
+        throw new ConfigError(path, 'a rule id must be 1 to 64 characters');
+    }
+    return id;
+}
+
+function parseEndpoints(raw: unknown, path: string, role: EndpointRole, context: RuleContext): ParsedEndpoint[] {
+    if (raw === undefined) {
+        throw new ConfigError(path, `missing: add { "<instance>": { …channel… } }`);
+    }
+    if (!isObject(raw)) {
+        throw new ConfigError(path, `must be an object of { "<instance>": { …channel… } }, got ${describeType(raw)}`);
+    }
+    const names = Object.keys(raw);
+    if (names.length === 0) {
+        throw new ConfigError(path, 'must name at least one instance');
+    }
+    return names.map((name) => parseEndpoint(name, raw[name], keyPath(path, name), role, context));
+}
+
+function parseEndpoint(name: string, raw: unknown, path: string, role: EndpointRole, context: RuleContext): ParsedEndpoint {
+    const local = name === LOCAL_INSTANCE;
+    const instance = context.instances.get(name);
+    if (!local && !instance) {
+        const known = [LOCAL_INSTANCE];
+        context.instances.forEach((_, declared) => known.push(declared));
+        const suggestion = closestMatch(name, known);
+        throw new ConfigError(path, `unknown instance "${name}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; declared: ${known.join(', ')}`);
+    }
+    if (!isObject(raw)) {
+        throw new ConfigError(path, `the channel must be an object such as ${local ? '{ "room": "#general" }' : '{ "channel_id": "123" }'}, got ${describeType(raw)}`);
+    }
+    let msg: Partial<MessageTemplates> | undefined;
+    if (raw.msg !== undefined) {
+        if (role === 'from') {
+            throw new ConfigError(`${path}.msg`, 'a per-channel msg applies to messages sent TO a channel; put it under "to" or the rule\'s "msg"');
+        }
+        msg = parseMsg(raw.msg, `${path}.msg`, context.warnings);
+    }
+    const channel = local ? parseLocalChannel(raw, path, role) : parseRemoteChannel(raw, path);
+    return {
+        endpoint: { instance: name, type: local ? 'rocketchat' : (instance as RelayInstance).type, channel },
+        msg,
+        path,
+        inboundOnly: !local && (instance as RelayInstance).adapter === undefined,
+    };
+}
+
+function parseLocalChannel(raw: JsonObject, path: string, role: EndpointRole): Record<string, string> {
+    for (const key of Object.keys(raw)) {
+        if (key !== 'msg' && LOCAL_CHANNEL_KEYS.indexOf(key) < 0) {
+            throw unknownKey(`${path}.${key}`, key, LOCAL_CHANNEL_KEYS, `a "${LOCAL_INSTANCE}" channel has`);
+        }
+    }
+    if (raw.room_id !== undefined && raw.room !== undefined) {
+        throw new ConfigError(path, 'give either "room_id" or "room", not both');
+    }
+    if (raw.room_id !== undefined) {
+        const roomId = requireString(raw.room_id, `${path}.room_id`).trim();
+        if (!roomId) {
+            throw new ConfigError(`${path}.room_id`, 'must not be empty');
+        }
+        return { room_id: roomId };
+    }
+    if (raw.room !== undefined) {
+        const room = requireString(raw.room, `${path}.room`).trim().replace(/^#/, '');
+        if (!room) {
+            throw new ConfigError(`${path}.room`, 'must name a room, e.g. "#general"');
+        }
+        if (room === '*' && role !== 'from') {
+            throw new ConfigError(`${path}.room`, '"*" (every public channel) can only be used in "from"');
+        }
+        return { room };
+    }
+    throw new ConfigError(path, 'missing "room_id" or "room" (e.g. { "room": "#general" })');
+}
+
+function parseRemoteChannel(raw: JsonObject, path: string): Record<string, string> {
+    const channel: Record<string, string> = {};
+    for (const key of Object.keys(raw)) {
+        if (key === 'msg') {
+            continue;
+        }
+        const value = raw[key];
+        if (typeof value === 'string') {
+            channel[key] = value;
+        } else if (typeof value === 'number' || typeof value === 'boolean') {
+            channel[key] = String(value);
+        } else {
+            throw new ConfigError(`${path}.${key}`, `channel values must be strings or numbers, got ${describeType(value)}`);
+        }
+    }
+    return channel;
+}
+
+function endpointsForHash(endpoints: ParsedEndpoint[]): JsonObject {
+    const out: JsonObject = {};
+    for (const parsed of endpoints) {
+        out[parsed.endpoint.instance] = parsed.endpoint.channel;
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------- msg and filter
+
+function parseMsg(raw: unknown, path: string, warnings: ConfigWarning[]): Partial<MessageTemplates> {
+    if (!isObject(raw)) {
+        throw new ConfigError(path, `must be an object such as { "msg_format": "{user}: {msg}" }, got ${describeType(raw)}`);
+    }
+    const templates: { [key: string]: Template } = {};
+    for (const key of Object.keys(raw)) {
+        if (MSG_KEYS.indexOf(key) < 0) {
+            throw unknownKey(`${path}.${key}`, key, MSG_KEYS, 'msg keys are');
+        }
+        const value = raw[key];
+        if (typeof value !== 'string') {
+            throw new ConfigError(`${path}.${key}`, `must be a template string, got ${describeType(value)}`);
+        }
+        const template = compileTemplate(value, `${path}.${key}`);
+        if (key === 'bot_msg_format') {
+            warnings.push({ path: `${path}.${key}`, problem: 'ignored: Relay Bridge never sends as a bot; use msg_format' });
+            continue;
+        }
+        templates[key] = template;
+    }
+    return templates as Partial<MessageTemplates>;
+}
+
+function mergeMsg(ruleMsg: Partial<MessageTemplates>, channelMsg: Partial<MessageTemplates> | undefined): MessageTemplates {
+    const merged: { [key: string]: Template | undefined } = { msg_format: DEFAULT_MSG_FORMAT };
+    for (const source of [ruleMsg, channelMsg || {}]) {
+        for (const key of Object.keys(source)) {
+            merged[key] = (source as { [key: string]: Template | undefined })[key];
+        }
+    }
+    return merged as unknown as MessageTemplates;
+}
+
+function defaultFilter(): RouteFilter {
+    return { ignoreUsers: [], ignoreBots: false, triggerWords: [] };
+}
+
+function parseFilter(raw: unknown, path: string): RouteFilter {
+    if (!isObject(raw)) {
+        throw new ConfigError(path, `must be an object, got ${describeType(raw)}`);
+    }
+    const filter = defaultFilter();
+    for (const key of Object.keys(raw)) {
+        if (FILTER_KEYS.indexOf(key) < 0) {
+            throw unknownKey(`${path}.${key}`, key, FILTER_KEYS, 'filter keys are');
+        }
+    }
+    if (raw.ignore_users !== undefined) {
+        filter.ignoreUsers = requireStringList(raw.ignore_users, `${path}.ignore_users`).map((user) => user.replace(/^@/, '').toLowerCase());
+    }
+    if (raw.ignore_bots !== undefined) {
+        if (typeof raw.ignore_bots !== 'boolean') {
+            throw new ConfigError(`${path}.ignore_bots`, `must be true or false, got ${describeType(raw.ignore_bots)}`);
+        }
+        filter.ignoreBots = raw.ignore_bots;
+    }
+    if (raw.match !== undefined) {
+        filter.match = parseRegex(raw.match, `${path}.match`);
+    }
+    if (raw.ignore !== undefined) {
+        filter.ignore = parseRegex(raw.ignore, `${path}.ignore`);
+    }
+    if (raw.trigger_words !== undefined) {
+        filter.triggerWords = requireStringList(raw.trigger_words, `${path}.trigger_words`);
+    }
+    return filter;
+}
+
+/** `pattern` or `/pattern/flags` with flags from `imu` (no `g`/`y`: test() would become stateful). */
+function parseRegex(raw: unknown, path: string): RegExp {
+    const text = requireString(raw, path);
+    let pattern = text;
+    let flags = '';
+    const literal = /^\/([\s\S]*)\/([a-z]*)$/.exec(text);
+    if (literal) {
+        pattern = literal[1];
+        flags = literal[2];
+        if (!/^[imu]*$/.test(flags)) {
+            throw new ConfigError(path, `unsupported regex flags "${flags}"; use i, m or u`);
+        }
+    }
+    if (!pattern) {
+        throw new ConfigError(path, 'must not be an empty regex');
+    }
+    try {
+        return new RegExp(pattern, flags);
+    } catch (e) {
+        throw new ConfigError(path, `invalid regex: ${e instanceof Error ? e.message : String(e)}`);
+    }
+}
+
+// ---------------------------------------------------------------- small helpers
+
+type JsonObject = { [key: string]: unknown };
+
+function isObject(value: unknown): value is JsonObject {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describeType(value: unknown): string {
+    if (value === null) {
+        return 'null';
+    }
+    if (Array.isArray(value)) {
+        return 'an array';
+    }
+    return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function requireString(value: unknown, path: string): string {
+    if (typeof value !== 'string') {
+        throw new ConfigError(path, `must be a string, got ${describeType(value)}`);
+    }
+    return value;
+}
+
+function requireStringList(value: unknown, path: string): string[] {
+    if (!Array.isArray(value)) {
+        throw new ConfigError(path, `must be an array of strings, got ${describeType(value)}`);
+    }
+    return value.map((item, i) => {
+        const text = requireString(item, `${path}[${i}]`).trim();
+        if (!text) {
+            throw new ConfigError(`${path}[${i}]`, 'must not be empty');
+        }
+        return text;
+    });
+}
+
+function unknownKey(path: string, key: string, known: string[], knownLabel: string): ConfigError {
+    const suggestion = closestMatch(key, known);
+    return new ConfigError(path, `unknown key "${key}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; ${knownLabel}: ${known.join(', ')}`);
+}
+
+/** `base.key`, or `base["key"]` when the key would make the path ambiguous. */
+function keyPath(base: string, key: string): string {
+    return /^[A-Za-z0-9_-]+$/.test(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`;
+}
+
+function firstSegment(path: string): string {
+    return path.split(/[.[]/)[0];
+}
+
+/** Places a registry URL error at `<instance>.url` (the registry may name `url` itself or a part). */
+function urlError(error: unknown, instancePath: string): ConfigError {
+    if (error instanceof ConfigError && error.path && firstSegment(error.path) !== 'url') {
+        return new ConfigError(`${instancePath}.url`, `${error.path}: ${error.problem}`);
+    }
+    return rebase(error, instancePath, 'url');
+}
+
+/** Re-roots an adapter's ConfigError (whose path is relative to the instance) under `base`. */
+function rebase(error: unknown, base: string, defaultKey?: string): ConfigError {
+    const fallback = defaultKey ? `${base}.${defaultKey}` : base;
+    if (error instanceof ConfigError) {
+        return new ConfigError(error.path ? `${base}.${error.path}` : fallback, error.problem);
+    }
+    return new ConfigError(fallback, error instanceof Error ? error.message : String(error));
+}
+
+/** JSON with object keys sorted at every level: same content, same text, whatever the key order. */
+export function canonicalJson(value: unknown): string {
+    if (Array.isArray(value)) {
+        return `[${value.map(canonicalJson).join(',')}]`;
+    }
+    if (isObject(value)) {
+        const keys = Object.keys(value).sort();
+        return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`).join(',')}}`;
+    }
+    return JSON.stringify(value === undefined ? null : value);
+}
+
+/** 32-bit FNV-1a over UTF-16 code units, as 8 hex digits (stable in every runtime). */
+export function fnv1a(text: string): string {
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < text.length; i++) {
+        hash ^= text.charCodeAt(i);
+        hash = Math.imul(hash, 0x01000193) >>> 0;
+    }
+    const hex = hash.toString(16);
+    return '00000000'.slice(hex.length) + hex;
+}

@@ -1,0 +1,67 @@
+// The router: which targets one Rocket.Chat message goes to and what it looks like there. Pure —
+// the shell executes the plans (HTTP, persistence), adapters turn them into requests.
+
+import { LOCAL_INSTANCE, RelayConfig, RelayInstance } from './config';
+import type { RelayMessage } from './message';
+import { groupByTarget, Route, routeAccepts, RuleIndex } from './rules';
+import { renderMessage, templateVarsFor } from './template';
+import type { RenderedMessage, TargetAdapter } from '../targets/types';
+
+export interface DeliveryPlan {
+    /** Target instance + channel; the key of this target in the message map. */
+    key: string;
+    instance: RelayInstance;
+    adapter: TargetAdapter;
+    channel: Record<string, string>;
+    rendered: RenderedMessage;
+    /** The route whose templates were applied (first matching rule in configuration order). */
+    route: Route;
+}
+
+/** A parsed configuration with its index: what the shell caches per configuration text. */
+export interface ActiveConfig {
+    config: RelayConfig;
+    index: RuleIndex;
+}
+
+export function activate(config: RelayConfig): ActiveConfig {
+    return { config, index: new RuleIndex(config) };
+}
+
+/** Plans one delivery per target for a message sent, edited or deleted in a Rocket.Chat room. */
+export function planDeliveries(active: ActiveConfig, message: RelayMessage): DeliveryPlan[] {
+    if (message.isSystem) {
+        return [];
+    }
+    const routes = active.index.outboundRoutes(message.room).filter((route) => routeAccepts(route, message));
+    if (routes.length === 0) {
+        return [];
+    }
+    const source = sourceOf(active.config, message);
+    const vars = templateVarsFor(message, source);
+    const plans: DeliveryPlan[] = [];
+    for (const group of groupByTarget(routes)) {
+        const instance = active.config.instances.get(group.to.instance);
+        if (!instance || !instance.adapter) {
+            continue; // inbound-only instance: nothing to send to
+        }
+        plans.push({
+            key: group.key,
+            instance,
+            adapter: instance.adapter,
+            channel: group.to.channel,
+            rendered: renderMessage(group.route.msg, vars, { type: instance.type, local: false }),
+            route: group.route,
+        });
+    }
+    return plans;
+}
+
+/** `{platform}`/`{instance_id}`: the external instance a message came in from, else this server. */
+function sourceOf(config: RelayConfig, message: RelayMessage): { instance: string; platform: string } {
+    const origin = message.origin ? config.instances.get(message.origin) : undefined;
+    if (origin) {
+        return { instance: origin.name, platform: origin.type };
+    }
+    return { instance: LOCAL_INSTANCE, platform: 'rocketchat' };
+}

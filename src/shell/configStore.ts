@@ -1,0 +1,101 @@
+import { IRead } from '@rocket.chat/apps-engine/definition/accessors';
+
+import { AdapterRegistry, validateRelayConfig } from '../core/config';
+import { ConfigError } from '../core/errors';
+import { activate, ActiveConfig } from '../core/relay';
+import { parseSecrets, substituteSecrets } from '../core/secrets';
+import { SettingId } from './settings';
+
+/** How long a configuration read from the settings is trusted before the settings are read again. */
+const RECHECK_MS = 30000;
+
+export type LoadResult = { ok: true; active: ActiveConfig } | { ok: false; error: string };
+
+/**
+ * Parses the relay configuration once per distinct setting text and keeps the last valid one
+ * running when a new text is invalid. A cache only: every Rocket.Chat instance re-reads the
+ * settings after RECHECK_MS, so a change made on another instance is picked up without restart.
+ */
+export class ConfigStore {
+    private text?: string;
+    private secretsText?: string;
+    private active?: ActiveConfig;
+    private siteUrl = '';
+    private checkedAt = 0;
+    /** The last rejected configuration's error (secrets redacted), for status output. */
+    public lastError?: string;
+
+    constructor(private readonly registry: AdapterRegistry) {}
+
+    /** The running configuration and the site URL, reading settings only when the cache is stale. */
+    public async current(read: IRead): Promise<{ active?: ActiveConfig; siteUrl: string }> {
+        if (Date.now() - this.checkedAt > RECHECK_MS) {
+            const settings = read.getEnvironmentReader().getSettings();
+            const [text, secrets, siteUrl] = await Promise.all([
+                settings.getValueById(SettingId.RelayConfig),
+                settings.getValueById(SettingId.Secrets),
+                settings.getValueById(SettingId.SiteUrl),
+            ]);
+            this.siteUrl = await this.resolveSiteUrl(read, siteUrl);
+            this.apply(String(text || ''), String(secrets || ''));
+            this.checkedAt = Date.now();
+        }
+        return { active: this.active, siteUrl: this.siteUrl };
+    }
+
+    /** Validates a configuration without activating it (used to refuse a bad save). */
+    public check(text: string, secretsText: string): LoadResult {
+        let secrets: Map<string, string> = new Map();
+        try {
+            secrets = parseSecrets(secretsText);
+            const result = validateRelayConfig(substituteSecrets(text || '{}', secrets), this.registry);
+            return result.ok ? { ok: true, active: activate(result.config) } : { ok: false, error: redact(result.error.message, secrets) };
+        } catch (e) {
+            if (e instanceof ConfigError) {
+                return { ok: false, error: redact(e.message, secrets) };
+            }
+            throw e;
+        }
+    }
+
+    /** Activates a configuration text if valid; otherwise keeps the previous one and records why. */
+    public apply(text: string, secretsText: string): LoadResult | undefined {
+        if (text === this.text && secretsText === this.secretsText) {
+            return undefined;
+        }
+        this.text = text;
+        this.secretsText = secretsText;
+        const result = this.check(text, secretsText);
+        if (result.ok) {
+            this.active = result.active;
+            this.lastError = undefined;
+        } else {
+            this.lastError = result.error;
+        }
+        return result;
+    }
+
+    /** Forces the next `current` call to re-read the settings. */
+    public invalidate(): void {
+        this.checkedAt = 0;
+    }
+
+    private async resolveSiteUrl(read: IRead, override: unknown): Promise<string> {
+        let url = typeof override === 'string' ? override.trim() : '';
+        if (!url) {
+            url = String((await read.getEnvironmentReader().getServerSettings().getValueById('Site_Url')) || '');
+        }
+        return url.replace(/\/+$/, '');
+    }
+}
+
+/** Error texts may quote values that came from secrets: show the reference instead. */
+function redact(message: string, secrets: Map<string, string>): string {
+    let out = message;
+    secrets.forEach((value, name) => {
+        if (value.length >= 4) {
+            out = out.split(value).join(`\${${name}}`);
+        }
+    });
+    return out;
+}

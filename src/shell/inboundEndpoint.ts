@@ -1,0 +1,289 @@
+import { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+import { ApiEndpoint, IApiEndpointInfo, IApiRequest, IApiResponse } from '@rocket.chat/apps-engine/definition/api';
+import { IApp } from '@rocket.chat/apps-engine/definition/IApp';
+import { IMessageAttachment } from '@rocket.chat/apps-engine/definition/messages';
+import { IRoom } from '@rocket.chat/apps-engine/definition/rooms';
+import { IUser } from '@rocket.chat/apps-engine/definition/users';
+
+import { RelayMessage, RoomKind } from '../core/message';
+import { ActiveConfig } from '../core/relay';
+import { renderMessage, templateVarsFor } from '../core/template';
+import { authenticate } from '../inbound/auth';
+import { parseInbound } from '../inbound/dialects';
+import { InboundError } from '../inbound/errors';
+import { inboundRequest, InboundRequest } from '../inbound/request';
+import { InboundDestination, InboundMessage } from '../inbound/types';
+import { ConfigStore } from './configStore';
+import { ORIGIN_FIELD } from './normalize';
+import { findInboundResult, InboundResult, saveInboundResult } from './records/inboundMap';
+import { DEFAULT_MAX_FILE_SIZE, SettingId } from './settings';
+
+const ROOM_KINDS: Record<string, RoomKind> = { c: 'channel', p: 'private', d: 'direct', l: 'livechat' };
+
+interface Posted {
+    message_id: string;
+    room_id: string;
+}
+
+/**
+ * The inbound API endpoint: authenticates the source, parses whichever dialect the sender speaks,
+ * and posts into the rooms the source may reach — with alias and avatar, marked with its origin so
+ * the outbound relay never sends it back. Every failure is a 4xx with a clear message; nothing is
+ * written for a rejected request.
+ */
+export class InboundEndpoint extends ApiEndpoint {
+    constructor(app: IApp, private readonly configStore: ConfigStore, public path: string) {
+        super(app);
+    }
+
+    public post(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<IApiResponse> {
+        return this.respond(request, read, modify, persistence);
+    }
+
+    public put(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<IApiResponse> {
+        return this.respond(request, read, modify, persistence);
+    }
+
+    public delete(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<IApiResponse> {
+        return this.respond(request, read, modify, persistence);
+    }
+
+    private async respond(request: IApiRequest, read: IRead, modify: IModify, persistence: IPersistence): Promise<IApiResponse> {
+        try {
+            const req = inboundRequest({ method: request.method, path: (request.params && request.params.source) || '', headers: request.headers, query: request.query, body: request.content });
+            const posted = await this.handle(req, read, modify, persistence);
+            return { status: 200, content: { success: true, ...posted[0], ...(posted.length > 1 ? { messages: posted } : {}) } };
+        } catch (e) {
+            if (e instanceof InboundError) {
+                return { status: e.status, content: { success: false, error: e.message } };
+            }
+            // Not the sender's fault (e.g. the server refused a write): ask them to retry, never 500.
+            this.app.getLogger().error(`inbound request failed: ${e instanceof Error ? e.stack || e.message : String(e)}`);
+            return { status: 503, headers: { 'Retry-After': '5' }, content: { success: false, error: 'temporarily unable to post the message; retry later' } };
+        }
+    }
+
+    private async handle(req: InboundRequest, read: IRead, modify: IModify, persistence: IPersistence): Promise<Posted[]> {
+        if (['post', 'put', 'patch', 'delete'].indexOf(req.method) < 0) {
+            throw new InboundError(405, `method ${req.method.toUpperCase()} not allowed; use POST (PUT/PATCH to edit, DELETE to delete)`);
+        }
+        const { active } = await this.configStore.current(read);
+        if (!active) {
+            throw new InboundError(404, 'no inbound sources are configured');
+        }
+        const sources: Array<{ name: string; token: string }> = [];
+        active.config.instances.forEach((instance) => {
+            if (instance.inboundToken) {
+                sources.push({ name: instance.name, token: instance.inboundToken });
+            }
+        });
+        const auth = authenticate(req, sources, req.path);
+        if (auth instanceof InboundError) {
+            throw auth;
+        }
+        const source = auth.source.name;
+        const maxFileBytes = Number(await read.getEnvironmentReader().getSettings().getValueById(SettingId.MaxFileSize)) || DEFAULT_MAX_FILE_SIZE;
+        const message = parseInbound(req, { maxFileBytes });
+        const appUser = await read.getUserReader().getAppUser(this.app.getID());
+        if (!appUser) {
+            throw new Error('the app user is missing');
+        }
+
+        const idempotencyKey = req.headers['idempotency-key'] || (message.externalId ? `id:${message.externalId}` : undefined);
+        if (req.method === 'put' || req.method === 'patch' || req.method === 'delete') {
+            return this.changeExisting(req, message, source, read, modify, persistence, appUser);
+        }
+        if (idempotencyKey) {
+            const earlier = await findInboundResult(read.getPersistenceReader(), source, idempotencyKey);
+            if (earlier) {
+                return earlier.posted;
+            }
+        }
+
+        const targets = await this.resolveRooms(message, source, active, read);
+        const posted: Posted[] = [];
+        for (const target of targets) {
+            posted.push(await this.postInto(target.room, target.rendered, message, source, read, modify, appUser, persistence));
+        }
+        const result: InboundResult = { source, key: idempotencyKey, externalId: message.externalId, posted, createdAt: new Date().toISOString() };
+        await saveInboundResult(persistence, result);
+        return posted;
+    }
+
+    /** Rooms named in the payload (each must be on the source's allow-list), else the source's rules. */
+    private async resolveRooms(message: InboundMessage, source: string, active: ActiveConfig, read: IRead): Promise<Array<{ room: IRoom; rendered?: { alias: string; avatarUrl?: string; emoji?: string; text: string } }>> {
+        const out: Array<{ room: IRoom; rendered?: { alias: string; avatarUrl?: string; emoji?: string; text: string } }> = [];
+        if (message.destinations.length > 0) {
+            for (const destination of message.destinations) {
+                const room = await findRoom(destination, read);
+                // Same answer whether the room is missing or not allowed: no hint which rooms exist.
+                if (!room || !active.index.inboundRoomAllowed(source, roomRef(room))) {
+                    throw new InboundError(403, `this source may not post to ${describeDestination(destination)}`);
+                }
+                out.push({ room });
+            }
+            return out;
+        }
+        const routes = active.index.inboundRoutes(source);
+        if (routes.length === 0) {
+            throw new InboundError(400, 'no destination: name a room (channel, roomId or room_id) or add a rule from this source to a room');
+        }
+        const seen: Record<string, boolean> = {};
+        for (const route of routes) {
+            const channel = route.to.channel;
+            const room = channel.room_id ? await read.getRoomReader().getById(channel.room_id) : await read.getRoomReader().getByName(channel.room || '');
+            if (!room || seen[room.id]) {
+                continue;
+            }
+            seen[room.id] = true;
+            const vars = templateVarsFor(asRelayMessage(message, source, room), { instance: source, platform: active.config.instances.get(source)!.type });
+            out.push({ room, rendered: renderMessage(route.msg, vars, { type: 'rocketchat', local: true }) });
+        }
+        if (out.length === 0) {
+            throw new InboundError(403, 'the rooms this source is routed to do not exist');
+        }
+        return out;
+    }
+
+    private async postInto(
+        room: IRoom,
+        rendered: { alias: string; avatarUrl?: string; emoji?: string; text: string } | undefined,
+        message: InboundMessage,
+        source: string,
+        read: IRead,
+        modify: IModify,
+        appUser: IUser,
+        persistence: IPersistence,
+    ): Promise<Posted> {
+        const builder = modify.getCreator().startMessage().setRoom(room).setSender(appUser).setText(rendered ? rendered.text : message.text);
+        const alias = (rendered && rendered.alias) || message.alias;
+        if (alias) {
+            builder.setUsernameAlias(alias);
+        }
+        const avatarUrl = (rendered && rendered.avatarUrl) || message.avatarUrl;
+        const emoji = (rendered && rendered.emoji) || message.emoji;
+        if (avatarUrl) {
+            builder.setAvatarUrl(avatarUrl);
+        } else if (emoji) {
+            builder.setEmojiAvatar(emoji);
+        }
+        const threadId = message.tmid || (message.threadExternalId ? await this.mappedMessageId(read, source, message.threadExternalId) : undefined);
+        if (threadId) {
+            builder.setThreadId(threadId);
+        }
+        const attachments = toAttachments(message);
+        if (attachments.length > 0) {
+            builder.setAttachments(attachments);
+        }
+        if (message.groupable !== undefined) {
+            builder.setGroupable(message.groupable);
+        }
+        if (message.parseUrls !== undefined) {
+            builder.setParseUrls(message.parseUrls);
+        }
+        const data = builder.getMessage();
+        builder.setData({ ...data, customFields: { ...(message.customFields || {}), ...(data.customFields || {}), [ORIGIN_FIELD]: source } });
+        const messageId = await modify.getCreator().finish(builder);
+        for (const file of message.attachments) {
+            if (file.kind === 'bytes') {
+                await modify.getCreator().getUploadCreator().uploadBuffer(file.bytes as unknown as Buffer, { filename: file.name, room, user: appUser });
+            }
+        }
+        return { message_id: messageId, room_id: room.id };
+    }
+
+    private async mappedMessageId(read: IRead, source: string, externalId: string): Promise<string | undefined> {
+        const found = await findInboundResult(read.getPersistenceReader(), source, `id:${externalId}`);
+        return found && found.posted.length ? found.posted[0].message_id : undefined;
+    }
+
+    /** PUT/PATCH edits and DELETE deletes the message this source posted under the given id. */
+    private async changeExisting(req: InboundRequest, message: InboundMessage, source: string, read: IRead, modify: IModify, persistence: IPersistence, appUser: IUser): Promise<Posted[]> {
+        const externalId = message.externalId || req.query.id || req.query.message_id;
+        if (!externalId) {
+            throw new InboundError(400, `${req.method.toUpperCase()} needs the message's id (body id/message_id or ?id=)`);
+        }
+        const found = await findInboundResult(read.getPersistenceReader(), source, `id:${externalId}`);
+        if (!found) {
+            throw new InboundError(404, `no message from this source with id ${JSON.stringify(externalId)}`);
+        }
+        for (const posted of found.posted) {
+            const current = await read.getMessageReader().getById(posted.message_id);
+            if (!current) {
+                continue;
+            }
+            if (req.method === 'delete') {
+                await modify.getDeleter().deleteMessage(current, appUser);
+            } else {
+                const builder = await modify.getUpdater().message(posted.message_id, appUser);
+                builder.setEditor(appUser).setText(message.text);
+                await modify.getUpdater().finish(builder);
+            }
+        }
+        if (req.method === 'delete') {
+            await saveInboundResult(persistence, { ...found, deleted: true });
+        }
+        return found.posted;
+    }
+}
+
+async function findRoom(destination: InboundDestination, read: IRead): Promise<IRoom | undefined> {
+    const rooms = read.getRoomReader();
+    if ('roomId' in destination) {
+        return rooms.getById(destination.roomId);
+    }
+    if ('roomName' in destination) {
+        return rooms.getByName(destination.roomName);
+    }
+    if ('nameOrId' in destination) {
+        return (await rooms.getById(destination.nameOrId)) || rooms.getByName(destination.nameOrId);
+    }
+    return undefined; // direct messages to @user are not supported for inbound sources
+}
+
+function describeDestination(destination: InboundDestination): string {
+    if ('roomId' in destination) {
+        return `room id ${destination.roomId}`;
+    }
+    if ('roomName' in destination) {
+        return `#${destination.roomName}`;
+    }
+    if ('username' in destination) {
+        return `@${destination.username}`;
+    }
+    return destination.nameOrId;
+}
+
+function roomRef(room: IRoom): { id: string; name: string; kind: RoomKind } {
+    return { id: room.id, name: room.slugifiedName || '', kind: ROOM_KINDS[room.type] || 'channel' };
+}
+
+function toAttachments(message: InboundMessage): IMessageAttachment[] {
+    const out: IMessageAttachment[] = message.rcAttachments.map((a) => ({ ...a } as unknown as IMessageAttachment));
+    for (const file of message.attachments) {
+        if (file.kind !== 'url') {
+            continue;
+        }
+        const isImage = (file.mimeType || '').indexOf('image/') === 0 || /\.(png|jpe?g|gif|webp)$/i.test(file.url);
+        out.push({ title: { value: file.title || file.name || file.url, link: file.url }, ...(isImage ? { imageUrl: file.url } : {}) } as IMessageAttachment);
+    }
+    return out;
+}
+
+/** The inbound message as the template variables see it: the external sender is the user. */
+function asRelayMessage(message: InboundMessage, source: string, room: IRoom): RelayMessage {
+    const name = message.alias || (message.sender && message.sender.name) || source;
+    return {
+        event: 'sent',
+        id: message.externalId || '',
+        text: message.text,
+        sender: { id: (message.sender && message.sender.id) || '', username: name, displayName: name, avatarUrl: message.avatarUrl || '', isBot: false },
+        room: roomRef(room),
+        files: [],
+        timestamp: new Date().toISOString(),
+        origin: source,
+        isSystem: false,
+        siteUrl: '',
+    };
+}
+

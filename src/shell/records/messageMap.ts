@@ -1,0 +1,33 @@
+import { IPersistence, IPersistenceRead } from '@rocket.chat/apps-engine/definition/accessors';
+import { RocketChatAssociationModel, RocketChatAssociationRecord } from '@rocket.chat/apps-engine/definition/metadata';
+
+// Rocket.Chat message id → the ids it got at each target, so edits, deletes and thread replies
+// reach the same remote messages. One record per relayed message (read once, written once), kept
+// in persistence so a restart or another server instance finds it.
+
+const KIND = new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, 'relay-bridge:message-map');
+
+export interface MessageMapRecord {
+    messageId: string;
+    roomId: string;
+    /** Delivery key (instance + channel) → remote ids in part order. */
+    targets: Record<string, string[]>;
+    createdAt: string;
+}
+
+function keysFor(messageId: string): RocketChatAssociationRecord[] {
+    return [KIND, new RocketChatAssociationRecord(RocketChatAssociationModel.MESSAGE, messageId)];
+}
+
+export async function readMessageMap(reader: IPersistenceRead, messageId: string): Promise<MessageMapRecord | undefined> {
+    const found = (await reader.readByAssociations(keysFor(messageId))) as MessageMapRecord[];
+    return found && found.length ? found[0] : undefined;
+}
+
+export async function saveMessageMap(persistence: IPersistence, record: MessageMapRecord): Promise<void> {
+    await persistence.updateByAssociations(keysFor(record.messageId), record, true);
+}
+
+export async function removeMessageMap(persistence: IPersistence, messageId: string): Promise<void> {
+    await persistence.removeByAssociations(keysFor(messageId));
+}

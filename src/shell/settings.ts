@@ -1,0 +1,85 @@
+import { ISetting, SettingType } from '@rocket.chat/apps-engine/definition/settings';
+
+// Every setting the admin sees (Administration → Apps → Relay Bridge → Settings). Labels are
+// i18n keys resolved from i18n/<lang>.json.
+
+export const SettingId = {
+    RelayConfig: 'relay_config',
+    Secrets: 'relay_secrets',
+    MaxFileSize: 'max_file_size',
+    SiteUrl: 'site_url',
+    AllowPrivateUrls: 'inbound_allow_private_urls',
+} as const;
+
+export const DEFAULT_MAX_FILE_SIZE = 52428800; // 50 MB, NextBridge's default
+
+const EXAMPLE_CONFIG = `{
+  "instances": {
+    "discord_main": { "url": "discord://WEBHOOK_ID/\${DISCORD_TOKEN}" },
+    "ci": { "type": "inbound", "token": "\${CI_TOKEN}", "rooms": ["#builds"] }
+  },
+  "rules": [
+    { "from": { "rocketchat": { "room": "#general" } },
+      "to": { "discord_main": {} },
+      "msg": { "msg_format": "{msg}", "webhook_title": "{user}" } },
+    { "from": { "ci": {} }, "to": { "rocketchat": { "room": "#builds" } },
+      "msg": { "rc_alias": "[{platform}] {user}" } }
+  ]
+}`;
+
+export const SETTINGS: ISetting[] = [
+    {
+        id: SettingId.RelayConfig,
+        type: SettingType.CODE,
+        packageValue: '{\n  "instances": {},\n  "rules": []\n}',
+        required: false,
+        public: false,
+        multiline: true,
+        section: 'relay_section_rules',
+        i18nLabel: 'relay_config_label',
+        i18nDescription: 'relay_config_description',
+        i18nPlaceholder: EXAMPLE_CONFIG,
+    },
+    {
+        id: SettingId.Secrets,
+        type: SettingType.PASSWORD,
+        packageValue: '',
+        required: false,
+        public: false,
+        section: 'relay_section_rules',
+        i18nLabel: 'relay_secrets_label',
+        i18nDescription: 'relay_secrets_description',
+        i18nPlaceholder: 'DISCORD_TOKEN=abc123 CI_TOKEN=s3cr3t-0123456789',
+    },
+    {
+        id: SettingId.MaxFileSize,
+        type: SettingType.NUMBER,
+        packageValue: DEFAULT_MAX_FILE_SIZE,
+        required: true,
+        public: false,
+        section: 'relay_section_delivery',
+        i18nLabel: 'max_file_size_label',
+        i18nDescription: 'max_file_size_description',
+    },
+    {
+        id: SettingId.SiteUrl,
+        type: SettingType.STRING,
+        packageValue: '',
+        required: false,
+        public: false,
+        section: 'relay_section_delivery',
+        i18nLabel: 'site_url_label',
+        i18nDescription: 'site_url_description',
+        i18nPlaceholder: 'https://chat.example.com',
+    },
+    {
+        id: SettingId.AllowPrivateUrls,
+        type: SettingType.BOOLEAN,
+        packageValue: false,
+        required: false,
+        public: false,
+        section: 'relay_section_inbound',
+        i18nLabel: 'inbound_allow_private_urls_label',
+        i18nDescription: 'inbound_allow_private_urls_description',
+    },
+];

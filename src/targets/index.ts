@@ -1,0 +1,29 @@
+// The target registry: every adapter the app ships, looked up by instance `type` or URL scheme.
+// Adding a target = one adapter file + one entry in ALL_TARGETS + one test table.
+
+import { discordTarget } from './discord';
+import { rocketChatTarget } from './rocketchat';
+import type { TargetAdapter } from './types';
+import { parseTargetUrl, ParsedTargetUrl } from './url';
+import { webhookTarget } from './webhook';
+
+export const ALL_TARGETS: TargetAdapter[] = [webhookTarget, discordTarget, rocketChatTarget];
+
+export interface TargetRegistry {
+    /** The adapter for an instance `type`, or undefined when there is none. */
+    adapterForType(type: string): TargetAdapter | undefined;
+    /** Apprise-style URL → adapter type and raw instance object; throws ConfigError (path `url`). */
+    parseTargetUrl(url: string): ParsedTargetUrl;
+    /** Instance types, for error messages and the help text. */
+    types(): string[];
+}
+
+export function createTargetRegistry(adapters: readonly TargetAdapter[] = ALL_TARGETS): TargetRegistry {
+    return {
+        adapterForType: (type) => adapters.filter((adapter) => adapter.type === type)[0],
+        parseTargetUrl: (url) => parseTargetUrl(url, adapters),
+        types: () => adapters.map((adapter) => adapter.type),
+    };
+}
+
+export const targetRegistry: TargetRegistry = createTargetRegistry();

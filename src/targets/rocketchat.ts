@@ -1,0 +1,450 @@
+// Another Rocket.Chat server, through its REST API (`api`, default) or an incoming webhook
+// (`webhook`). Config keys follow NextBridge's Rocket.Chat driver (send_method, server_url,
+// auth_token, user_id, webhook_url, max_file_size), plus username/password for a login session,
+// room_id/channel as the default destination (a rule channel's room_id/channel wins), `avatar`
+// (false: name in the text instead of alias/avatar) and `upload_files` (false: files as links).
+// Apprise URLs: rocket:// (http) and rockets:// (https), see fromUrl.
+//
+// Remote id: "roomId/messageId" (chat.update and chat.delete need the room), with "/upload"
+// appended for messages created by rooms.upload so edits leave them alone.
+//
+// Webhook mode: an incoming webhook answers without a message id, so there is nothing to edit or
+// delete; buildRequests returns [] for those events (capabilities are static and describe api mode).
+
+import { ConfigError } from '../core/errors';
+import type { HttpResult, MultipartPart, OutboundRequest } from '../core/http';
+import { parseJsonBody } from '../core/http';
+import { neutraliseMentions, splitText } from '../core/text';
+import {
+    decodeUrlPart, fitChunksToParts, isRetryableStatus, isSuccessStatus, mediaKind, optionalBoolean,
+    optionalPositiveInteger, optionalString, originOf, pathSegments, queryValue, requireHttpUrl, requireString,
+    responseError, retryAfterMs,
+} from './common';
+import type { NativeUrlAdapter } from './url';
+import type { DeliveryInput, OutboundFile, TargetAdapter } from './types';
+import { TargetError } from './types';
+
+export type RocketChatAuth =
+    | { kind: 'token'; userId: string; authToken: string }
+    | { kind: 'login'; username: string; password: string };
+
+export interface RocketChatConfig {
+    sendMethod: 'api' | 'webhook';
+    /** API mode: server base URL without trailing slash. */
+    serverUrl?: string;
+    auth?: RocketChatAuth;
+    /** Webhook mode: the incoming webhook URL. */
+    webhookUrl?: string;
+    /** Default destination when the rule channel names none. */
+    roomId?: string;
+    /** Default destination as `#channel` or `@user`. */
+    channel?: string;
+    /** Larger files are linked instead of uploaded. */
+    maxFileSize: number;
+    /** Upload file bytes with rooms.upload; false links them (rooms.upload is gone in Rocket.Chat 8). */
+    uploadFiles: boolean;
+    /** Send alias/avatar/emoji (needs `message-impersonate`); false puts the name in the text. */
+    impersonate: boolean;
+}
+
+const MAX_TEXT = 5000; // Rocket.Chat's default Message_MaxAllowedSize
+const DEFAULT_MAX_FILE_SIZE = 52428800; // 50 MiB, as NextBridge
+const UPLOAD_SUFFIX = '/upload';
+// Apprise: `[user:]{id}/{token}@host` is an incoming webhook (the slash written %2F).
+const WEBHOOK_CREDENTIAL = /^[a-z0-9]+\/[a-z0-9]+$/i;
+const ROOM_ID = /^[A-Za-z0-9]+$/;
+const CHANNEL = /^#[A-Za-z0-9_.\-]+$/;
+const USER = /^@[A-Za-z0-9_.\-]+$/;
+
+/** `general` → `#general`; `#general` and `@user` stay. */
+function channelName(name: string): string {
+    return name.charAt(0) === '#' || name.charAt(0) === '@' ? name : `#${name}`;
+}
+
+function parseConfig(raw: Record<string, unknown>): RocketChatConfig {
+    const webhookUrl = optionalString(raw, 'webhook_url');
+    const serverUrl = optionalString(raw, 'server_url');
+    // Only a webhook URL given: webhook mode without having to say so.
+    const sendMethod = optionalString(raw, 'send_method') || (webhookUrl && !serverUrl ? 'webhook' : 'api');
+    if (sendMethod !== 'api' && sendMethod !== 'webhook') {
+        throw new ConfigError('send_method', `must be "api" or "webhook", got "${sendMethod}"`);
+    }
+    const config: RocketChatConfig = {
+        sendMethod,
+        roomId: optionalString(raw, 'room_id'),
+        maxFileSize: optionalPositiveInteger(raw, 'max_file_size') || DEFAULT_MAX_FILE_SIZE,
+        uploadFiles: optionalBoolean(raw, 'upload_files') !== false,
+        impersonate: optionalBoolean(raw, 'avatar') !== false,
+    };
+    const channel = optionalString(raw, 'channel');
+    if (channel !== undefined) {
+        config.channel = channelName(channel);
+    }
+    if (sendMethod === 'webhook') {
+        config.webhookUrl = requireHttpUrl(raw, 'webhook_url', 'send_method "webhook" posts to an incoming webhook');
+        return config;
+    }
+    config.serverUrl = requireHttpUrl(raw, 'server_url', 'send_method "api" calls the REST API');
+    const userId = optionalString(raw, 'user_id');
+    const authToken = optionalString(raw, 'auth_token');
+    const username = optionalString(raw, 'username');
+    const password = optionalString(raw, 'password');
+    if (userId || authToken) {
+        config.auth = {
+            kind: 'token',
+            userId: requireString(raw, 'user_id', 'the user id that goes with auth_token'),
+            authToken: requireString(raw, 'auth_token', 'the personal access token of user_id'),
+        };
+    } else if (username || password) {
+        config.auth = {
+            kind: 'login',
+            username: requireString(raw, 'username', 'the user that logs in with password'),
+            password: requireString(raw, 'password', 'the password of username'),
+        };
+    } else {
+        throw new ConfigError('auth_token', 'is required with user_id (or give username and password)');
+    }
+    return config;
+}
+
+function acceptsNativeUrl(url: URL): boolean {
+    return /^\/hooks\/[A-Za-z0-9]+\/[A-Za-z0-9]+\/?$/.test(url.pathname);
+}
+
+/**
+ * rocket(s)://{user}:{password}@{host}[:{port}]/{target}   basic: logs in, then uses the session
+ * rocket(s)://{user_id}:{token}@{host}/{target}            token: password longer than 32 or ?mode=token
+ * rocket(s)://[{user}:]{id}%2F{token}@{host}[/{target}]    webhook
+ * Target: `#channel`, a room id, or `@user`; `?to=` adds one. `?mode=`,
+ * `?avatar=yes|no`. Also the https URL of an incoming webhook (https://host/hooks/{id}/{token}).
+ */
+function fromUrl(url: URL): Record<string, unknown> {
+    if (url.protocol === 'https:' || url.protocol === 'http:') {
+        return { send_method: 'webhook', webhook_url: `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}` };
+    }
+    if (!url.hostname) {
+        throw new ConfigError('host', 'is missing');
+    }
+    const base = `${url.protocol === 'rockets:' ? 'https' : 'http'}://${url.host}`;
+    const user = decodeUrlPart(url.username);
+    const password = decodeUrlPart(url.password);
+    const webhook = password ? (WEBHOOK_CREDENTIAL.test(password) ? password : undefined)
+        : (WEBHOOK_CREDENTIAL.test(user) ? user : undefined);
+    const mode = (queryValue(url, 'mode') || (webhook ? 'webhook' : password.length > 32 ? 'token' : 'basic')).toLowerCase();
+    if (mode !== 'basic' && mode !== 'token' && mode !== 'webhook') {
+        throw new ConfigError('mode', `must be basic, token or webhook, got "${mode}"`);
+    }
+    const targets = pathSegments(url);
+    const extraTargets = queryValue(url, 'to');
+    if (extraTargets) {
+        extraTargets.split(/[\s,]+/).filter((target) => target).forEach((target) => targets.push(target));
+    }
+    if (targets.length > 1) {
+        throw new ConfigError('targets', `one destination per URL, got ${targets.join(', ')}; relay to more rooms with more rules`);
+    }
+    const raw: Record<string, unknown> = {};
+    const target = targets[0];
+    if (target !== undefined) {
+        // Apprise takes @user in webhook mode only; chat.postMessage accepts it too (a DM), and
+        // seed 003 lists rockets://{user}:{password}@{hostname}/{@user}, so every mode takes it.
+        if (CHANNEL.test(target) || USER.test(target)) {
+            raw.channel = target;
+        } else if (ROOM_ID.test(target)) {
+            raw.room_id = target;
+        } else {
+            throw new ConfigError('targets', `"${target}" is not #channel, @user or a room id`);
+        }
+    }
+    const avatar = queryValue(url, 'avatar');
+    if (avatar !== undefined) {
+        raw.avatar = avatar;
+    }
+    if (mode === 'webhook') {
+        if (!webhook) {
+            throw new ConfigError('webhook', 'expected {webhook_id}%2F{webhook_token}@host (escape the / as %2F)');
+        }
+        raw.send_method = 'webhook';
+        raw.webhook_url = `${base}/hooks/${webhook}`;
+        return raw;
+    }
+    if (!user || !password) {
+        throw new ConfigError('', 'expected {user}:{password}@host, {user_id}:{token}@host or {webhook_id}%2F{webhook_token}@host');
+    }
+    raw.send_method = 'api';
+    raw.server_url = base;
+    if (mode === 'token') {
+        raw.user_id = user;
+        raw.auth_token = password;
+    } else {
+        raw.username = user;
+        raw.password = password;
+    }
+    return raw;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Remote ids
+
+export interface RocketChatRemoteId {
+    roomId?: string;
+    messageId: string;
+    upload: boolean;
+}
+
+export function encodeRemoteId(roomId: string, messageId: string, upload = false): string {
+    return `${roomId}/${messageId}${upload ? UPLOAD_SUFFIX : ''}`;
+}
+
+export function decodeRemoteId(remoteId: string): RocketChatRemoteId {
+    const parts = remoteId.split('/');
+    if (parts.length === 1) {
+        return { messageId: parts[0], upload: false };
+    }
+    return { roomId: parts[0], messageId: parts[1], upload: parts[2] === 'upload' };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+interface Destination {
+    roomId?: string;
+    channel?: string;
+}
+
+function destinationFor(input: DeliveryInput<RocketChatConfig>): Destination {
+    const { channel, config } = input;
+    if (channel.room_id) {
+        return { roomId: channel.room_id };
+    }
+    if (channel.channel) {
+        return { channel: channelName(channel.channel) };
+    }
+    return config.roomId ? { roomId: config.roomId } : config.channel ? { channel: config.channel } : {};
+}
+
+function rocketText(input: DeliveryInput<RocketChatConfig>): string {
+    const text = neutraliseMentions(input.rendered.text);
+    // Without impersonation every message would look like the API user's: name it in the text.
+    return input.config.impersonate || !input.rendered.alias ? text : `*${input.rendered.alias}*: ${text}`;
+}
+
+function identityFields(input: DeliveryInput<RocketChatConfig>): Record<string, unknown> {
+    const fields: Record<string, unknown> = {};
+    if (!input.config.impersonate) {
+        return fields;
+    }
+    if (input.rendered.alias) {
+        fields.alias = input.rendered.alias;
+    }
+    // Rocket.Chat lets avatar win over emoji anyway; send one.
+    if (input.rendered.avatarUrl) {
+        fields.avatar = input.rendered.avatarUrl;
+    } else if (input.rendered.emoji) {
+        fields.emoji = input.rendered.emoji;
+    }
+    return fields;
+}
+
+function linkAttachment(file: OutboundFile): Record<string, unknown> {
+    const attachment: Record<string, unknown> = { title: file.name, title_link: file.url, title_link_download: true };
+    const kind = mediaKind(file.mimeType);
+    if (kind !== 'file') {
+        attachment[`${kind}_url`] = file.url;
+    }
+    return attachment;
+}
+
+function authHeaders(input: DeliveryInput<RocketChatConfig>): Record<string, string> {
+    const auth = input.config.auth;
+    if (auth && auth.kind === 'token') {
+        return { 'X-User-Id': auth.userId, 'X-Auth-Token': auth.authToken };
+    }
+    return Object.assign({}, input.session || {});
+}
+
+function jsonPost(url: string, headers: Record<string, string>, payload: Record<string, unknown>): OutboundRequest {
+    return { method: 'POST', url, headers: Object.assign({ 'Content-Type': 'application/json' }, headers), body: JSON.stringify(payload) };
+}
+
+/** Text chunks as messages (link attachments on the last), then one rooms.upload per file with bytes. */
+function buildSent(input: DeliveryInput<RocketChatConfig>): OutboundRequest[] {
+    const { config } = input;
+    const thread = input.remoteThreadId ? decodeRemoteId(input.remoteThreadId) : undefined;
+    const destination = destinationFor(input);
+    // A thread reply goes to the parent's room; rooms.upload needs a room id in its path.
+    const roomId = (thread && thread.roomId) || destination.roomId;
+    const canUpload = config.sendMethod === 'api' && config.uploadFiles && roomId !== undefined;
+    const uploads = input.files.filter((file) => canUpload && file.bytes !== undefined && file.bytes.length <= config.maxFileSize);
+    const links = input.files.filter((file) => uploads.indexOf(file) < 0).map(linkAttachment);
+    const chunks = splitText(rocketText(input), MAX_TEXT);
+    if (chunks.length === 0 && links.length > 0) {
+        chunks.push('');
+    }
+    const where: Record<string, unknown> = roomId ? { roomId } : destination.channel ? { channel: destination.channel } : {};
+    if (config.sendMethod === 'api' && !where.roomId && !where.channel) {
+        throw new TargetError('Rocket.Chat: no destination; set room_id or channel in the rule channel or the instance', 0, false);
+    }
+    const url = config.sendMethod === 'api' ? `${config.serverUrl}/api/v1/chat.postMessage` : config.webhookUrl as string;
+    const headers = config.sendMethod === 'api' ? authHeaders(input) : {};
+    const requests = chunks.map((text, index) => {
+        const payload: Record<string, unknown> = Object.assign({}, where, { text }, identityFields(input));
+        if (thread) {
+            payload.tmid = thread.messageId;
+        }
+        if (index === chunks.length - 1 && links.length > 0) {
+            payload.attachments = links;
+        }
+        return jsonPost(url, headers, payload);
+    });
+    for (const file of uploads) {
+        const parts: MultipartPart[] = [{
+            name: 'file',
+            file: { filename: file.name, contentType: file.mimeType || 'application/octet-stream', bytes: file.bytes as Uint8Array },
+        }];
+        if (thread) {
+            parts.push({ name: 'tmid', value: thread.messageId });
+        }
+        // rooms.upload takes no alias or avatar: uploads show as the API user.
+        requests.push({
+            method: 'POST',
+            url: `${config.serverUrl}/api/v1/rooms.upload/${encodeURIComponent(roomId as string)}`,
+            headers: authHeaders(input),
+            multipart: parts,
+        });
+    }
+    return requests;
+}
+
+function buildEdited(input: DeliveryInput<RocketChatConfig>): OutboundRequest[] {
+    const textParts = input.remoteIds.map(decodeRemoteId).filter((part) => !part.upload);
+    const chunks = fitChunksToParts(splitText(rocketText(input), MAX_TEXT), textParts.length, MAX_TEXT);
+    const fallbackRoom = destinationFor(input).roomId;
+    const headers = authHeaders(input);
+    const api = `${input.config.serverUrl}/api/v1`;
+    return textParts.map((part, index) => {
+        const target = { roomId: part.roomId || fallbackRoom, msgId: part.messageId };
+        return index < Math.max(chunks.length, 1)
+            ? jsonPost(`${api}/chat.update`, headers, Object.assign(target, { text: chunks[index] || '' }))
+            // The text got shorter than the parts it once needed: the surplus parts go.
+            : jsonPost(`${api}/chat.delete`, headers, target);
+    });
+}
+
+function buildDeleted(input: DeliveryInput<RocketChatConfig>): OutboundRequest[] {
+    const fallbackRoom = destinationFor(input).roomId;
+    const headers = authHeaders(input);
+    return input.remoteIds.map(decodeRemoteId).map((part) =>
+        jsonPost(`${input.config.serverUrl}/api/v1/chat.delete`, headers, { roomId: part.roomId || fallbackRoom, msgId: part.messageId }));
+}
+
+function buildRequests(input: DeliveryInput<RocketChatConfig>): OutboundRequest[] {
+    if (input.message.event === 'sent') {
+        return buildSent(input);
+    }
+    if (input.config.sendMethod === 'webhook') {
+        return []; // an incoming webhook cannot edit or delete
+    }
+    return input.message.event === 'edited' ? buildEdited(input) : buildDeleted(input);
+}
+
+/** The target's own error text: `{success:false, error, errorType}` or `{status:'error', message}`. */
+function errorDetail(response: HttpResult): string | undefined {
+    const body = parseJsonBody(response);
+    if (!body || typeof body !== 'object') {
+        return undefined;
+    }
+    const text = typeof body.error === 'string' ? body.error : typeof body.message === 'string' ? body.message : undefined;
+    return text && typeof body.errorType === 'string' && text.indexOf(body.errorType) < 0 ? `${text} [${body.errorType}]` : text;
+}
+
+function failure(config: RocketChatConfig, request: OutboundRequest, response: HttpResult): TargetError {
+    const detail = errorDetail(response);
+    if (isSuccessStatus(response.status)) {
+        // `success: false` with a 2xx status: a refusal, not a transport problem.
+        return new TargetError(`Rocket.Chat refused: ${detail || 'success false'}`, response.status, false);
+    }
+    if (response.status === 401 && config.auth && config.auth.kind === 'login') {
+        // A login session can expire: worth a retry with a fresh login.
+        return new TargetError(`Rocket.Chat answered 401: ${detail || 'unauthorised'}`, 401, true);
+    }
+    const error = responseError('Rocket.Chat', response, detail);
+    if (response.status === 404 && request.url.indexOf('/api/v1/rooms.upload/') >= 0) {
+        // rooms.upload was deprecated in 6.10 and removed in 8.0; its successor needs two dependent calls.
+        const hint = 'rooms.upload is gone on Rocket.Chat 8+: set upload_files to false to send files as links';
+        return new TargetError(`${error.message} (${hint})`, 404, false);
+    }
+    const resetAt = Number(response.headers['x-ratelimit-reset']);
+    if (error.retryable && error.retryAfterMs === undefined && resetAt > 0) {
+        // Rocket.Chat's rate limiter says when its window resets (epoch milliseconds).
+        return new TargetError(error.message, error.status, true, Math.max(0, resetAt - Date.now()));
+    }
+    return error;
+}
+
+function readResponse(input: DeliveryInput<RocketChatConfig>, request: OutboundRequest, response: HttpResult): { remoteId?: string } {
+    const body = parseJsonBody(response);
+    if (!isSuccessStatus(response.status) || (body && body.success === false)) {
+        throw failure(input.config, request, response);
+    }
+    if (request.url.indexOf('/api/v1/chat.delete') >= 0) {
+        return {};
+    }
+    const message = body && body.message;
+    if (message && typeof message._id === 'string' && typeof message.rid === 'string') {
+        return { remoteId: encodeRemoteId(message.rid, message._id, request.url.indexOf('/api/v1/rooms.upload/') >= 0) };
+    }
+    return {};
+}
+
+function login(config: RocketChatConfig): OutboundRequest | undefined {
+    const auth = config.auth;
+    if (!auth || auth.kind !== 'login') {
+        return undefined;
+    }
+    return {
+        method: 'POST',
+        url: `${config.serverUrl}/api/v1/login`,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: `username=${encodeURIComponent(auth.username)}&password=${encodeURIComponent(auth.password)}`,
+    };
+}
+
+function readLogin(config: RocketChatConfig, response: HttpResult): Record<string, string> {
+    const body = parseJsonBody(response);
+    const data = body && body.data;
+    if (isSuccessStatus(response.status) && body && body.status === 'success' && data && data.authToken && data.userId) {
+        return { 'X-User-Id': String(data.userId), 'X-Auth-Token': String(data.authToken) };
+    }
+    const detail = errorDetail(response);
+    const retryable = isRetryableStatus(response.status);
+    const username = config.auth && config.auth.kind === 'login' ? config.auth.username : '';
+    throw new TargetError(
+        `Rocket.Chat login as ${username} failed (${response.status})${detail ? `: ${detail}` : ''}`,
+        response.status,
+        retryable,
+        retryable ? retryAfterMs(response) : undefined,
+    );
+}
+
+function describe(config: RocketChatConfig): string {
+    if (config.sendMethod === 'webhook') {
+        return `rocketchat webhook ${originOf(config.webhookUrl || '')}`;
+    }
+    const auth = config.auth as RocketChatAuth;
+    return `rocketchat api ${originOf(config.serverUrl || '')} as ${auth.kind === 'token' ? auth.userId : auth.username}`;
+}
+
+export const rocketChatTarget: TargetAdapter<RocketChatConfig> & NativeUrlAdapter = {
+    type: 'rocketchat',
+    schemes: ['rocket', 'rockets'],
+    capabilities: { edit: true, delete: true, threads: true, upload: true, identity: 'native' },
+    limits: { maxTextLength: MAX_TEXT },
+    parseConfig,
+    fromUrl,
+    acceptsNativeUrl,
+    describe,
+    buildRequests,
+    readResponse,
+    login,
+    readLogin,
+};

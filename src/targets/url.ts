@@ -1,0 +1,83 @@
+// Apprise-style target URLs (`discord://id/token`, `rockets://user:pass@host/#room`, `jsons://…`)
+// turned into raw instance objects. The scheme picks the adapter; the adapter's fromUrl does the rest.
+
+import { ConfigError } from '../core/errors';
+import type { TargetAdapter } from './types';
+
+/**
+ * Optional adapter extension: recognise a service's own https URL (e.g. a Discord webhook URL
+ * pasted as is). Kept here rather than in types.ts so the adapter contract stays unchanged.
+ */
+export interface NativeUrlAdapter {
+    acceptsNativeUrl(url: URL): boolean;
+}
+
+export interface ParsedTargetUrl {
+    /** Adapter type, e.g. `discord`. */
+    type: string;
+    /** Raw instance object for the adapter's parseConfig. */
+    raw: Record<string, unknown>;
+}
+
+function acceptsNativeUrl(adapter: TargetAdapter, url: URL): boolean {
+    const candidate = adapter as TargetAdapter & Partial<NativeUrlAdapter>;
+    return typeof candidate.acceptsNativeUrl === 'function' && candidate.acceptsNativeUrl(url);
+}
+
+/**
+ * Parses a target URL. `#` is not a fragment in these URLs (Apprise writes `#channel` targets),
+ * so it is escaped before the WHATWG parser sees it. Throws ConfigError (path `url`) when the URL
+ * is malformed or no adapter takes its scheme.
+ */
+export function parseTargetUrl(text: string, adapters: readonly TargetAdapter[]): ParsedTargetUrl {
+    const trimmed = text.trim();
+    const schemeMatch = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(trimmed);
+    if (!schemeMatch) {
+        throw new ConfigError('url', `"${trimmed}" is not a target URL (expected scheme://…, e.g. discord://id/token)`);
+    }
+    const scheme = schemeMatch[1].toLowerCase();
+    const rest = schemeMatch[2].replace(/#/g, '%23');
+    if (!rest) {
+        throw new ConfigError('url', `"${trimmed}" has nothing after ${scheme}://`);
+    }
+    let url: URL;
+    try {
+        url = new URL(`${scheme}://${rest}`);
+    } catch {
+        throw new ConfigError('url', `"${redact(trimmed)}" is not a valid URL (percent-encode / ? @ : in passwords and tokens)`);
+    }
+    let adapter: TargetAdapter | undefined;
+    if (scheme === 'http' || scheme === 'https') {
+        adapter = adapters.filter((candidate) => acceptsNativeUrl(candidate, url))[0];
+        if (!adapter) {
+            throw new ConfigError('url', `${scheme}:// URL "${redact(trimmed)}" is not a known service URL; `
+                + 'use json://host/path or jsons://host/path for a generic JSON webhook');
+        }
+    } else {
+        adapter = adapters.filter((candidate) => candidate.schemes.indexOf(scheme) >= 0)[0];
+        if (!adapter) {
+            const known = supportedSchemes(adapters).map((name) => `${name}://`).join(', ');
+            throw new ConfigError('url', `unknown scheme "${scheme}://"; supported: ${known}, or a Discord/Rocket.Chat https webhook URL`);
+        }
+    }
+    try {
+        return { type: adapter.type, raw: adapter.fromUrl(url) };
+    } catch (error) {
+        if (error instanceof ConfigError) {
+            // Adapters name the URL part; the user wrote a URL, so say which one.
+            throw new ConfigError('url', `${adapter.type} URL: ${error.path ? `${error.path}: ` : ''}${error.problem}`);
+        }
+        throw error;
+    }
+}
+
+export function supportedSchemes(adapters: readonly TargetAdapter[]): string[] {
+    const schemes: string[] = [];
+    adapters.forEach((adapter) => adapter.schemes.forEach((scheme) => schemes.push(scheme)));
+    return schemes;
+}
+
+/** Hides the password part so error messages can be logged. */
+function redact(url: string): string {
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
+}

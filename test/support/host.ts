@@ -1,0 +1,37 @@
+// Starts the local host (real AppManager + Deno runtime) with the packaged app installed.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { LocalHost } = require('../../host/host');
+
+export type LocalHost = any;
+
+export async function startHostWithApp(settings: Record<string, unknown> = {}): Promise<LocalHost> {
+    const zip = process.env.RELAY_BRIDGE_ZIP;
+    if (!zip) {
+        throw new Error('RELAY_BRIDGE_ZIP is not set: run integration tests through jest (globalSetup packages the app)');
+    }
+    const host = new LocalHost({});
+    await host.start();
+    await host.installApp(zip);
+    for (const [id, value] of Object.entries(settings)) {
+        await host.updateSetting(id, value);
+    }
+    return host;
+}
+
+/** Polls `check` until it returns a truthy value (fails after `timeoutMs`). */
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 15000, what = 'condition'): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    while (Date.now() < deadline) {
+        try {
+            const value = await check();
+            if (value) {
+                return value;
+            }
+        } catch (e) {
+            last = e;
+        }
+        await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
+}

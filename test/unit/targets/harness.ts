@@ -1,0 +1,91 @@
+// Shared fixtures for the adapter tables: a RelayMessage, a DeliveryInput around it, and
+// readable views of the requests an adapter builds.
+
+import type { HttpResult, OutboundRequest } from '../../../src/core/http';
+import type { RelayMessage } from '../../../src/core/message';
+import type { DeliveryInput, OutboundFile, RenderedMessage, TargetAdapter } from '../../../src/targets/types';
+
+export function makeMessage(overrides: Partial<RelayMessage> = {}): RelayMessage {
+    return {
+        event: 'sent',
+        id: 'MSG1',
+        text: 'hello *world*',
+        sender: {
+            id: 'U1',
+            username: 'alice',
+            displayName: 'Alice Liddell',
+            avatarUrl: 'https://chat.example.com/avatar/alice',
+            isBot: false,
+        },
+        room: { id: 'GENERAL', name: 'general', kind: 'channel' },
+        files: [],
+        timestamp: '2024-05-01T10:00:00.000Z',
+        isSystem: false,
+        siteUrl: 'https://chat.example.com',
+        ...overrides,
+    };
+}
+
+export interface InputOptions {
+    message?: Partial<RelayMessage>;
+    rendered?: Partial<RenderedMessage>;
+    channel?: Record<string, string>;
+    files?: OutboundFile[];
+    remoteIds?: string[];
+    remoteThreadId?: string;
+    session?: Record<string, string>;
+}
+
+/** Parses the raw config with the adapter (so tests also cover parseConfig) and wraps a message. */
+export function makeInput<C>(adapter: TargetAdapter<C>, raw: Record<string, unknown>, options: InputOptions = {}): DeliveryInput<C> {
+    const message = makeMessage(options.message);
+    return {
+        config: adapter.parseConfig(raw),
+        channel: options.channel || {},
+        message,
+        rendered: { text: message.text, alias: 'Alice', avatarUrl: 'https://cdn.example.com/alice.png', ...options.rendered },
+        files: options.files || [],
+        remoteIds: options.remoteIds || [],
+        remoteThreadId: options.remoteThreadId,
+        session: options.session,
+    };
+}
+
+export const bytesOf = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+export function file(name: string, mimeType: string, withBytes: boolean, size = 3): OutboundFile {
+    const url = `https://chat.example.com/file-upload/${name}`;
+    return withBytes ? { url, name, mimeType, size, bytes: bytesOf('abc') } : { url, name, mimeType, size };
+}
+
+/** A request with its JSON body parsed and multipart parts summarised, for toEqual tables. */
+export function view(request: OutboundRequest): Record<string, unknown> {
+    const shown: Record<string, unknown> = { method: request.method, url: request.url, headers: request.headers };
+    if (request.body !== undefined) {
+        try {
+            shown.json = JSON.parse(request.body);
+        } catch {
+            shown.body = request.body;
+        }
+    }
+    if (request.multipart) {
+        shown.multipart = request.multipart.map((part) => part.file
+            ? { name: part.name, filename: part.file.filename, contentType: part.file.contentType, bytes: new TextDecoder().decode(part.file.bytes) }
+            : { name: part.name, value: part.name === 'payload_json' ? JSON.parse(part.value || '') : part.value });
+    }
+    return shown;
+}
+
+export function response(status: number, body: unknown = '', headers: Record<string, string> = {}): HttpResult {
+    return { status, headers, body: typeof body === 'string' ? body : JSON.stringify(body) };
+}
+
+/** What readResponse did: the id it read, or the TargetError it threw, as plain data. */
+export function outcome(run: () => { remoteId?: string }): Record<string, unknown> {
+    try {
+        return run();
+    } catch (error) {
+        const failure = error as { name: string; message: string; status: number; retryable: boolean; retryAfterMs?: number };
+        return { error: failure.name, message: failure.message, status: failure.status, retryable: failure.retryable, retryAfterMs: failure.retryAfterMs };
+    }
+}

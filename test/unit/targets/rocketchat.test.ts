@@ -1,0 +1,255 @@
+import { decodeRemoteId, encodeRemoteId, RocketChatRemoteId, rocketChatTarget } from '../../../src/targets/rocketchat';
+import { TargetError } from '../../../src/targets/types';
+import { file, makeInput, outcome, response, view } from './harness';
+
+const SERVER = 'https://remote.example.net';
+const tokenRaw = { server_url: `${SERVER}/`, user_id: 'BOTID', auth_token: 'PAT', room_id: 'DEFROOM' };
+const loginRaw = { server_url: SERVER, username: 'relay', password: 'pw', channel: 'lobby' };
+const webhookRaw = { send_method: 'webhook', webhook_url: `${SERVER}/hooks/HID/HTOKEN` };
+const AUTH = { 'Content-Type': 'application/json', 'X-User-Id': 'BOTID', 'X-Auth-Token': 'PAT' };
+const SESSION = { 'X-User-Id': 'S-UID', 'X-Auth-Token': 'S-TOKEN' };
+const who = { alias: 'Alice', avatar: 'https://cdn.example.com/alice.png' };
+const postMessage = (json: Record<string, unknown>, headers: Record<string, string> = AUTH) =>
+    ({ method: 'POST', url: `${SERVER}/api/v1/chat.postMessage`, headers, json });
+const api = (endpoint: string, json: Record<string, unknown>) => ({ method: 'POST', url: `${SERVER}/api/v1/${endpoint}`, headers: AUTH, json });
+const long = `${'a'.repeat(4000)}\n\n${'b'.repeat(4000)}`;
+
+describe('rocketchat target: api mode requests', () => {
+    it.each([
+        ['sent to the default room, text as Rocket.Chat markdown', {}, [postMessage({ roomId: 'DEFROOM', text: 'hello *world*', ...who })]],
+        ['rule channel room_id wins', { channel: { room_id: 'R2' } }, [postMessage({ roomId: 'R2', text: 'hello *world*', ...who })]],
+        ['rule channel name gets its #', { channel: { channel: 'dev' } }, [postMessage({ channel: '#dev', text: 'hello *world*', ...who })]],
+        ['mentions neutralised', { rendered: { text: '@all @alice' } }, [postMessage({ roomId: 'DEFROOM', text: '@\u200Ball @alice', ...who })]],
+        ['emoji when there is no avatar', { rendered: { avatarUrl: undefined, emoji: ':robot:' } }, [postMessage({ roomId: 'DEFROOM', text: 'hello *world*', alias: 'Alice', emoji: ':robot:' })]],
+        [
+            'split at 5000',
+            { rendered: { text: long } },
+            [postMessage({ roomId: 'DEFROOM', text: 'a'.repeat(4000), ...who }), postMessage({ roomId: 'DEFROOM', text: 'b'.repeat(4000), ...who })],
+        ],
+        [
+            'thread reply: tmid and the parent\'s room',
+            { message: { threadId: 'PARENT' }, remoteThreadId: 'R9/P9' },
+            [postMessage({ roomId: 'R9', text: 'hello *world*', ...who, tmid: 'P9' })],
+        ],
+        [
+            'files with bytes: rooms.upload after the text; without bytes: attachments',
+            { message: { threadId: 'PARENT' }, remoteThreadId: 'R9/P9', files: [file('a.txt', 'text/plain', true), file('cat.png', 'image/png', false)] },
+            [
+                postMessage({
+                    roomId: 'R9', text: 'hello *world*', ...who, tmid: 'P9',
+                    attachments: [{
+                        title: 'cat.png', title_link: 'https://chat.example.com/file-upload/cat.png', title_link_download: true,
+                        image_url: 'https://chat.example.com/file-upload/cat.png',
+                    }],
+                }),
+                {
+                    method: 'POST', url: `${SERVER}/api/v1/rooms.upload/R9`, headers: { 'X-User-Id': 'BOTID', 'X-Auth-Token': 'PAT' },
+                    multipart: [{ name: 'file', filename: 'a.txt', contentType: 'text/plain', bytes: 'abc' }, { name: 'tmid', value: 'P9' }],
+                },
+            ],
+        ],
+        [
+            'file only, no text',
+            { rendered: { text: '' }, files: [file('a.txt', 'text/plain', true)] },
+            [{
+                method: 'POST', url: `${SERVER}/api/v1/rooms.upload/DEFROOM`, headers: { 'X-User-Id': 'BOTID', 'X-Auth-Token': 'PAT' },
+                multipart: [{ name: 'file', filename: 'a.txt', contentType: 'text/plain', bytes: 'abc' }],
+            }],
+        ],
+        [
+            'edited: chat.update per text part, uploads untouched',
+            { message: { event: 'edited' as const }, remoteIds: ['R1/M1', 'R1/M2/upload'] },
+            [api('chat.update', { roomId: 'R1', msgId: 'M1', text: 'hello *world*' })],
+        ],
+        [
+            'edited shorter: surplus text parts deleted',
+            { message: { event: 'edited' as const }, remoteIds: ['R1/M1', 'R1/M2'] },
+            [api('chat.update', { roomId: 'R1', msgId: 'M1', text: 'hello *world*' }), api('chat.delete', { roomId: 'R1', msgId: 'M2' })],
+        ],
+        [
+            'deleted: every part, uploads too; a bare id uses the destination room',
+            { message: { event: 'deleted' as const }, remoteIds: ['R1/M1', 'R1/M2/upload', 'M3'] },
+            [api('chat.delete', { roomId: 'R1', msgId: 'M1' }), api('chat.delete', { roomId: 'R1', msgId: 'M2' }), api('chat.delete', { roomId: 'DEFROOM', msgId: 'M3' })],
+        ],
+    ])('%s', (_name, options, expected) => {
+        const input = makeInput(rocketChatTarget, tokenRaw, options);
+        expect(rocketChatTarget.buildRequests(input).map(view)).toEqual(expected);
+    });
+
+    it('login mode uses the session headers; a channel name cannot take uploads, so files are linked', () => {
+        const input = makeInput(rocketChatTarget, loginRaw, { session: SESSION, files: [file('a.txt', 'text/plain', true)] });
+        expect(rocketChatTarget.buildRequests(input).map(view)).toEqual([
+            postMessage({
+                channel: '#lobby', text: 'hello *world*', ...who,
+                attachments: [{ title: 'a.txt', title_link: 'https://chat.example.com/file-upload/a.txt', title_link_download: true }],
+            }, { 'Content-Type': 'application/json', ...SESSION }),
+        ]);
+    });
+
+    it('upload_files: false links files even with bytes and a room id', () => {
+        const input = makeInput(rocketChatTarget, { ...tokenRaw, upload_files: false }, { files: [file('a.txt', 'text/plain', true)] });
+        expect(rocketChatTarget.buildRequests(input).map(view)).toEqual([
+            postMessage({
+                roomId: 'DEFROOM', text: 'hello *world*', ...who,
+                attachments: [{ title: 'a.txt', title_link: 'https://chat.example.com/file-upload/a.txt', title_link_download: true }],
+            }),
+        ]);
+    });
+
+    it('avatar: no puts the name in the text instead of alias/avatar', () => {
+        const input = makeInput(rocketChatTarget, { ...tokenRaw, avatar: 'no' });
+        expect(rocketChatTarget.buildRequests(input).map(view)).toEqual([postMessage({ roomId: 'DEFROOM', text: '*Alice*: hello *world*' })]);
+    });
+
+    it('no destination anywhere is a non-retryable TargetError', () => {
+        const input = makeInput(rocketChatTarget, { ...tokenRaw, room_id: undefined });
+        let thrown: unknown;
+        try {
+            rocketChatTarget.buildRequests(input);
+        } catch (error) {
+            thrown = error;
+        }
+        expect(thrown).toBeInstanceOf(TargetError);
+        expect(thrown).toMatchObject({ retryable: false, message: 'Rocket.Chat: no destination; set room_id or channel in the rule channel or the instance' });
+    });
+});
+
+describe('rocketchat target: webhook mode requests', () => {
+    const hook = (json: Record<string, unknown>) => ({ method: 'POST', url: `${SERVER}/hooks/HID/HTOKEN`, headers: { 'Content-Type': 'application/json' }, json });
+    it.each([
+        ['sent to the webhook\'s own channel', {}, [hook({ text: 'hello *world*', ...who })]],
+        ['rule channel overrides', { channel: { channel: '@bob' } }, [hook({ channel: '@bob', text: 'hello *world*', ...who })]],
+        [
+            'bytes cannot be uploaded: linked',
+            { files: [file('a.txt', 'text/plain', true)] },
+            [hook({ text: 'hello *world*', ...who, attachments: [{ title: 'a.txt', title_link: 'https://chat.example.com/file-upload/a.txt', title_link_download: true }] })],
+        ],
+        ['edited: nothing (webhooks cannot edit)', { message: { event: 'edited' as const }, remoteIds: ['R/M'] }, []],
+        ['deleted: nothing', { message: { event: 'deleted' as const }, remoteIds: ['R/M'] }, []],
+    ])('%s', (_name, options, expected) => {
+        const input = makeInput(rocketChatTarget, webhookRaw, options);
+        expect(rocketChatTarget.buildRequests(input).map(view)).toEqual(expected);
+    });
+});
+
+describe('rocketchat target: responses', () => {
+    const input = makeInput(rocketChatTarget, tokenRaw);
+    const loginInput = makeInput(rocketChatTarget, loginRaw);
+    const at = (endpoint: string) => ({ method: 'POST' as const, url: `${SERVER}/api/v1/${endpoint}`, headers: {} });
+    it.each([
+        ['postMessage → rid/_id', input, at('chat.postMessage'), response(200, { success: true, message: { _id: 'M1', rid: 'R1' } }), { remoteId: 'R1/M1' }],
+        ['rooms.upload → marked upload', input, at('rooms.upload/R1'), response(200, { success: true, message: { _id: 'M2', rid: 'R1' } }), { remoteId: 'R1/M2/upload' }],
+        ['chat.update → same id', input, at('chat.update'), response(200, { success: true, message: { _id: 'M1', rid: 'R1' } }), { remoteId: 'R1/M1' }],
+        ['chat.delete → nothing', input, at('chat.delete'), response(200, { success: true, _id: 'M1' }), {}],
+        ['webhook → no id', input, { method: 'POST' as const, url: `${SERVER}/hooks/a/b`, headers: {} }, response(200, { success: true }), {}],
+        [
+            'success false → final, with the error text',
+            input, at('chat.postMessage'), response(400, { success: false, error: 'The room is archived', errorType: 'error-room-archived' }),
+            { error: 'TargetError', message: 'Rocket.Chat answered 400: The room is archived [error-room-archived]', status: 400, retryable: false },
+        ],
+        [
+            'success false with 200',
+            input, at('chat.postMessage'), response(200, { success: false, error: 'nope' }),
+            { error: 'TargetError', message: 'Rocket.Chat refused: nope', status: 200, retryable: false },
+        ],
+        [
+            '401 with a token is final',
+            input, at('chat.postMessage'), response(401, { status: 'error', message: 'You must be logged in to do this.' }),
+            { error: 'TargetError', message: 'Rocket.Chat answered 401: You must be logged in to do this.', status: 401, retryable: false },
+        ],
+        [
+            '401 with a login session is retried (after a new login)',
+            loginInput, at('chat.postMessage'), response(401, { status: 'error', message: 'You must be logged in to do this.' }),
+            { error: 'TargetError', message: 'Rocket.Chat answered 401: You must be logged in to do this.', status: 401, retryable: true },
+        ],
+        [
+            '429 with Retry-After',
+            input, at('chat.postMessage'), response(429, { success: false, error: 'too many requests' }, { 'retry-after': '12' }),
+            { error: 'TargetError', message: 'Rocket.Chat answered 429: too many requests', status: 429, retryable: true, retryAfterMs: 12000 },
+        ],
+        [
+            'rooms.upload 404 (Rocket.Chat 8+) says what to do',
+            input, at('rooms.upload/R1'), response(404, { success: false, error: 'Not found' }),
+            {
+                error: 'TargetError', status: 404, retryable: false,
+                message: 'Rocket.Chat answered 404: Not found (rooms.upload is gone on Rocket.Chat 8+: set upload_files to false to send files as links)',
+            },
+        ],
+        [
+            '500 without a body',
+            input, at('chat.postMessage'), response(500),
+            { error: 'TargetError', message: 'Rocket.Chat answered 500', status: 500, retryable: true },
+        ],
+    ])('%s', (_name, deliveryInput, request, result, expected) => {
+        expect(outcome(() => rocketChatTarget.readResponse(deliveryInput, request, result))).toEqual(expected);
+    });
+
+    it('429 with only X-RateLimit-Reset waits until the reset', () => {
+        const resetAt = Date.now() + 5000;
+        const result = outcome(() => rocketChatTarget.readResponse(input, at('chat.postMessage'), response(429, '', { 'x-ratelimit-reset': String(resetAt) })));
+        expect(result.retryAfterMs).toBeGreaterThan(4000);
+        expect(result.retryAfterMs).toBeLessThanOrEqual(5000);
+    });
+});
+
+describe('rocketchat target: login', () => {
+    const loginConfig = rocketChatTarget.parseConfig(loginRaw);
+    it('basic mode logs in with a form post', () => {
+        expect(rocketChatTarget.login!(rocketChatTarget.parseConfig({ ...loginRaw, password: 'p&w d' }))).toEqual({
+            method: 'POST', url: `${SERVER}/api/v1/login`,
+            headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'username=relay&password=p%26w%20d',
+        });
+    });
+    it('token mode needs no login', () => {
+        expect(rocketChatTarget.login!(rocketChatTarget.parseConfig(tokenRaw))).toBeUndefined();
+    });
+    it.each([
+        ['success', response(200, { status: 'success', data: { authToken: 'T', userId: 'U' } }), { 'X-User-Id': 'U', 'X-Auth-Token': 'T' }],
+        ['wrong password', response(401, { status: 'error', error: 'Unauthorized', message: 'Unauthorized' }), { error: 'TargetError', message: 'Rocket.Chat login as relay failed (401): Unauthorized', status: 401, retryable: false }],
+        ['server down', response(503), { error: 'TargetError', message: 'Rocket.Chat login as relay failed (503)', status: 503, retryable: true }],
+    ])('readLogin: %s', (_name, result, expected) => {
+        expect(outcome(() => rocketChatTarget.readLogin!(loginConfig, result) as { remoteId?: string })).toEqual(expected);
+    });
+});
+
+describe('rocketchat target: config', () => {
+    it.each([
+        [{}, 'server_url: is required (send_method "api" calls the REST API)'],
+        [{ server_url: SERVER }, 'auth_token: is required with user_id (or give username and password)'],
+        [{ server_url: SERVER, user_id: 'U' }, 'auth_token: is required (the personal access token of user_id)'],
+        [{ server_url: SERVER, username: 'u' }, 'password: is required (the password of username)'],
+        [{ send_method: 'smtp' }, 'send_method: must be "api" or "webhook", got "smtp"'],
+        [{ send_method: 'webhook' }, 'webhook_url: is required (send_method "webhook" posts to an incoming webhook)'],
+        [{ ...tokenRaw, max_file_size: 'big' }, 'max_file_size: must be a positive whole number, got "big"'],
+        [{ ...tokenRaw, avatar: 'maybe' }, 'avatar: must be true or false, got "maybe"'],
+    ])('%j → %s', (config, message) => {
+        expect(() => rocketChatTarget.parseConfig(config)).toThrow(message);
+    });
+
+    it.each([
+        [tokenRaw, { sendMethod: 'api', serverUrl: SERVER, auth: { kind: 'token', userId: 'BOTID', authToken: 'PAT' }, roomId: 'DEFROOM', maxFileSize: 52428800, uploadFiles: true, impersonate: true }],
+        [{ webhook_url: `${SERVER}/hooks/a/b` }, { sendMethod: 'webhook', webhookUrl: `${SERVER}/hooks/a/b`, maxFileSize: 52428800, uploadFiles: true, impersonate: true }],
+    ])('%j parses', (config, expected) => {
+        expect(rocketChatTarget.parseConfig(config)).toEqual(expected);
+    });
+
+    it.each([
+        [tokenRaw, 'rocketchat api https://remote.example.net as BOTID'],
+        [loginRaw, 'rocketchat api https://remote.example.net as relay'],
+        [webhookRaw, 'rocketchat webhook https://remote.example.net'],
+    ])('describe %j', (config, expected) => {
+        expect(rocketChatTarget.describe(rocketChatTarget.parseConfig(config))).toBe(expected);
+    });
+
+    it.each<[string, RocketChatRemoteId]>([
+        ['R1/M1', { roomId: 'R1', messageId: 'M1', upload: false }],
+        ['R1/M1/upload', { roomId: 'R1', messageId: 'M1', upload: true }],
+    ])('remote id %s round-trips', (remoteId, decoded) => {
+        expect(decodeRemoteId(remoteId)).toEqual(decoded);
+        expect(encodeRemoteId(decoded.roomId as string, decoded.messageId, decoded.upload)).toBe(remoteId);
+    });
+
+    it('a bare remote id has no room', () => {
+        expect(decodeRemoteId('M1')).toEqual({ messageId: 'M1', upload: false });
+    });
+});

@@ -1,0 +1,128 @@
+import { webhookTarget } from '../../../src/targets/webhook';
+import { file, makeInput, outcome, response, view } from './harness';
+
+const raw = { url: 'https://hooks.example.org/relay', token: 'secret' };
+
+const basePayload = {
+    token: 'secret',
+    bot: false,
+    channel_id: 'GENERAL',
+    channel_name: 'general',
+    message_id: 'MSG1',
+    timestamp: '2024-05-01T10:00:00.000Z',
+    user_id: 'U1',
+    user_name: 'alice',
+    text: 'hello *world*',
+    siteUrl: 'https://chat.example.com',
+    alias: 'Alice',
+    user_avatar: 'https://cdn.example.com/alice.png',
+    attachments: [],
+    event: 'sent',
+    channel: { room: 'x' },
+};
+
+const headers = (event: string) => ({ 'Content-Type': 'application/json', 'Idempotency-Key': `MSG1:${event}:0` });
+
+describe('webhook target: requests', () => {
+    it.each([
+        ['sent', {}, { method: 'POST', url: raw.url, headers: headers('sent'), json: basePayload }],
+        [
+            'edited',
+            { message: { event: 'edited' as const }, remoteIds: ['MSG1'] },
+            { method: 'POST', url: raw.url, headers: headers('edited'), json: { ...basePayload, isEdited: true, event: 'edited' } },
+        ],
+        [
+            'deleted',
+            { message: { event: 'deleted' as const }, remoteIds: ['MSG1'] },
+            { method: 'POST', url: raw.url, headers: headers('deleted'), json: { ...basePayload, event: 'deleted' } },
+        ],
+        [
+            'thread reply carries tmid',
+            { message: { threadId: 'PARENT' } },
+            { method: 'POST', url: raw.url, headers: headers('sent'), json: { ...basePayload, tmid: 'PARENT' } },
+        ],
+        [
+            'bot sender, emoji, no rendered avatar falls back to the sender avatar',
+            { message: { sender: { id: 'B1', username: 'bot', displayName: 'Bot', avatarUrl: 'https://chat.example.com/avatar/bot', isBot: true } }, rendered: { avatarUrl: undefined, emoji: ':robot:' } },
+            {
+                method: 'POST', url: raw.url, headers: headers('sent'),
+                json: { ...basePayload, bot: true, user_id: 'B1', user_name: 'bot', user_avatar: 'https://chat.example.com/avatar/bot', emoji: ':robot:' },
+            },
+        ],
+        [
+            'files as attachments (links, never bytes)',
+            { files: [file('cat.png', 'image/png', true, 2048), file('notes.pdf', 'application/pdf', false, 99)] },
+            {
+                method: 'POST', url: raw.url, headers: headers('sent'),
+                json: {
+                    ...basePayload,
+                    attachments: [
+                        {
+                            title: 'cat.png', title_link: 'https://chat.example.com/file-upload/cat.png', image_url: 'https://chat.example.com/file-upload/cat.png',
+                            type: 'image', url: 'https://chat.example.com/file-upload/cat.png', name: 'cat.png', size: 2048, mime_type: 'image/png',
+                        },
+                        {
+                            title: 'notes.pdf', title_link: 'https://chat.example.com/file-upload/notes.pdf',
+                            type: 'file', url: 'https://chat.example.com/file-upload/notes.pdf', name: 'notes.pdf', size: 99, mime_type: 'application/pdf',
+                        },
+                    ],
+                },
+            },
+        ],
+        [
+            'long text is not split and mentions are left to the receiver',
+            { rendered: { text: `@all ${'x'.repeat(10000)}` } },
+            { method: 'POST', url: raw.url, headers: headers('sent'), json: { ...basePayload, text: `@all ${'x'.repeat(10000)}` } },
+        ],
+    ])('%s', (_name, options, expected) => {
+        const input = makeInput(webhookTarget, raw, { channel: { room: 'x' }, ...options });
+        expect(webhookTarget.buildRequests(input).map(view)).toEqual([expected]);
+    });
+
+    it('PUT with configured headers, no token field', () => {
+        const input = makeInput(webhookTarget, { url: 'http://10.0.0.5:8080/in', method: 'put', headers: { 'X-Api-Key': 'k' } });
+        const [request] = webhookTarget.buildRequests(input);
+        expect(request.method).toBe('PUT');
+        expect(request.headers).toEqual({ ...headers('sent'), 'X-Api-Key': 'k' });
+        expect(JSON.parse(request.body as string)).not.toHaveProperty('token');
+    });
+});
+
+describe('webhook target: responses', () => {
+    const sent = () => makeInput(webhookTarget, raw);
+    const edited = () => makeInput(webhookTarget, raw, { message: { event: 'edited' }, remoteIds: ['R-7'] });
+    it.each([
+        ['id from the body', sent, response(200, { id: 'abc' }), { remoteId: 'abc' }],
+        ['numeric message_id', sent, response(201, { message_id: 42 }), { remoteId: '42' }],
+        ['no body: the Rocket.Chat id', sent, response(204), { remoteId: 'MSG1' }],
+        ['edit keeps the known remote id', edited, response(200, 'ok'), { remoteId: 'R-7' }],
+        ['400 is final, with the body text', sent, response(400, 'bad payload'), { error: 'TargetError', message: 'webhook answered 400: bad payload', status: 400, retryable: false }],
+        ['410 is final', sent, response(410), { error: 'TargetError', message: 'webhook answered 410', status: 410, retryable: false }],
+        ['503 with Retry-After seconds', sent, response(503, '', { 'retry-after': '7' }), { error: 'TargetError', message: 'webhook answered 503', status: 503, retryable: true, retryAfterMs: 7000 }],
+        ['429 without Retry-After', sent, response(429), { error: 'TargetError', message: 'webhook answered 429', status: 429, retryable: true }],
+        ['408 is retryable', sent, response(408), { error: 'TargetError', message: 'webhook answered 408', status: 408, retryable: true }],
+    ])('%s', (_name, makeIt, result, expected) => {
+        const input = makeIt();
+        const [request] = webhookTarget.buildRequests(input);
+        expect(outcome(() => webhookTarget.readResponse(input, request, result))).toEqual(expected);
+    });
+});
+
+describe('webhook target: config', () => {
+    it.each([
+        [{}, 'url: is required (the http(s) URL to send messages to)'],
+        [{ url: 'ftp://x/y' }, 'url: must use http or https, got "ftp:"'],
+        [{ url: 'not a url' }, 'url: must be an absolute http(s) URL, got "not a url"'],
+        [{ url: 'https://x', method: 'GET' }, 'method: must be POST or PUT, got "GET"'],
+        [{ url: 'https://x', headers: ['a'] }, 'headers: must be an object of header name to value'],
+        [{ url: 'https://x', headers: { 'Bad Name': 'v' } }, 'headers.Bad Name: is not a valid HTTP header name'],
+        [{ url: 'https://x', headers: { 'X-A': 'a\r\nInjected: 1' } }, 'headers.X-A: must be a single-line string'],
+        [{ url: 'https://x', token: 5 }, 'token: must be a string, got number'],
+    ])('%j → %s', (config, message) => {
+        expect(() => webhookTarget.parseConfig(config)).toThrow(message);
+    });
+
+    it('describe hides the path and credentials', () => {
+        expect(webhookTarget.describe(webhookTarget.parseConfig({ url: 'https://u:p@hooks.example.org/secret/path?k=v' }))).toBe('webhook POST https://hooks.example.org');
+    });
+});
