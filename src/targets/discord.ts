@@ -50,7 +50,8 @@ function parseConfig(raw: Record<string, unknown>): DiscordConfig {
     let webhookUrl: string;
     let webhookId: string;
     if (url) {
-        const match = /^https:\/\/[^/?#]+(\/[^?#]*)$/.exec(url);
+        // http only for loopback: a local stand-in or proxy (tests, the local host's demo sinks).
+        const match = /^(?:https:\/\/[^/?#]+|http:\/\/(?:localhost|127\.0\.0\.1)(?::\d+)?)(\/[^?#]*)$/.exec(url);
         const path = match ? WEBHOOK_PATH.exec(match[1]) : null;
         if (!match || !path) {
             throw new ConfigError('webhook_url', 'must look like https://discord.com/api/webhooks/{id}/{token}');
