@@ -117,6 +117,17 @@ class LocalHost extends EventEmitter {
         return item.settings[id].value;
     }
 
+    /** The app's error-level log lines, newest last (what Administration → Apps → Logs shows). */
+    appErrors() {
+        const out = [];
+        for (const entry of this.logStorage.entries) {
+            for (const line of entry.entries || []) {
+                if (line.severity === 'error') out.push(line.args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
+            }
+        }
+        return out;
+    }
+
     getSetting(id) {
         return this.manager.getOneById(this.appId).getStorageItem().settings[id];
     }

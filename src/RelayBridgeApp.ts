@@ -55,17 +55,22 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
         }
     }
 
-    /** Refuses an invalid relay configuration: the admin UI shows this error and keeps the old value. */
+    /**
+     * Refuses an invalid relay configuration by keeping the old value: the engine stores what this
+     * hook returns (a thrown error is swallowed by the Deno runtime). The precise error goes to the
+     * app's log (Administration → Apps → Relay Bridge → Logs) and to `/relay status`.
+     */
     public async onPreSettingUpdate(context: { oldSetting: ISetting; newSetting: ISetting }, configurationModify: IConfigurationModify, read: IRead): Promise<ISetting> {
-        const { newSetting } = context;
+        const { oldSetting, newSetting } = context;
         if (newSetting.id === SettingId.RelayConfig || newSetting.id === SettingId.Secrets) {
             const settings = read.getEnvironmentReader().getSettings();
             const text = newSetting.id === SettingId.RelayConfig ? newSetting.value : await settings.getValueById(SettingId.RelayConfig);
             const secrets = newSetting.id === SettingId.Secrets ? newSetting.value : await settings.getValueById(SettingId.Secrets);
             const result = this.configStore.check(String(text || ''), String(secrets || ''));
             if (!result.ok) {
-                this.getLogger().error(`Relay configuration refused: ${result.error}`);
-                throw new Error(`Relay configuration refused: ${result.error}`);
+                this.configStore.lastError = `refused at ${new Date().toISOString()}: ${result.error}`;
+                this.getLogger().error(`Relay configuration refused, the previous one keeps running: ${result.error}`);
+                return oldSetting;
             }
         }
         return newSetting;

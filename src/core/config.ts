@@ -23,7 +23,8 @@
 //   type    adapter type (`discord`, …) or `inbound` (receives only, no outbound adapter)
 //   url     without "type": Apprise-style URL the registry turns into the type and adapter keys
 //           (explicit keys win); with "type" it is an ordinary adapter key
-//   token   inbound auth token (≥ 16 chars, unique); remote `rocketchat` instances fall back to
+//   token   inbound auth token (≥ 16 chars, unique), also handed to the adapter (the generic
+//           webhook puts it in its payload); remote `rocketchat` instances fall back to
 //           NextBridge's `webhook_token`. Without a token an instance cannot send to us.
 //   rooms   inbound allow-list of local rooms: `#name`, a bare id-or-name, or `*` (every public
 //           channel). Default: the local rooms its rules route it to.
@@ -384,7 +385,9 @@ function parseInstance(name: string, raw: unknown, path: string, sectionType: st
         adapterRaw[key] = fromUrl[key];
     }
     for (const key of Object.keys(raw)) {
-        if (INSTANCE_OWN_KEYS.indexOf(key) < 0 || (key === 'url' && !urlForm)) {
+        // `token` also reaches the adapter: the generic webhook sends it in its payload, so one
+        // shared secret authenticates both directions (as NextBridge's webhook_token does).
+        if (INSTANCE_OWN_KEYS.indexOf(key) < 0 || key === 'token' || (key === 'url' && !urlForm)) {
             adapterRaw[key] = raw[key];
         }
     }

