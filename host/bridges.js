@@ -228,10 +228,15 @@ class HostMessageBridge extends MessageBridge {
         this.host.firePostMessage(AppInterface.IPostMessageSent, stored);
         return stored.id;
     }
-    async update(message, appId) {
+    /** The engine sends only the changed fields (plus id), as Rocket.Chat's bridge expects. */
+    async update(message) {
         if (!message.id || !this.host.state.messages.has(message.id)) throw new Error(`cannot update unknown message ${message.id}`);
-        const { roomId, senderId, ...changes } = this.toRecord(message, appId);
-        const stored = this.host.state.updateMessage(message.id, { ...changes, editedAt: new Date(), editor: this.host.appUser(appId) });
+        const changes = {};
+        for (const key of ['text', 'alias', 'avatarUrl', 'emoji', 'attachments', 'customFields', 'blocks', 'groupable', 'parseUrls', 'threadId']) {
+            if (message[key] !== undefined) changes[key] = message[key];
+        }
+        const editor = message.editor && message.editor.id ? this.host.state.users.get(message.editor.id) : undefined;
+        const stored = this.host.state.updateMessage(message.id, { ...changes, editedAt: new Date(), ...(editor ? { editor } : {}) });
         this.host.firePostMessage(AppInterface.IPostMessageUpdated, stored);
     }
     async delete(message, user) {
@@ -419,7 +424,9 @@ class HostUploadBridge extends UploadBridge {
     }
     /** Stores the bytes and, like Rocket.Chat, posts a message carrying the file into the room. */
     async createUpload(details, buffer, appId) {
-        return this.host.storeUpload({ ...details, bytes: Buffer.from(buffer), appId });
+        // Rocket.Chat derives the type from the file when the app gives none.
+        const type = details.type || mimeTypeOf(details.name);
+        return this.host.storeUpload({ ...details, type, bytes: Buffer.from(buffer), appId });
     }
 }
 
@@ -538,6 +545,13 @@ class HostSchedulerBridge extends SchedulerBridge {
         }
         this.timers.clear();
     }
+}
+
+const MIME_TYPES = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', txt: 'text/plain', log: 'text/plain', pdf: 'application/pdf', json: 'application/json', mp3: 'audio/mpeg', mp4: 'video/mp4' };
+
+function mimeTypeOf(name) {
+    const ext = String(name || '').split('.').pop().toLowerCase();
+    return MIME_TYPES[ext] || 'application/octet-stream';
 }
 
 const INTERVAL_UNITS = { ms: 1, millisecond: 1, second: 1000, minute: 60000, hour: 3600000, day: 86400000 };

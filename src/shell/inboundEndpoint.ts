@@ -136,7 +136,10 @@ export class InboundEndpoint extends ApiEndpoint {
                 continue;
             }
             seen[room.id] = true;
-            const vars = templateVarsFor(asRelayMessage(message, source, room), { instance: source, platform: active.config.instances.get(source)!.type });
+            // {platform}: where the message really came from when the sender says so (NextBridge,
+            // Matterbridge), else the source instance's type.
+            const platform = (message.sender && message.sender.platform) || active.config.instances.get(source)!.type;
+            const vars = templateVarsFor(asRelayMessage(message, source, room), { instance: source, platform });
             out.push({ room, rendered: renderMessage(route.msg, vars, { type: 'rocketchat', local: true }) });
         }
         if (out.length === 0) {
