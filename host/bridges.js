@@ -36,6 +36,28 @@ function loud(bridge, name) {
     });
 }
 
+/**
+ * Counts every engine-facing call (`do…` methods, which the engine and the app's RPCs go through)
+ * of `bridge` in `host.counters.bridges['<name>.<method>']`, for the benchmarks' round-trip breakdown.
+ */
+function countCalls(bridge, name, host) {
+    const seen = new Set();
+    for (let proto = Object.getPrototypeOf(bridge); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+        for (const method of Object.getOwnPropertyNames(proto)) {
+            if (!method.startsWith('do') || seen.has(method) || typeof proto[method] !== 'function') continue;
+            seen.add(method);
+            const original = proto[method];
+            const key = `${name}.${method}`;
+            bridge[method] = function counted(...args) {
+                const counters = host.counters.bridges;
+                counters[key] = (counters[key] || 0) + 1;
+                return original.apply(this, args);
+            };
+        }
+    }
+    return bridge;
+}
+
 function notImplemented(bridge, method) {
     return () => Promise.reject(new Error(`local host: ${bridge}.${method} is not implemented`));
 }
@@ -485,8 +507,18 @@ class HostSchedulerBridge extends SchedulerBridge {
         this.processors = new Map(); // processorId -> processor
         this.timers = new Map(); // jobId -> timer
     }
+    /** Like Rocket.Chat: a processor with a startup setting is scheduled as soon as it is registered. */
     async registerProcessors(processors, appId) {
         for (const p of processors) this.processors.set(p.id, { ...p, appId });
+        for (const p of processors) {
+            const startup = p.startupSetting;
+            if (!startup) continue;
+            if (startup.type === 'recurring') {
+                await this.scheduleRecurring({ id: p.id, interval: startup.interval, skipImmediate: startup.skipImmediate, data: startup.data }, appId);
+            } else {
+                await this.scheduleOnce({ id: p.id, when: startup.when, data: startup.data }, appId);
+            }
+        }
         return processors.map((p) => p.id);
     }
     run(jobId, processorId, data) {
@@ -590,6 +622,9 @@ class HostBridges extends AppBridges {
         this.user = new HostUserBridge(host);
         this.thread = new HostThreadBridge(host);
         this.scheduler = new HostSchedulerBridge(host);
+        for (const name of ['api', 'command', 'env', 'http', 'message', 'persistence', 'room', 'serverSetting', 'upload', 'user', 'thread', 'scheduler']) {
+            countCalls(this[name], name, host);
+        }
         const keys = crypto.generateKeyPairSync('rsa', {
             modulusLength: 2048,
             publicKeyEncoding: { type: 'spki', format: 'pem' },

@@ -32,7 +32,10 @@ class LocalHost extends EventEmitter {
         this.options = options;
         this.routes = new RouteTable();
         this.notifications = [];
-        this.counters = { http: 0, persistence: 0, jobs: 0 };
+        // bridges: engine-facing bridge calls by `bridge.method`; rpc: the app's calls out of its
+        // Deno sandbox by JSON-RPC method; appCalls: the engine's calls into the sandbox. Each RPC
+        // is a round trip between the processes. Read by the benchmarks.
+        this.resetCounters();
         this.serverSettings = {};
         this.extraHandlers = [];
         this.pending = new Set();
@@ -94,9 +97,43 @@ class LocalHost extends EventEmitter {
             throw new Error(`app install failed: ${JSON.stringify({ compiler: affs.getCompilerErrors(), storage: affs.getStorageError(), appUser: affs.getAppUserError(), license: affs.getLicenseValidationResult && affs.getLicenseValidationResult() })}`);
         }
         this.appId = app.getID();
+        this.countRuntimeCalls(app.getRuntimeController());
         const status = await app.getStatus();
         if (!/enabled/.test(status)) throw new Error(`app installed but not enabled: status ${status}`);
         return this.appId;
+    }
+
+    /** Counts the requests crossing the app's sandbox boundary, in both directions. */
+    countRuntimeCalls(controller) {
+        const host = this;
+        const handle = controller.handleIncomingMessage;
+        const send = controller.sendRequest;
+        if (typeof handle !== 'function' || typeof send !== 'function') return;
+        controller.handleIncomingMessage = function counted(message) {
+            const method = message && message.payload && message.payload.method;
+            if (typeof method === 'string' && (method.startsWith('accessor:') || method.startsWith('bridges:'))) {
+                const rpc = host.counters.rpc;
+                rpc[method] = (rpc[method] || 0) + 1;
+            }
+            return handle.call(this, message);
+        };
+        controller.sendRequest = function counted(message, ...rest) {
+            const calls = host.counters.appCalls;
+            const method = String(message && message.method);
+            calls[method] = (calls[method] || 0) + 1;
+            return send.call(this, message, ...rest);
+        };
+    }
+
+    /** Zeroes every counter (the benchmarks count per phase). */
+    resetCounters() {
+        this.counters = { http: 0, persistence: 0, jobs: 0, bridges: {}, rpc: {}, appCalls: {} };
+    }
+
+    /** The app's Deno process id (for its memory use), or undefined when it is not running. */
+    runtimePid(appId = this.appId) {
+        const controller = this.manager.getOneById(appId).getRuntimeController();
+        return controller.deno ? controller.deno.pid : undefined;
     }
 
     appUser(appId = this.appId) {

@@ -5,6 +5,7 @@ import {
     IEnvironmentRead,
     IHttp,
     ILogger,
+    IModify,
     IPersistence,
     IRead,
 } from '@rocket.chat/apps-engine/definition/accessors';
@@ -12,6 +13,7 @@ import { ApiSecurity, ApiVisibility } from '@rocket.chat/apps-engine/definition/
 import { App } from '@rocket.chat/apps-engine/definition/App';
 import { IMessage, IPostMessageDeleted, IPostMessageSent, IPostMessageUpdated } from '@rocket.chat/apps-engine/definition/messages';
 import { IAppInfo } from '@rocket.chat/apps-engine/definition/metadata';
+import { StartupType } from '@rocket.chat/apps-engine/definition/scheduler';
 import { ISetting } from '@rocket.chat/apps-engine/definition/settings';
 
 import { RelayEvent } from './core/message';
@@ -19,6 +21,7 @@ import { targetRegistry } from './targets/index';
 import { ConfigStore } from './shell/configStore';
 import { InboundEndpoint } from './shell/inboundEndpoint';
 import { OutboundRelay } from './shell/outbound';
+import { Outbox, OUTBOX_PROCESSOR_ID } from './shell/outbox';
 import { SETTINGS, SettingId } from './shell/settings';
 
 /**
@@ -28,28 +31,29 @@ import { SETTINGS, SettingId } from './shell/settings';
 // Default export: rc-apps looks for an export named after the classFile path, which a file in src/ cannot have.
 export default class RelayBridgeApp extends App implements IPostMessageSent, IPostMessageUpdated, IPostMessageDeleted {
     private readonly configStore = new ConfigStore(targetRegistry);
-    private readonly outbound = new OutboundRelay(this.configStore);
+    private readonly outbox = new Outbox(this.configStore, () => this.getLogger());
+    private readonly outbound = new OutboundRelay(this.configStore, this.outbox);
 
     constructor(info: IAppInfo, logger: ILogger, accessors: IAppAccessors) {
         super(info, logger, accessors);
     }
 
-    public async executePostMessageSent(message: IMessage, read: IRead, http: IHttp, persistence: IPersistence): Promise<void> {
-        await this.relay('sent', message, read, http, persistence);
+    public async executePostMessageSent(message: IMessage, read: IRead, http: IHttp, persistence: IPersistence, modify: IModify): Promise<void> {
+        await this.relay('sent', message, read, http, persistence, modify);
     }
 
-    public async executePostMessageUpdated(message: IMessage, read: IRead, http: IHttp, persistence: IPersistence): Promise<void> {
-        await this.relay('edited', message, read, http, persistence);
+    public async executePostMessageUpdated(message: IMessage, read: IRead, http: IHttp, persistence: IPersistence, modify: IModify): Promise<void> {
+        await this.relay('edited', message, read, http, persistence, modify);
     }
 
-    public async executePostMessageDeleted(message: IMessage, read: IRead, http: IHttp, persistence: IPersistence): Promise<void> {
-        await this.relay('deleted', message, read, http, persistence);
+    public async executePostMessageDeleted(message: IMessage, read: IRead, http: IHttp, persistence: IPersistence, modify: IModify): Promise<void> {
+        await this.relay('deleted', message, read, http, persistence, modify);
     }
 
     /** Relays one event; a failure is logged with its stack, never thrown back into the server. */
-    private async relay(event: RelayEvent, message: IMessage, read: IRead, http: IHttp, persistence: IPersistence): Promise<void> {
+    private async relay(event: RelayEvent, message: IMessage, read: IRead, http: IHttp, persistence: IPersistence, modify: IModify): Promise<void> {
         try {
-            await this.outbound.handle(event, message, { read, http, persistence, logger: this.getLogger(), appUserId: await this.appUserId(read) });
+            await this.outbound.handle(event, message, { read, http, persistence, modify, logger: this.getLogger(), appUserId: await this.appUserId(read) });
         } catch (e) {
             this.getLogger().error(`relaying ${event} message ${message.id} failed: ${e instanceof Error ? e.stack || e.message : String(e)}`);
         }
@@ -84,6 +88,20 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
         for (const setting of SETTINGS) {
             await configuration.settings.provideSetting(setting);
         }
+        await configuration.scheduler.registerProcessors([
+            {
+                id: OUTBOX_PROCESSOR_ID,
+                // Also runs every minute, so entries left by a restart or another instance get picked up.
+                startupSetting: { type: StartupType.RECURRING, interval: '60 seconds' },
+                processor: async (jobContext, read, modify, http, persistence) => {
+                    try {
+                        await this.outbox.process(read, modify, http, persistence);
+                    } catch (e) {
+                        this.getLogger().error(`outbox run failed: ${e instanceof Error ? e.stack || e.message : String(e)}`);
+                    }
+                },
+            },
+        ]);
         await configuration.api.provideApi({
             visibility: ApiVisibility.PUBLIC,
             security: ApiSecurity.UNSECURE, // the endpoint authenticates every request itself

@@ -26,6 +26,7 @@
 //   token   inbound auth token (≥ 16 chars, unique), also handed to the adapter (the generic
 //           webhook puts it in its payload); remote `rocketchat` instances fall back to
 //           NextBridge's `webhook_token`. Without a token an instance cannot send to us.
+//   timeout_ms  per-request timeout for this target (default 10000)
 //   rooms   inbound allow-list of local rooms: `#name`, a bare id-or-name, or `*` (every public
 //           channel). Default: the local rooms its rules route it to.
 //
@@ -86,6 +87,8 @@ export interface RelayInstance {
     inboundToken?: string;
     /** Explicit inbound allow-list (`#name`, id-or-name, `*`); undefined: derived from the rules. */
     inboundRooms?: string[];
+    /** Per-request timeout for this target (`timeout_ms`, default 10 s in the shell). */
+    timeoutMs?: number;
     /** Where it is declared, e.g. `instances.dc` or `discord.dc`. */
     path: string;
 }
@@ -145,7 +148,7 @@ export type RelayConfigResult = { ok: true; config: RelayConfig } | { ok: false;
 
 const TOP_LEVEL_KEYS = ['instances', 'rules', 'global'];
 /** Keys we read from an instance; the rest (and `url` when `type` is given) go to the adapter. */
-const INSTANCE_OWN_KEYS = ['type', 'url', 'token', 'rooms'];
+const INSTANCE_OWN_KEYS = ['type', 'url', 'token', 'rooms', 'timeout_ms'];
 const INBOUND_KEYS = ['type', 'token', 'rooms'];
 const RULE_KEYS = ['id', 'type', 'from', 'to', 'channels', 'msg', 'filter', 'comment'];
 const RULE_TYPES = ['forward', 'connect'];
@@ -362,6 +365,13 @@ function parseInstance(name: string, raw: unknown, path: string, sectionType: st
     }
     if (raw.rooms !== undefined) {
         instance.inboundRooms = parseRoomList(raw.rooms, `${path}.rooms`);
+    }
+    if (raw.timeout_ms !== undefined) {
+        const timeout = raw.timeout_ms;
+        if (typeof timeout !== 'number' || !(timeout >= 100 && timeout <= 300000) || Math.floor(timeout) !== timeout) {
+            throw new ConfigError(`${path}.timeout_ms`, 'must be a whole number of milliseconds from 100 to 300000');
+        }
+        instance.timeoutMs = timeout;
     }
 
     if (type === INBOUND_TYPE) {

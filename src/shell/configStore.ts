@@ -3,8 +3,21 @@ import { IRead } from '@rocket.chat/apps-engine/definition/accessors';
 import { AdapterRegistry, validateRelayConfig } from '../core/config';
 import { ConfigError } from '../core/errors';
 import { activate, ActiveConfig } from '../core/relay';
+import { DEFAULT_RETRY_POLICY, RetryPolicy } from '../core/retry';
 import { parseSecrets, substituteSecrets } from '../core/secrets';
-import { SettingId } from './settings';
+import { DEFAULT_OUTBOX_MAX_ENTRIES, SettingId } from './settings';
+
+export interface DeliveryLimits {
+    maxOutboxEntries: number;
+}
+
+/** What every relay needs from the settings, read together and cached together. */
+export interface CurrentSettings {
+    active?: ActiveConfig;
+    siteUrl: string;
+    policy: RetryPolicy;
+    limits: DeliveryLimits;
+}
 
 /** How long a configuration read from the settings is trusted before the settings are read again. */
 const RECHECK_MS = 30000;
@@ -21,26 +34,39 @@ export class ConfigStore {
     private secretsText?: string;
     private active?: ActiveConfig;
     private siteUrl = '';
+    private policy: RetryPolicy = DEFAULT_RETRY_POLICY;
+    private limits: DeliveryLimits = { maxOutboxEntries: DEFAULT_OUTBOX_MAX_ENTRIES };
     private checkedAt = 0;
     /** The last rejected configuration's error (secrets redacted), for status output. */
     public lastError?: string;
 
     constructor(private readonly registry: AdapterRegistry) {}
 
-    /** The running configuration and the site URL, reading settings only when the cache is stale. */
-    public async current(read: IRead): Promise<{ active?: ActiveConfig; siteUrl: string }> {
+    /** The running configuration, site URL and delivery settings, reading settings only when stale. */
+    public async current(read: IRead): Promise<CurrentSettings> {
         if (Date.now() - this.checkedAt > RECHECK_MS) {
             const settings = read.getEnvironmentReader().getSettings();
-            const [text, secrets, siteUrl] = await Promise.all([
+            const [text, secrets, siteUrl, baseDelay, maxDelay, giveUpHours, maxEntries] = await Promise.all([
                 settings.getValueById(SettingId.RelayConfig),
                 settings.getValueById(SettingId.Secrets),
                 settings.getValueById(SettingId.SiteUrl),
+                settings.getValueById(SettingId.RetryBaseDelayMs),
+                settings.getValueById(SettingId.RetryMaxDelayMs),
+                settings.getValueById(SettingId.GiveUpAfterHours),
+                settings.getValueById(SettingId.OutboxMaxEntries),
             ]);
             this.siteUrl = await this.resolveSiteUrl(read, siteUrl);
+            this.policy = {
+                baseDelayMs: positive(baseDelay, DEFAULT_RETRY_POLICY.baseDelayMs),
+                maxDelayMs: positive(maxDelay, DEFAULT_RETRY_POLICY.maxDelayMs),
+                horizonMs: positive(giveUpHours, DEFAULT_RETRY_POLICY.horizonMs / 3600000) * 3600000,
+                jitter: DEFAULT_RETRY_POLICY.jitter,
+            };
+            this.limits = { maxOutboxEntries: Math.floor(positive(maxEntries, DEFAULT_OUTBOX_MAX_ENTRIES)) };
             this.apply(String(text || ''), String(secrets || ''));
             this.checkedAt = Date.now();
         }
-        return { active: this.active, siteUrl: this.siteUrl };
+        return { active: this.active, siteUrl: this.siteUrl, policy: this.policy, limits: this.limits };
     }
 
     /** Validates a configuration without activating it (used to refuse a bad save). */
@@ -87,6 +113,11 @@ export class ConfigStore {
         }
         return url.replace(/\/+$/, '');
     }
+}
+
+function positive(value: unknown, fallback: number): number {
+    const n = Number(value);
+    return isFinite(n) && n > 0 ? n : fallback;
 }
 
 /** Error texts may quote values that came from secrets: show the reference instead. */

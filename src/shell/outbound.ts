@@ -1,19 +1,22 @@
-import { IHttp, ILogger, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+import { IHttp, ILogger, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
 import { IMessage } from '@rocket.chat/apps-engine/definition/messages';
 
+import { OutboxEntry } from '../core/outbox';
 import { RelayEvent, RelayMessage } from '../core/message';
 import { DeliveryPlan, planDeliveries } from '../core/relay';
-import { DeliveryInput, OutboundFile, TargetError } from '../targets/types';
+import { afterFailure } from '../core/retry';
+import { OutboundFile } from '../targets/types';
 import { ConfigStore } from './configStore';
-import { executeRequest, hostOf } from './httpExecutor';
-import { MessageMapRecord, readMessageMap, removeMessageMap, saveMessageMap } from './records/messageMap';
-import { DEFAULT_MAX_FILE_SIZE, SettingId } from './settings';
+import { attemptDelivery, loadFiles } from './delivery';
 import { toRelayMessage } from './normalize';
+import { Outbox } from './outbox';
+import { MessageMapRecord, readMessageMap, removeMessageMap, saveMessageMap } from './records/messageMap';
 
 export interface OutboundAccessors {
     read: IRead;
     http: IHttp;
     persistence: IPersistence;
+    modify: IModify;
     logger: ILogger;
     /** The app's own user id: its messages are relayed only when they carry an origin. */
     appUserId?: string;
@@ -22,19 +25,24 @@ export interface OutboundAccessors {
 interface DeliveryOutcome {
     key: string;
     remoteIds: string[];
-    error?: string;
+    /** Set when the delivery went to the outbox instead. */
+    queued?: OutboxEntry;
 }
 
 /**
  * Relays one Rocket.Chat message event to every target its rules name: all targets at once, one
- * failing target never holding up or failing the others. Remote ids are recorded so edits,
- * deletes and thread replies find the same remote messages.
+ * failing target never holding up or failing the others. A target that fails with a retryable
+ * error, or that still has older deliveries waiting, gets the delivery through the outbox.
+ * Remote ids are recorded so edits, deletes and thread replies find the same remote messages.
+ *
+ * Bridge calls per new message: one HTTP request per target part plus one persistence write
+ * (the id map); settings and the outbox state are cached briefly.
  */
 export class OutboundRelay {
-    constructor(private readonly configStore: ConfigStore) {}
+    constructor(private readonly configStore: ConfigStore, private readonly outbox: Outbox) {}
 
     public async handle(event: RelayEvent, message: IMessage, acc: OutboundAccessors): Promise<void> {
-        const { active, siteUrl } = await this.configStore.current(acc.read);
+        const { active, siteUrl, policy } = await this.configStore.current(acc.read);
         if (!active || active.config.routes.length === 0 || !message.id) {
             return;
         }
@@ -47,87 +55,87 @@ export class OutboundRelay {
             return;
         }
 
-        const persistenceReader = acc.read.getPersistenceReader();
-        const existing = event === 'sent' ? undefined : await readMessageMap(persistenceReader, relayMessage.id);
-        if (event !== 'sent' && !existing) {
-            return; // never relayed (filtered, or sent before the rule existed): nothing to edit or delete
-        }
-        const parent = relayMessage.threadId ? await readMessageMap(persistenceReader, relayMessage.threadId) : undefined;
-        const files = event === 'sent' ? await this.loadFiles(relayMessage, plans, acc) : new Map<string, OutboundFile>();
-
+        const reader = acc.read.getPersistenceReader();
+        const [existing, parent, pending] = await Promise.all([
+            event === 'sent' ? undefined : readMessageMap(reader, relayMessage.id),
+            relayMessage.threadId ? readMessageMap(reader, relayMessage.threadId) : undefined,
+            this.outbox.pendingTargets(acc.read),
+        ]);
+        const files = new Map<string, OutboundFile>();
         const outcomes = await Promise.all(
-            plans.map((plan) => this.deliver(plan, relayMessage, files, existing, parent, acc)),
+            plans.map((plan) => this.deliver(plan, relayMessage, existing, parent, pending, files, policy, acc)),
         );
+        const queued = outcomes.filter((o) => o.queued).map((o) => o.queued!);
+        if (queued.length > 0) {
+            await this.outbox.enqueue(queued, acc.read, acc.persistence, acc.modify);
+        }
         await this.recordOutcomes(event, relayMessage, outcomes, existing, acc.persistence);
+        await this.outbox.counters.flush(acc.persistence);
     }
 
     private async deliver(
         plan: DeliveryPlan,
         message: RelayMessage,
-        files: Map<string, OutboundFile>,
         existing: MessageMapRecord | undefined,
         parent: MessageMapRecord | undefined,
+        pending: Map<string, number>,
+        files: Map<string, OutboundFile>,
+        policy: { baseDelayMs: number; maxDelayMs: number; horizonMs: number; jitter: number },
         acc: OutboundAccessors,
     ): Promise<DeliveryOutcome> {
-        const previousIds = existing ? existing.targets[plan.key] || [] : [];
-        const parentIds = parent ? parent.targets[plan.key] : undefined;
-        const input: DeliveryInput<unknown> = {
-            config: plan.instance.adapterConfig,
+        const existingIds = existing ? existing.targets[plan.key] || [] : [];
+        const entryFields = {
+            targetKey: plan.key,
+            instance: plan.instance.name,
             channel: plan.channel,
+            event: message.event,
             message,
             rendered: plan.rendered,
-            files: message.files.map((f) => (plan.adapter.capabilities.upload && files.get(f.url)) || { url: f.url, name: f.name, mimeType: f.mimeType, size: f.size }),
-            remoteIds: previousIds,
-            remoteThreadId: parentIds && parentIds.length ? parentIds[0] : undefined,
+            partsDone: 0,
+            remoteIds: [],
         };
-        if (message.event !== 'sent' && previousIds.length === 0) {
-            return { key: plan.key, remoteIds: [] };
+        if (pending.get(plan.key)) {
+            // Older deliveries to this target are waiting: queue behind them to keep the order
+            // (an edit or delete of a message still in the outbox waits for it the same way).
+            return { key: plan.key, remoteIds: [], queued: this.outbox.newEntry(entryFields) };
         }
-        const remoteIds: string[] = [];
-        let request;
-        try {
-            if (plan.adapter.login && plan.adapter.readLogin) {
-                const login = plan.adapter.login(input.config);
-                if (login) {
-                    input.session = plan.adapter.readLogin(input.config, await executeRequest(acc.http, login));
-                }
-            }
-            for (request of plan.adapter.buildRequests(input)) {
-                const response = await executeRequest(acc.http, request);
-                const { remoteId } = plan.adapter.readResponse(input, request, response);
-                if (remoteId) {
-                    remoteIds.push(remoteId);
-                }
-            }
-            return { key: plan.key, remoteIds };
-        } catch (e) {
-            const status = e instanceof TargetError ? ` (HTTP ${e.status})` : '';
-            const where = request ? `${request.method} ${hostOf(request.url)}` : plan.adapter.describe(input.config);
-            const error = `${message.event} ${message.id} → ${plan.instance.name} [${where}] failed${status}: ${e instanceof Error ? e.message : String(e)}`;
-            acc.logger.error(error);
-            return { key: plan.key, remoteIds, error };
+        if (message.event !== 'sent' && existingIds.length === 0) {
+            return { key: plan.key, remoteIds: [] }; // never reached this target: nothing to edit or delete
         }
-    }
-
-    /** Reads file bytes only for targets that upload, and only files within the size limit. */
-    private async loadFiles(message: RelayMessage, plans: DeliveryPlan[], acc: OutboundAccessors): Promise<Map<string, OutboundFile>> {
-        const loaded = new Map<string, OutboundFile>();
-        if (message.files.length === 0 || !plans.some((p) => p.adapter.capabilities.upload)) {
-            return loaded;
+        const parentIds = parent ? parent.targets[plan.key] : undefined;
+        const result = await attemptDelivery(
+            {
+                instance: plan.instance.name,
+                adapter: plan.adapter,
+                config: plan.instance.adapterConfig,
+                channel: plan.channel,
+                message,
+                rendered: plan.rendered,
+                partsDone: 0,
+                remoteIds: [],
+                existingIds,
+                parentId: parentIds && parentIds.length ? parentIds[0] : undefined,
+                files: await loadFiles(message, plan.adapter, acc.read, acc.logger, files),
+                timeoutMs: plan.instance.timeoutMs,
+            },
+            acc.http,
+        );
+        if (result.ok) {
+            this.outbox.counters.count(plan.key, plan.instance.name, 'sent');
+            return { key: plan.key, remoteIds: result.remoteIds };
         }
-        const limit = Number(await acc.read.getEnvironmentReader().getSettings().getValueById(SettingId.MaxFileSize)) || DEFAULT_MAX_FILE_SIZE;
-        for (const file of message.files) {
-            if (!file.uploadId || file.size > limit) {
-                continue; // over the limit: adapters send a link instead
-            }
-            try {
-                const bytes = await acc.read.getUploadReader().getBufferById(file.uploadId);
-                loaded.set(file.url, { url: file.url, name: file.name, mimeType: file.mimeType, size: file.size, bytes: new Uint8Array(bytes) });
-            } catch (e) {
-                acc.logger.warn(`file ${file.name} of message ${message.id} could not be read; sending a link: ${e instanceof Error ? e.message : e}`);
-            }
+        const what = `${message.event} ${message.id} → ${plan.instance.name} ${result.error}`;
+        const now = Date.now();
+        const decision = afterFailure(result, 1, now, now, policy);
+        if (decision.action === 'retry') {
+            acc.logger.warn(`${what}; retrying from the outbox`);
+            this.outbox.counters.count(plan.key, plan.instance.name, 'retried', result.error);
+            const entry = this.outbox.newEntry({ ...entryFields, partsDone: result.partsDone, remoteIds: result.remoteIds, attempts: 1, nextAttemptAt: decision.at, lastError: result.error });
+            return { key: plan.key, remoteIds: result.remoteIds, queued: entry };
         }
-        return loaded;
+        acc.logger.error(`${what}; not retried: ${decision.reason}`);
+        this.outbox.counters.count(plan.key, plan.instance.name, 'failed', result.error);
+        return { key: plan.key, remoteIds: result.remoteIds };
     }
 
     private async recordOutcomes(
@@ -138,18 +146,21 @@ export class OutboundRelay {
         persistence: IPersistence,
     ): Promise<void> {
         if (event === 'deleted') {
-            await removeMessageMap(persistence, message.id);
+            // Keep the record while a queued delete still needs the remote ids.
+            if (!outcomes.some((o) => o.queued)) {
+                await removeMessageMap(persistence, message.id);
+            }
             return;
         }
         const targets: Record<string, string[]> = existing ? { ...existing.targets } : {};
-        let changed = !existing;
+        let changed = false;
         for (const outcome of outcomes) {
             if (outcome.remoteIds.length > 0 && JSON.stringify(targets[outcome.key]) !== JSON.stringify(outcome.remoteIds)) {
                 targets[outcome.key] = outcome.remoteIds;
                 changed = true;
             }
         }
-        if (changed && Object.keys(targets).length > 0) {
+        if (changed) {
             await saveMessageMap(persistence, { messageId: message.id, roomId: message.room.id, targets, createdAt: existing ? existing.createdAt : message.timestamp });
         }
     }

@@ -9,7 +9,13 @@ export const SettingId = {
     MaxFileSize: 'max_file_size',
     SiteUrl: 'site_url',
     AllowPrivateUrls: 'inbound_allow_private_urls',
+    RetryBaseDelayMs: 'retry_base_delay_ms',
+    RetryMaxDelayMs: 'retry_max_delay_ms',
+    GiveUpAfterHours: 'give_up_after_hours',
+    OutboxMaxEntries: 'outbox_max_entries',
 } as const;
+
+export const DEFAULT_OUTBOX_MAX_ENTRIES = 10000;
 
 export const DEFAULT_MAX_FILE_SIZE = 52428800; // 50 MB, NextBridge's default
 
@@ -60,6 +66,46 @@ export const SETTINGS: ISetting[] = [
         section: 'relay_section_delivery',
         i18nLabel: 'max_file_size_label',
         i18nDescription: 'max_file_size_description',
+    },
+    {
+        id: SettingId.RetryBaseDelayMs,
+        type: SettingType.NUMBER,
+        packageValue: 2000,
+        required: true,
+        public: false,
+        section: 'relay_section_delivery',
+        i18nLabel: 'retry_base_delay_ms_label',
+        i18nDescription: 'retry_base_delay_ms_description',
+    },
+    {
+        id: SettingId.RetryMaxDelayMs,
+        type: SettingType.NUMBER,
+        packageValue: 600000,
+        required: true,
+        public: false,
+        section: 'relay_section_delivery',
+        i18nLabel: 'retry_max_delay_ms_label',
+        i18nDescription: 'retry_max_delay_ms_description',
+    },
+    {
+        id: SettingId.GiveUpAfterHours,
+        type: SettingType.NUMBER,
+        packageValue: 24,
+        required: true,
+        public: false,
+        section: 'relay_section_delivery',
+        i18nLabel: 'give_up_after_hours_label',
+        i18nDescription: 'give_up_after_hours_description',
+    },
+    {
+        id: SettingId.OutboxMaxEntries,
+        type: SettingType.NUMBER,
+        packageValue: DEFAULT_OUTBOX_MAX_ENTRIES,
+        required: true,
+        public: false,
+        section: 'relay_section_delivery',
+        i18nLabel: 'outbox_max_entries_label',
+        i18nDescription: 'outbox_max_entries_description',
     },
     {
         id: SettingId.SiteUrl,

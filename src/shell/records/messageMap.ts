@@ -31,3 +31,21 @@ export async function saveMessageMap(persistence: IPersistence, record: MessageM
 export async function removeMessageMap(persistence: IPersistence, messageId: string): Promise<void> {
     await persistence.removeByAssociations(keysFor(messageId));
 }
+
+/**
+ * Sets (or, with no ids, removes) one target's remote ids on a message's record: what the outbox
+ * does when a queued delivery finally goes through.
+ */
+export async function mergeRemoteIds(reader: IPersistenceRead, persistence: IPersistence, message: { id: string; room: { id: string }; timestamp: string }, targetKey: string, remoteIds: string[]): Promise<void> {
+    const record = (await readMessageMap(reader, message.id)) || { messageId: message.id, roomId: message.room.id, targets: {}, createdAt: message.timestamp };
+    if (remoteIds.length > 0) {
+        record.targets[targetKey] = remoteIds;
+    } else {
+        delete record.targets[targetKey];
+    }
+    if (Object.keys(record.targets).length === 0) {
+        await removeMessageMap(persistence, message.id);
+    } else {
+        await saveMessageMap(persistence, record);
+    }
+}

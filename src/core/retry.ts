@@ -1,0 +1,73 @@
+// When to try a failed delivery again. Pure: the outbox and its tests decide with these numbers.
+
+export interface RetryPolicy {
+    /** First retry delay; doubles per attempt. */
+    baseDelayMs: number;
+    /** Longest delay between two attempts (Retry-After may ask for longer, up to horizonMs). */
+    maxDelayMs: number;
+    /** Give up (dead letter) when the first attempt is older than this. */
+    horizonMs: number;
+    /** Fraction of the delay that is randomised (0.2 = ±20 %), so many waiting targets don't stampede. */
+    jitter: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+    baseDelayMs: 2000,
+    maxDelayMs: 10 * 60 * 1000,
+    horizonMs: 24 * 60 * 60 * 1000,
+    jitter: 0.2,
+};
+
+/** What a failed attempt told us: whether to retry, and the service's own wait if it gave one. */
+export interface AttemptFailure {
+    retryable: boolean;
+    retryAfterMs?: number;
+}
+
+/**
+ * Delay before attempt number `attempt + 1`, after `attempt` failed attempts (1 = the first
+ * failure). A service's Retry-After wins over our backoff when it is longer.
+ */
+export function retryDelayMs(attempt: number, policy: RetryPolicy, retryAfterMs?: number, random: () => number = Math.random): number {
+    const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * Math.pow(2, Math.max(0, attempt - 1)));
+    const spread = exponential * policy.jitter;
+    const backoff = Math.max(0, Math.round(exponential - spread + 2 * spread * random()));
+    if (retryAfterMs !== undefined && retryAfterMs > backoff) {
+        return Math.min(retryAfterMs, policy.horizonMs);
+    }
+    return backoff;
+}
+
+export type RetryDecision = { action: 'retry'; at: number } | { action: 'give-up'; reason: string };
+
+/** Decides what happens to a delivery after a failed attempt. */
+export function afterFailure(
+    failure: AttemptFailure,
+    attempts: number,
+    firstAttemptAt: number,
+    now: number,
+    policy: RetryPolicy,
+    random: () => number = Math.random,
+): RetryDecision {
+    if (!failure.retryable) {
+        return { action: 'give-up', reason: 'the target refused the request (not retryable)' };
+    }
+    const at = now + retryDelayMs(attempts, policy, failure.retryAfterMs, random);
+    if (at - firstAttemptAt > policy.horizonMs) {
+        return { action: 'give-up', reason: `still failing after ${formatDuration(now - firstAttemptAt)} (horizon ${formatDuration(policy.horizonMs)})` };
+    }
+    return { action: 'retry', at };
+}
+
+export function formatDuration(ms: number): string {
+    if (ms < 1000) {
+        return `${Math.round(ms)} ms`;
+    }
+    if (ms < 120000) {
+        return `${Math.round(ms / 1000)} s`;
+    }
+    if (ms < 2 * 3600000) {
+        return `${Math.round(ms / 60000)} min`;
+    }
+    return `${Math.round(ms / 3600000)} h`;
+}

@@ -1,0 +1,108 @@
+import { IHttp, ILogger, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+
+import { RelayMessage } from '../core/message';
+import { DeliveryInput, OutboundFile, RenderedMessage, TargetAdapter, TargetError } from '../targets/types';
+import { DEFAULT_TIMEOUT_MS, executeRequest, hostOf } from './httpExecutor';
+import { DEFAULT_MAX_FILE_SIZE, SettingId } from './settings';
+
+/** One delivery to one target, as the immediate path and the outbox both describe it. */
+export interface DeliveryJob {
+    instance: string;
+    adapter: TargetAdapter;
+    config: unknown;
+    channel: Record<string, string>;
+    message: RelayMessage;
+    rendered: RenderedMessage;
+    /** Requests of this delivery already done (resume point after a partial failure). */
+    partsDone: number;
+    /** Remote ids of the parts already done. */
+    remoteIds: string[];
+    /** Remote ids the message already has at this target (edits and deletes). */
+    existingIds: string[];
+    /** Remote id of the thread parent at this target. */
+    parentId?: string;
+    files: OutboundFile[];
+    timeoutMs?: number;
+}
+
+export type AttemptResult =
+    | { ok: true; remoteIds: string[] }
+    | { ok: false; remoteIds: string[]; partsDone: number; retryable: boolean; retryAfterMs?: number; error: string };
+
+/**
+ * Runs the adapter's requests for one delivery from `partsDone` on. A failure reports how far it
+ * got, so a retry never repeats a part the target already has.
+ */
+export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<AttemptResult> {
+    const input: DeliveryInput<unknown> = {
+        config: job.config,
+        channel: job.channel,
+        message: job.message,
+        rendered: job.rendered,
+        files: job.files,
+        remoteIds: job.existingIds,
+        remoteThreadId: job.parentId,
+    };
+    const remoteIds = job.remoteIds.slice();
+    let done = 0;
+    let current;
+    try {
+        if (job.adapter.login && job.adapter.readLogin) {
+            const login = job.adapter.login(input.config);
+            if (login) {
+                current = login;
+                input.session = job.adapter.readLogin(input.config, await executeRequest(http, login, job.timeoutMs));
+            }
+        }
+        const requests = job.adapter.buildRequests(input);
+        for (let i = 0; i < requests.length; i++) {
+            if (i < job.partsDone) {
+                continue;
+            }
+            current = requests[i];
+            const response = await executeRequest(http, current, job.timeoutMs || DEFAULT_TIMEOUT_MS);
+            const { remoteId } = job.adapter.readResponse(input, current, response);
+            if (remoteId) {
+                remoteIds.push(remoteId);
+            }
+            done = i + 1;
+        }
+        return { ok: true, remoteIds };
+    } catch (e) {
+        const where = current ? `${current.method} ${hostOf(current.url)}` : job.adapter.describe(job.config);
+        const status = e instanceof TargetError && e.status ? ` HTTP ${e.status}` : '';
+        return {
+            ok: false,
+            remoteIds,
+            partsDone: Math.max(done, job.partsDone),
+            // Anything that is not a target's answer (a bug, a bad request we built) is not retried.
+            retryable: e instanceof TargetError ? e.retryable : false,
+            retryAfterMs: e instanceof TargetError ? e.retryAfterMs : undefined,
+            error: `[${where}]${status}: ${e instanceof Error ? e.message : String(e)}`,
+        };
+    }
+}
+
+/** Reads file bytes for targets that upload (within the size limit); others get links. */
+export async function loadFiles(message: RelayMessage, adapter: TargetAdapter, read: IRead, logger: ILogger, cache: Map<string, OutboundFile>): Promise<OutboundFile[]> {
+    const links = message.files.map((f) => ({ url: f.url, name: f.name, mimeType: f.mimeType, size: f.size }));
+    if (message.files.length === 0 || !adapter.capabilities.upload || message.event !== 'sent') {
+        return links;
+    }
+    const limit = Number(await read.getEnvironmentReader().getSettings().getValueById(SettingId.MaxFileSize)) || DEFAULT_MAX_FILE_SIZE;
+    const out: OutboundFile[] = [];
+    for (const file of message.files) {
+        let loaded = cache.get(file.url);
+        if (!loaded && file.uploadId && file.size <= limit) {
+            try {
+                const bytes = await read.getUploadReader().getBufferById(file.uploadId);
+                loaded = { url: file.url, name: file.name, mimeType: file.mimeType, size: file.size, bytes: new Uint8Array(bytes) };
+                cache.set(file.url, loaded);
+            } catch (e) {
+                logger.warn(`file ${file.name} of message ${message.id} could not be read; sending a link: ${e instanceof Error ? e.message : e}`);
+            }
+        }
+        out.push(loaded || { url: file.url, name: file.name, mimeType: file.mimeType, size: file.size });
+    }
+    return out;
+}

@@ -1,0 +1,226 @@
+import { IHttp, ILogger, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+
+import { DeadLetter, dueQueues, nextSequence, nextWakeUp, OutboxEntry, targetHash } from '../core/outbox';
+import { ActiveConfig } from '../core/relay';
+import { afterFailure, RetryPolicy } from '../core/retry';
+import { OutboundFile } from '../targets/types';
+import { ConfigStore } from './configStore';
+import { attemptDelivery, loadFiles } from './delivery';
+import { DeliveryCounters } from './records/counters';
+import { mergeRemoteIds, readMessageMap } from './records/messageMap';
+import { listOutbox, readOutboxEntry, removeOutboxEntry, saveDeadLetter, saveOutboxEntry } from './records/outbox';
+
+export const OUTBOX_PROCESSOR_ID = 'relay-bridge-outbox';
+
+/** How long a runtime may work on a claimed entry before another may take it over. */
+const CLAIM_MS = 120000;
+/** How long the set of targets with waiting entries is trusted before it is read again. */
+const PENDING_TTL_MS = 1000;
+
+/**
+ * Works off the outbox: retries with backoff, strictly in order per target, gives up into dead
+ * letters after the horizon, and claims entries so two server instances never both deliver one.
+ */
+export class Outbox {
+    /** Identifies this runtime in claims and counter records. */
+    public readonly runtimeId = `rt-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    public readonly counters = new DeliveryCounters(this.runtimeId);
+    private pending = new Map<string, number>();
+    private pendingReadAt = 0;
+    private running = false;
+    private rerun = false;
+    private scheduledFor = 0;
+
+    constructor(private readonly configStore: ConfigStore, private readonly logger: () => ILogger) {}
+
+    /** Targets that have entries waiting: a new delivery to them must queue behind. */
+    public async pendingTargets(read: IRead): Promise<Map<string, number>> {
+        if (Date.now() - this.pendingReadAt > PENDING_TTL_MS) {
+            const entries = await listOutbox(read.getPersistenceReader());
+            const pending = new Map<string, number>();
+            for (const entry of entries) {
+                pending.set(entry.targetKey, (pending.get(entry.targetKey) || 0) + 1);
+            }
+            this.pending = pending;
+            this.pendingReadAt = Date.now();
+        }
+        return this.pending;
+    }
+
+    /** Creates an entry for a delivery that must be (re)tried later. */
+    public newEntry(fields: Omit<OutboxEntry, 'id' | 'seq' | 'attempts' | 'firstAttemptAt' | 'nextAttemptAt'> & { attempts?: number; nextAttemptAt?: number }): OutboxEntry {
+        const now = Date.now();
+        const seq = nextSequence(now);
+        return {
+            id: `${targetHash(fields.targetKey)}-${seq}`,
+            seq,
+            attempts: 0,
+            firstAttemptAt: now,
+            nextAttemptAt: now,
+            ...fields,
+        };
+    }
+
+    /** Stores entries (refusing past the cap into dead letters) and makes sure the job will run. */
+    public async enqueue(entries: OutboxEntry[], read: IRead, persistence: IPersistence, modify: IModify): Promise<void> {
+        const { limits } = await this.configStore.current(read);
+        const pending = await this.pendingTargets(read);
+        let total = 0;
+        pending.forEach((count) => (total += count));
+        for (const entry of entries) {
+            if (total >= limits.maxOutboxEntries) {
+                await this.deadLetter(entry, `the outbox is full (${limits.maxOutboxEntries} entries); raise "Outbox size" or fix the target`, persistence);
+                this.logger().error(`outbox full (${limits.maxOutboxEntries}): ${entry.event} ${entry.message.id} → ${entry.instance} dead-lettered`);
+                continue;
+            }
+            await saveOutboxEntry(persistence, entry);
+            pending.set(entry.targetKey, (pending.get(entry.targetKey) || 0) + 1);
+            total += 1;
+        }
+        const next = entries.reduce((min, e) => Math.min(min, e.nextAttemptAt), Infinity);
+        if (next !== Infinity) {
+            await this.scheduleAt(next, modify);
+        }
+    }
+
+    /** The scheduler job: delivers every due entry, then schedules itself for the next one. */
+    public async process(read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<void> {
+        if (this.running) {
+            this.rerun = true; // a run is in progress in this runtime; it will go round again
+            return;
+        }
+        this.running = true;
+        try {
+            do {
+                this.rerun = false;
+                await this.processOnce(read, modify, http, persistence);
+            } while (this.rerun);
+        } finally {
+            this.running = false;
+            await this.counters.flush(persistence).catch(() => undefined);
+        }
+    }
+
+    private async processOnce(read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<void> {
+        const { active, policy } = await this.configStore.current(read);
+        const reader = read.getPersistenceReader();
+        const entries = await listOutbox(reader);
+        const queues = dueQueues(entries, this.runtimeId, Date.now());
+        const files = new Map<string, OutboundFile>();
+        // Targets are independent: work their queues at the same time, each strictly in order.
+        await Promise.all(queues.map((queue) => this.workQueue(queue, active, policy, read, http, persistence, files)));
+        const remaining = await listOutbox(reader);
+        this.pending = new Map();
+        for (const entry of remaining) {
+            this.pending.set(entry.targetKey, (this.pending.get(entry.targetKey) || 0) + 1);
+        }
+        this.pendingReadAt = Date.now();
+        const next = nextWakeUp(remaining, Date.now());
+        if (next !== undefined) {
+            await this.scheduleAt(next, modify);
+        }
+    }
+
+    private async workQueue(
+        queue: OutboxEntry[],
+        active: ActiveConfig | undefined,
+        policy: RetryPolicy,
+        read: IRead,
+        http: IHttp,
+        persistence: IPersistence,
+        files: Map<string, OutboundFile>,
+    ): Promise<void> {
+        for (const queued of queue) {
+            if (queued.nextAttemptAt > Date.now()) {
+                return; // the head waits for its retry time; everything behind it waits too
+            }
+            const entry = await this.claim(queued, read, persistence);
+            if (!entry) {
+                return; // another runtime has it
+            }
+            const instance = active && active.config.instances.get(entry.instance);
+            if (!instance || !instance.adapter) {
+                await this.deadLetter(entry, `instance "${entry.instance}" is no longer in the relay configuration`, persistence);
+                await removeOutboxEntry(persistence, entry.id);
+                continue;
+            }
+            const map = await readMessageMap(read.getPersistenceReader(), entry.message.id);
+            const parent = entry.message.threadId ? await readMessageMap(read.getPersistenceReader(), entry.message.threadId) : undefined;
+            const existingIds = (map && map.targets[entry.targetKey]) || [];
+            if (entry.event !== 'sent' && existingIds.length === 0) {
+                // The original never reached this target (dead-lettered or dropped): nothing to edit or delete.
+                await removeOutboxEntry(persistence, entry.id);
+                continue;
+            }
+            const parentIds = parent && parent.targets[entry.targetKey];
+            const result = await attemptDelivery(
+                {
+                    instance: entry.instance,
+                    adapter: instance.adapter,
+                    config: instance.adapterConfig,
+                    channel: entry.channel,
+                    message: entry.message,
+                    rendered: entry.rendered,
+                    partsDone: entry.partsDone,
+                    remoteIds: entry.remoteIds,
+                    existingIds,
+                    parentId: parentIds && parentIds.length ? parentIds[0] : undefined,
+                    files: await loadFiles(entry.message, instance.adapter, read, this.logger(), files),
+                    timeoutMs: instance.timeoutMs,
+                },
+                http,
+            );
+            if (result.ok) {
+                if (entry.event === 'deleted') {
+                    await mergeRemoteIds(read.getPersistenceReader(), persistence, entry.message, entry.targetKey, []);
+                } else if (result.remoteIds.length > 0) {
+                    await mergeRemoteIds(read.getPersistenceReader(), persistence, entry.message, entry.targetKey, result.remoteIds);
+                }
+                await removeOutboxEntry(persistence, entry.id);
+                this.counters.count(entry.targetKey, entry.instance, 'sent');
+                continue;
+            }
+            const decision = afterFailure(result, entry.attempts + 1, entry.firstAttemptAt, Date.now(), policy);
+            const updated: OutboxEntry = { ...entry, attempts: entry.attempts + 1, partsDone: result.partsDone, remoteIds: result.remoteIds, lastError: result.error, claimedBy: undefined, claimedUntil: undefined };
+            if (decision.action === 'retry') {
+                updated.nextAttemptAt = decision.at;
+                await saveOutboxEntry(persistence, updated);
+                this.counters.count(entry.targetKey, entry.instance, 'retried', result.error);
+                return; // keep order: nothing behind it may overtake
+            }
+            await this.deadLetter(updated, `${decision.reason}; last error ${result.error}`, persistence);
+            await removeOutboxEntry(persistence, entry.id);
+        }
+    }
+
+    /** Takes an entry for this runtime; undefined when another runtime holds a live claim. */
+    private async claim(entry: OutboxEntry, read: IRead, persistence: IPersistence): Promise<OutboxEntry | undefined> {
+        const now = Date.now();
+        const current = await readOutboxEntry(read.getPersistenceReader(), entry.id);
+        if (!current || (current.claimedBy && current.claimedBy !== this.runtimeId && (current.claimedUntil || 0) > now)) {
+            return undefined;
+        }
+        const claimed = { ...current, claimedBy: this.runtimeId, claimedUntil: now + CLAIM_MS };
+        await saveOutboxEntry(persistence, claimed);
+        // Read back: if two runtimes raced, the last writer wins and the other backs off.
+        const confirmed = await readOutboxEntry(read.getPersistenceReader(), entry.id);
+        return confirmed && confirmed.claimedBy === this.runtimeId ? confirmed : undefined;
+    }
+
+    public async deadLetter(entry: OutboxEntry, reason: string, persistence: IPersistence): Promise<void> {
+        const letter: DeadLetter = { id: entry.id, entry: { ...entry, claimedBy: undefined, claimedUntil: undefined }, reason, deadAt: Date.now() };
+        await saveDeadLetter(persistence, letter);
+        this.counters.count(entry.targetKey, entry.instance, 'deadLettered', reason);
+        this.logger().error(`gave up ${entry.event} ${entry.message.id} → ${entry.instance}: ${reason}`);
+    }
+
+    private async scheduleAt(at: number, modify: IModify): Promise<void> {
+        const now = Date.now();
+        // One pending wake-up is enough unless this one is earlier.
+        if (this.scheduledFor > now && this.scheduledFor <= at) {
+            return;
+        }
+        this.scheduledFor = Math.max(at, now);
+        await modify.getScheduler().scheduleOnce({ id: OUTBOX_PROCESSOR_ID, when: new Date(this.scheduledFor) });
+    }
+}
