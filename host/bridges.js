@@ -543,7 +543,11 @@ class HostSchedulerBridge extends SchedulerBridge {
         const every = parseInterval(job.interval);
         const timer = setInterval(() => this.run(jobId, processorId, job.data), every);
         this.timers.set(jobId, { appId, timer, processorId });
-        if (!job.skipImmediate) setImmediate(() => this.run(jobId, processorId, job.data));
+        // Agenda picks new jobs up on its next poll, not synchronously while the app is being enabled.
+        if (!job.skipImmediate) {
+            const first = setTimeout(() => this.run(jobId, processorId, job.data), 200);
+            this.timers.set(`${jobId}:first`, { appId, timer: first, processorId });
+        }
         return jobId;
     }
     resolveId(id, appId) {

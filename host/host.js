@@ -33,8 +33,8 @@ class LocalHost extends EventEmitter {
         this.routes = new RouteTable();
         this.notifications = [];
         // bridges: engine-facing bridge calls by `bridge.method`; rpc: the app's calls out of its
-        // Deno sandbox by JSON-RPC method; appCalls: the engine's calls into the sandbox. Each RPC
-        // is a round trip between the processes. Read by the benchmarks.
+        // Deno sandbox by JSON-RPC method (persistence ones with their record kind); appCalls: the
+        // engine's calls into the sandbox. Each RPC is a round trip between the processes.
         this.resetCounters();
         this.serverSettings = {};
         this.extraHandlers = [];
@@ -110,10 +110,15 @@ class LocalHost extends EventEmitter {
         const send = controller.sendRequest;
         if (typeof handle !== 'function' || typeof send !== 'function') return;
         controller.handleIncomingMessage = function counted(message) {
-            const method = message && message.payload && message.payload.method;
+            const payload = (message && message.payload) || {};
+            const method = payload.method;
             if (typeof method === 'string' && (method.startsWith('accessor:') || method.startsWith('bridges:'))) {
+                // Persistence calls name their record kind in the first association: `…[kind]`.
+                const associations = Array.isArray(payload.params) && Array.isArray(payload.params[0]) ? payload.params[0] : [];
+                const kind = associations.find((a) => a && a.model === 'misc');
+                const key = kind ? `${method}[${kind.id}]` : method;
                 const rpc = host.counters.rpc;
-                rpc[method] = (rpc[method] || 0) + 1;
+                rpc[key] = (rpc[key] || 0) + 1;
             }
             return handle.call(this, message);
         };
@@ -133,6 +138,29 @@ class LocalHost extends EventEmitter {
     /** The app's Deno process id (for its memory use), or undefined when it is not running. */
     runtimePid(appId = this.appId) {
         const controller = this.manager.getOneById(appId).getRuntimeController();
+        return controller.deno ? controller.deno.pid : undefined;
+    }
+
+    /** The admin switches the app off and on again (Administration → Apps). */
+    async disableApp() {
+        await this.manager.disable(this.appId);
+    }
+
+    async enableApp() {
+        await this.manager.enable(this.appId);
+    }
+
+    /** Kills the app's Deno subprocess the hard way; the engine's liveness manager restarts it. */
+    killRuntime() {
+        const controller = this.manager.getOneById(this.appId).getRuntimeController();
+        if (!controller.deno || !controller.deno.pid) throw new Error('the app has no running Deno process');
+        const pid = controller.deno.pid;
+        process.kill(pid, 'SIGKILL');
+        return pid;
+    }
+
+    runtimePid() {
+        const controller = this.manager.getOneById(this.appId).getRuntimeController();
         return controller.deno ? controller.deno.pid : undefined;
     }
 

@@ -53,7 +53,7 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
     /** Relays one event; a failure is logged with its stack, never thrown back into the server. */
     private async relay(event: RelayEvent, message: IMessage, read: IRead, http: IHttp, persistence: IPersistence, modify: IModify): Promise<void> {
         try {
-            await this.outbound.handle(event, message, { read, http, persistence, modify, logger: this.getLogger(), appUserId: await this.appUserId(read) });
+            await this.outbound.handle(event, message, { read, http, persistence, modify, logger: this.getLogger(), appUserId: () => this.appUserId(read) });
         } catch (e) {
             this.getLogger().error(`relaying ${event} message ${message.id} failed: ${e instanceof Error ? e.stack || e.message : String(e)}`);
         }
@@ -78,6 +78,13 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
             }
         }
         return newSetting;
+    }
+
+    /** A re-enabled app starts with a clean outbox worker (a run cut off by the disable may hang). */
+    public async onEnable(): Promise<boolean> {
+        this.outbox.reset();
+        this.configStore.invalidate();
+        return true;
     }
 
     public async onSettingUpdated(): Promise<void> {

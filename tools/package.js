@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run package`: builds dist/relay-bridge_<version>.zip with rc-apps, offline.
+// `npm run package`: builds dist/relay-bridge_<version>.zip with rc-apps, offline. `packageApp`
+// also packages other app folders (the benchmark's baseline app) the same way.
 //
 // rc-apps compiles every .ts file under the folder it runs in and zips every other file, so it runs
 // in a staged copy that holds only what ships (app.json, icon, src/, i18n/); tests and tooling
@@ -14,18 +15,22 @@ const childProcess = require('child_process');
 const root = path.resolve(__dirname, '..');
 const SHIPPED = ['app.json', 'icon.png', 'src', 'i18n'];
 
-function stageApp(stageDir) {
+function stageApp(appDir, stageDir) {
     fs.rmSync(stageDir, { recursive: true, force: true });
     fs.mkdirSync(stageDir, { recursive: true });
     for (const entry of SHIPPED) {
-        const from = path.join(root, entry);
+        const from = path.join(appDir, entry);
         if (fs.existsSync(from)) {
             fs.cpSync(from, path.join(stageDir, entry), { recursive: true });
         }
     }
+    // rc-apps requires an icon; an app folder without one (the benchmark baseline) borrows ours.
+    if (!fs.existsSync(path.join(stageDir, 'icon.png'))) {
+        fs.copyFileSync(path.join(root, 'icon.png'), path.join(stageDir, 'icon.png'));
+    }
     fs.symlinkSync(path.join(root, 'node_modules'), path.join(stageDir, 'node_modules'), 'dir');
     // rc-apps overwrites app.json's requiredApiVersion with this spec: keep the one app.json declares.
-    const appJson = JSON.parse(fs.readFileSync(path.join(root, 'app.json'), 'utf8'));
+    const appJson = JSON.parse(fs.readFileSync(path.join(appDir, 'app.json'), 'utf8'));
     const stagePackage = {
         name: appJson.nameSlug,
         version: appJson.version,
@@ -35,10 +40,18 @@ function stageApp(stageDir) {
     fs.writeFileSync(path.join(stageDir, 'package.json'), `${JSON.stringify(stagePackage, null, 2)}\n`);
 }
 
-function packageApp({ quiet = false } = {}) {
-    const appJson = JSON.parse(fs.readFileSync(path.join(root, 'app.json'), 'utf8'));
-    const stageDir = path.join(root, '.stage', appJson.nameSlug);
-    stageApp(stageDir);
+/**
+ * @param {object} [options]
+ * @param {string} [options.appDir] folder holding app.json and what ships (default: this project)
+ * @param {string} [options.workDir] where .stage/ and dist/ go (default: this project); a private
+ *     one keeps concurrent packaging runs (tests, benchmarks) from replacing each other's stage
+ * @param {boolean} [options.quiet]
+ * @returns {string} path of the zip in <workDir>/dist/
+ */
+function packageApp({ appDir = root, workDir = root, quiet = false } = {}) {
+    const appJson = JSON.parse(fs.readFileSync(path.join(appDir, 'app.json'), 'utf8'));
+    const stageDir = path.join(workDir, '.stage', appJson.nameSlug);
+    stageApp(appDir, stageDir);
 
     const cli = path.join(root, 'node_modules', '@rocket.chat', 'apps-cli', 'bin', 'run');
     const result = childProcess.spawnSync(process.execPath, [cli, 'package'], {
@@ -56,10 +69,13 @@ function packageApp({ quiet = false } = {}) {
     if (!fs.existsSync(built)) {
         throw new Error(`rc-apps reported success but ${built} is missing:\n${output}`);
     }
-    const distDir = path.join(root, 'dist');
+    const distDir = path.join(workDir, 'dist');
     fs.mkdirSync(distDir, { recursive: true });
     const target = path.join(distDir, zipName);
-    fs.copyFileSync(built, target);
+    // Copy then rename: a reader never sees a half-written zip.
+    fs.copyFileSync(built, `${target}.${process.pid}.tmp`);
+    fs.renameSync(`${target}.${process.pid}.tmp`, target);
+    fs.rmSync(stageDir, { recursive: true, force: true });
     if (!quiet) {
         console.log(`packaged ${path.relative(root, target)} (${fs.statSync(target).size} bytes)`);
     }

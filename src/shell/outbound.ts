@@ -18,8 +18,8 @@ export interface OutboundAccessors {
     persistence: IPersistence;
     modify: IModify;
     logger: ILogger;
-    /** The app's own user id: its messages are relayed only when they carry an origin. */
-    appUserId?: string;
+    /** The app's own user id (its messages are relayed only when they carry an origin); looked up lazily. */
+    appUserId: () => Promise<string | undefined>;
 }
 
 interface DeliveryOutcome {
@@ -39,32 +39,36 @@ interface DeliveryOutcome {
  * (the id map); settings and the outbox state are cached briefly.
  */
 export class OutboundRelay {
+    /** Resolves when the previous event has taken its places in the target lines. */
+    private arrival: Promise<void> = Promise.resolve();
+    /** Per target, the tail of its line: deliveries to one target run one after another. */
+    private readonly lines = new Map<string, Promise<unknown>>();
+
     constructor(private readonly configStore: ConfigStore, private readonly outbox: Outbox) {}
 
     public async handle(event: RelayEvent, message: IMessage, acc: OutboundAccessors): Promise<void> {
-        const { active, siteUrl, policy } = await this.configStore.current(acc.read);
-        if (!active || active.config.routes.length === 0 || !message.id) {
-            return;
+        // Events are planned one at a time in arrival order, so each target sees them in the order
+        // they happened; the deliveries themselves run concurrently across targets.
+        const previous = this.arrival;
+        let planned!: () => void;
+        this.arrival = new Promise<void>((resolve) => (planned = resolve));
+        let deliveries: Array<Promise<DeliveryOutcome>>;
+        let context: { relayMessage: RelayMessage; existing?: MessageMapRecord };
+        try {
+            await previous;
+            const prepared = await this.prepare(event, message, acc);
+            if (!prepared) {
+                return;
+            }
+            context = prepared;
+            const { relayMessage, plans, existing, parent, policy } = prepared;
+            const files = new Map<string, OutboundFile>();
+            deliveries = plans.map((plan) => this.inLine(plan.key, () => this.deliver(plan, relayMessage, existing, parent, files, policy, acc)));
+        } finally {
+            planned();
         }
-        const relayMessage = toRelayMessage(event, message, siteUrl);
-        if (acc.appUserId && relayMessage.sender.id === acc.appUserId && !relayMessage.origin) {
-            return; // the app's own messages (replies, notices) are never relayed
-        }
-        const plans = planDeliveries(active, relayMessage);
-        if (plans.length === 0) {
-            return;
-        }
-
-        const reader = acc.read.getPersistenceReader();
-        const [existing, parent, pending] = await Promise.all([
-            event === 'sent' ? undefined : readMessageMap(reader, relayMessage.id),
-            relayMessage.threadId ? readMessageMap(reader, relayMessage.threadId) : undefined,
-            this.outbox.pendingTargets(acc.read),
-        ]);
-        const files = new Map<string, OutboundFile>();
-        const outcomes = await Promise.all(
-            plans.map((plan) => this.deliver(plan, relayMessage, existing, parent, pending, files, policy, acc)),
-        );
+        const outcomes = await Promise.all(deliveries);
+        const { relayMessage, existing } = context;
         const queued = outcomes.filter((o) => o.queued).map((o) => o.queued!);
         if (queued.length > 0) {
             await this.outbox.enqueue(queued, acc.read, acc.persistence, acc.modify);
@@ -73,12 +77,47 @@ export class OutboundRelay {
         await this.outbox.counters.flush(acc.persistence);
     }
 
+    private async prepare(event: RelayEvent, message: IMessage, acc: OutboundAccessors) {
+        const { active, siteUrl, policy } = await this.configStore.current(acc.read);
+        if (!active || active.config.routes.length === 0 || !message.id) {
+            return undefined;
+        }
+        const relayMessage = toRelayMessage(event, message, siteUrl);
+        if (!relayMessage.origin && relayMessage.sender.id === (await acc.appUserId())) {
+            return undefined; // the app's own messages (replies, notices) are never relayed
+        }
+        const plans = planDeliveries(active, relayMessage);
+        if (plans.length === 0) {
+            return undefined;
+        }
+        const reader = acc.read.getPersistenceReader();
+        const [existing, parent] = await Promise.all([
+            event === 'sent' ? undefined : readMessageMap(reader, relayMessage.id),
+            relayMessage.threadId ? readMessageMap(reader, relayMessage.threadId) : undefined,
+            this.outbox.pendingTargets(acc.read),
+        ]);
+        return { relayMessage, plans, existing, parent, policy };
+    }
+
+    /** Runs `work` after every earlier delivery to the same target has finished. */
+    private inLine<T>(key: string, work: () => Promise<T>): Promise<T> {
+        const previous = this.lines.get(key) || Promise.resolve();
+        const run = previous.then(work, work);
+        const tail = run.catch(() => undefined);
+        this.lines.set(key, tail);
+        tail.then(() => {
+            if (this.lines.get(key) === tail) {
+                this.lines.delete(key);
+            }
+        });
+        return run;
+    }
+
     private async deliver(
         plan: DeliveryPlan,
         message: RelayMessage,
         existing: MessageMapRecord | undefined,
         parent: MessageMapRecord | undefined,
-        pending: Map<string, number>,
         files: Map<string, OutboundFile>,
         policy: { baseDelayMs: number; maxDelayMs: number; horizonMs: number; jitter: number },
         acc: OutboundAccessors,
@@ -94,9 +133,10 @@ export class OutboundRelay {
             partsDone: 0,
             remoteIds: [],
         };
-        if (pending.get(plan.key)) {
+        if (this.outbox.isPending(plan.key)) {
             // Older deliveries to this target are waiting: queue behind them to keep the order
             // (an edit or delete of a message still in the outbox waits for it the same way).
+            this.outbox.markPending(plan.key);
             return { key: plan.key, remoteIds: [], queued: this.outbox.newEntry(entryFields) };
         }
         if (message.event !== 'sent' && existingIds.length === 0) {
@@ -131,6 +171,7 @@ export class OutboundRelay {
             acc.logger.warn(`${what}; retrying from the outbox`);
             this.outbox.counters.count(plan.key, plan.instance.name, 'retried', result.error);
             const entry = this.outbox.newEntry({ ...entryFields, partsDone: result.partsDone, remoteIds: result.remoteIds, attempts: 1, nextAttemptAt: decision.at, lastError: result.error });
+            this.outbox.markPending(plan.key); // later deliveries to this target now queue behind it
             return { key: plan.key, remoteIds: result.remoteIds, queued: entry };
         }
         acc.logger.error(`${what}; not retried: ${decision.reason}`);

@@ -26,6 +26,7 @@ export class Outbox {
     public readonly runtimeId = `rt-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     public readonly counters = new DeliveryCounters(this.runtimeId);
     private pending = new Map<string, number>();
+    private readonly unsaved = new Set<string>();
     private pendingReadAt = 0;
     private running = false;
     private rerun = false;
@@ -33,18 +34,39 @@ export class Outbox {
 
     constructor(private readonly configStore: ConfigStore, private readonly logger: () => ILogger) {}
 
-    /** Targets that have entries waiting: a new delivery to them must queue behind. */
+    /** Forgets in-memory state: after a re-enable, persistence is the only truth. */
+    public reset(): void {
+        this.running = false;
+        this.rerun = false;
+        this.scheduledFor = 0;
+        this.pendingReadAt = 0;
+    }
+
+    /** Refreshes which targets have entries waiting (cached for PENDING_TTL_MS). */
     public async pendingTargets(read: IRead): Promise<Map<string, number>> {
         if (Date.now() - this.pendingReadAt > PENDING_TTL_MS) {
+            this.pendingReadAt = Date.now();
             const entries = await listOutbox(read.getPersistenceReader());
             const pending = new Map<string, number>();
             for (const entry of entries) {
                 pending.set(entry.targetKey, (pending.get(entry.targetKey) || 0) + 1);
             }
+            // Keep what this runtime queued but may not have written yet.
+            this.unsaved.forEach((key) => pending.set(key, Math.max(1, pending.get(key) || 0)));
             this.pending = pending;
-            this.pendingReadAt = Date.now();
         }
         return this.pending;
+    }
+
+    /** Whether a new delivery to this target must queue behind waiting ones. */
+    public isPending(targetKey: string): boolean {
+        return (this.pending.get(targetKey) || 0) > 0;
+    }
+
+    /** Marks a target as having a waiting delivery, before its entry is written. */
+    public markPending(targetKey: string): void {
+        this.pending.set(targetKey, (this.pending.get(targetKey) || 0) + 1);
+        this.unsaved.add(targetKey);
     }
 
     /** Creates an entry for a delivery that must be (re)tried later. */
@@ -74,12 +96,15 @@ export class Outbox {
                 continue;
             }
             await saveOutboxEntry(persistence, entry);
-            pending.set(entry.targetKey, (pending.get(entry.targetKey) || 0) + 1);
             total += 1;
         }
-        const next = entries.reduce((min, e) => Math.min(min, e.nextAttemptAt), Infinity);
+        entries.forEach((entry) => this.unsaved.delete(entry.targetKey));
+        // Entries queued behind a waiting one are due only when it is: schedule for failed ones.
+        const next = entries.reduce((min, e) => (e.attempts > 0 ? Math.min(min, e.nextAttemptAt) : min), Infinity);
         if (next !== Infinity) {
             await this.scheduleAt(next, modify);
+        } else if (this.scheduledFor <= Date.now()) {
+            await this.scheduleAt(Date.now(), modify); // no run known to be coming: make sure one does
         }
     }
 
@@ -110,10 +135,12 @@ export class Outbox {
         // Targets are independent: work their queues at the same time, each strictly in order.
         await Promise.all(queues.map((queue) => this.workQueue(queue, active, policy, read, http, persistence, files)));
         const remaining = await listOutbox(reader);
-        this.pending = new Map();
+        const pending = new Map<string, number>();
         for (const entry of remaining) {
-            this.pending.set(entry.targetKey, (this.pending.get(entry.targetKey) || 0) + 1);
+            pending.set(entry.targetKey, (pending.get(entry.targetKey) || 0) + 1);
         }
+        this.unsaved.forEach((key) => pending.set(key, Math.max(1, pending.get(key) || 0)));
+        this.pending = pending;
         this.pendingReadAt = Date.now();
         const next = nextWakeUp(remaining, Date.now());
         if (next !== undefined) {

@@ -2,12 +2,24 @@
 // Adding a target = one adapter file + one entry in ALL_TARGETS + one test table.
 
 import { discordTarget } from './discord';
+import { gotifyTarget } from './gotify';
+import { matrixTarget } from './matrix';
+import { mattermostTarget } from './mattermost';
+import { ntfyTarget } from './ntfy';
 import { rocketChatTarget } from './rocketchat';
+import { slackTarget } from './slack';
+import { teamsTarget } from './teams';
+import { telegramTarget } from './telegram';
 import type { TargetAdapter } from './types';
 import { parseTargetUrl, ParsedTargetUrl } from './url';
 import { webhookTarget } from './webhook';
+import { zulipTarget } from './zulip';
 
-export const ALL_TARGETS: TargetAdapter[] = [webhookTarget, discordTarget, rocketChatTarget];
+export const ALL_TARGETS: TargetAdapter[] = [
+    webhookTarget, discordTarget, rocketChatTarget,
+    slackTarget, mattermostTarget, teamsTarget, zulipTarget,
+    matrixTarget, telegramTarget, ntfyTarget, gotifyTarget,
+];
 
 export interface TargetRegistry {
     /** The adapter for an instance `type`, or undefined when there is none. */

@@ -52,7 +52,7 @@ describe('parseTargetUrl: invalid URLs', () => {
     it.each([
         ['not a url', 'url: "not a url" is not a target URL (expected scheme://…, e.g. discord://id/token)'],
         ['discord://', 'url: "discord://" has nothing after discord://'],
-        ['slack://T/B/X', 'url: unknown scheme "slack://"; supported: json://, jsons://, discord://, rocket://, rockets://'],
+        ['irc://irc.example.net/#relay', 'url: unknown scheme "irc://"; supported: json://, jsons://, discord://, rocket://, rockets://'],
         ['https://example.com/hook', 'url: https:// URL "https://example.com/hook" is not a known service URL; use json://host/path or jsons://host/path'],
         ['https://discord.com/api/channels/1', 'is not a known service URL'],
         ['rocket://bot:secret@ho st/', 'url: "rocket://bot:***@ho st/" is not a valid URL'],
@@ -84,7 +84,7 @@ describe('target registry', () => {
         ['webhook', 'webhook'],
         ['discord', 'discord'],
         ['rocketchat', 'rocketchat'],
-        ['slack', undefined],
+        ['irc', undefined],
     ])('adapterForType(%s)', (type, found) => {
         const adapter = targetRegistry.adapterForType(type);
         expect(adapter && adapter.type).toBe(found);

@@ -1,0 +1,72 @@
+// Starts a local host (real AppManager + Deno runtime) with one app installed and pointed at a
+// sink: Relay Bridge with a #general → webhook rule, or the baseline app. Packages both once.
+'use strict';
+
+const path = require('path');
+const { packageApp } = require('../../tools/package');
+const { LocalHost } = require('../../host/host');
+const { settle } = require('./load');
+
+const BASELINE_DIR = path.join(__dirname, '..', 'baseline-app');
+const INBOUND_TOKEN = 'bench-inbound-token-0123456789';
+/** The room inbound posts go to: not routed outward, so posting does not also trigger a relay. */
+const INBOUND_ROOM_ID = 'RANDOM';
+
+/** Both zips, packaged in `workDir` (private: concurrent `npm test` runs restage the project's .stage/). */
+function packageBoth(workDir) {
+    return {
+        relay: packageApp({ workDir, quiet: true }),
+        baseline: packageApp({ appDir: BASELINE_DIR, workDir, quiet: true }),
+    };
+}
+
+/** Stops a host once the app has gone quiet (a request answered into a killed runtime is an EPIPE). */
+async function stopHost(host) {
+    await settle(() => host.counters, 200, 15000);
+    await host.stop();
+}
+
+/** Relay configuration: #general → `targets` webhook instances at `<sink>/t<i>`. */
+function relayConfig(sinkUrl, targets = 1) {
+    const instances = { bench_in: { type: 'inbound', token: INBOUND_TOKEN, rooms: ['#random'] } };
+    const to = {};
+    for (let i = 0; i < targets; i++) {
+        instances[`hook${i}`] = { type: 'webhook', url: `${sinkUrl}/t${i}` };
+        to[`hook${i}`] = {};
+    }
+    return { instances, rules: [{ from: { rocketchat: { room: '#general' } }, to }] };
+}
+
+/** A started host with the app installed and configured; `host.benchErrors` counts app error logs. */
+async function startApp(kind, zips, sinkUrl, { targets = 1 } = {}) {
+    const errors = [];
+    const host = new LocalHost({
+        onLog: (entry) => {
+            for (const line of entry.entries || []) {
+                if (line.severity === 'error') errors.push(line.args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
+            }
+        },
+    });
+    host.benchErrors = errors;
+    await host.start();
+    if (kind === 'relay') {
+        await host.installApp(zips.relay);
+        const stored = await host.updateSetting('relay_config', JSON.stringify(relayConfig(sinkUrl, targets)));
+        if (!/hook0/.test(stored)) throw new Error(`relay configuration refused: ${errors.join('; ')}`);
+    } else {
+        await host.installApp(zips.baseline);
+        await host.updateSetting('sink_url', `${sinkUrl}/t0`);
+    }
+    return host;
+}
+
+/** What the app's inbound endpoint expects, for the same "post into #random" request. */
+function inboundRequest(kind, host, text) {
+    const url = `${host.siteUrl}/api/apps/public/${host.appId}/inbound`;
+    if (kind === 'relay') {
+        return { url, headers: { Authorization: `Bearer ${INBOUND_TOKEN}` }, body: { channel: '#random', text } };
+    }
+    return { url, headers: {}, body: { room_id: INBOUND_ROOM_ID, text } };
+}
+
+module.exports = { packageBoth, relayConfig, startApp, stopHost, inboundRequest, INBOUND_TOKEN };

@@ -1,0 +1,53 @@
+// Load generation: messages sent into a host room at a fixed offered rate (open loop: the sender
+// never waits for the app, as Rocket.Chat users never wait for apps).
+'use strict';
+
+const { performance } = require('perf_hooks');
+
+const TICK_MS = 4;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Sends `rate` messages per second for `durationMs` into `roomId`. Resolves with the ids and send
+ * times once the last one is sent. `onTick(elapsedMs)` runs on every tick (for windowed counting).
+ */
+async function offerLoad(host, { rate, durationMs, roomId = 'GENERAL', onTick }) {
+    const ids = [];
+    const sentAt = [];
+    const total = Math.round((rate * durationMs) / 1000);
+    const start = performance.now();
+    let prefix = `${Math.round(start)}-`;
+    while (ids.length < total) {
+        const elapsed = performance.now() - start;
+        const due = Math.min(total, Math.floor((elapsed * rate) / 1000) + 1);
+        while (ids.length < due) {
+            const message = host.sendMessage({ roomId, text: `load ${prefix}${ids.length}` });
+            ids.push(message.id);
+            sentAt.push(performance.now());
+        }
+        if (onTick) onTick(elapsed);
+        await sleep(TICK_MS);
+    }
+    prefix = undefined;
+    return { ids, sentAt, elapsedMs: performance.now() - start };
+}
+
+/** Resolves once `check()` has returned the same value for `quietMs` (counters settled). */
+async function settle(check, quietMs = 150, timeoutMs = 10000) {
+    const deadline = performance.now() + timeoutMs;
+    let last = JSON.stringify(check());
+    let since = performance.now();
+    while (performance.now() < deadline) {
+        await sleep(20);
+        const now = JSON.stringify(check());
+        if (now !== last) {
+            last = now;
+            since = performance.now();
+        } else if (performance.now() - since >= quietMs) {
+            return;
+        }
+    }
+}
+
+module.exports = { offerLoad, settle, sleep };

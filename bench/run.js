@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// `npm run bench`: Relay Bridge against the runtime floor, round trips, core scale, fan-out,
+// memory and sustained load, in one run on this machine. Prints the tables and writes
+// docs/BENCHMARKS.md. BENCH_QUICK=1 shortens every phase (a smoke run of about a minute and a half).
+'use strict';
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { performance } = require('perf_hooks');
+const { packageBoth, startApp, stopHost } = require('./lib/apps');
+const { BenchSink } = require('./lib/sink');
+const { machineFacts } = require('./lib/machine');
+const { runFloor } = require('./lib/floor');
+const { roundTrips, fanOut, idleRoundTrips } = require('./lib/targets');
+const { runScale } = require('./lib/core');
+const { memory, sustained } = require('./lib/endurance');
+const { renderConsole, renderMarkdown, summarize } = require('./lib/report');
+
+const QUICK = process.env.BENCH_QUICK === '1';
+
+const PLAN = QUICK
+    ? {
+        floor: { repetitions: 3, latencySamples: 40, cpu: { rate: 200, durationMs: 1000 }, ramp: { startRate: 200, factor: 1.6, stepMs: 800, maxRate: 5000, flatSteps: 1 } },
+        roundTrips: { targetCounts: [1, 3, 10], messages: 5, idleMs: 1000 },
+        scale: { ruleCounts: [10, 1000, 10000], iterations: 20000, loadRepetitions: 2 },
+        fanOut: { targetCounts: [1, 10, 50], messages: 10 },
+        memory: { messages: 1000, window: 16 },
+        sustained: { rate: 300, durationMs: 10000, targets: 3, drainMs: 60000 },
+    }
+    : {
+        floor: { repetitions: 3, latencySamples: 300, cpu: { rate: 200, durationMs: 3000 }, ramp: { startRate: 150, factor: 1.2, stepMs: 3000, maxRate: 5000, flatSteps: 2 } },
+        roundTrips: { targetCounts: [1, 3, 10], messages: 50, idleMs: 10000 },
+        scale: { ruleCounts: [10, 1000, 10000], iterations: 200000, loadRepetitions: 5 },
+        fanOut: { targetCounts: [1, 10, 50], messages: 50 },
+        memory: { messages: 10000, window: 16 },
+        sustained: { rate: 300, durationMs: 60000, targets: 3, drainMs: 180000 },
+    };
+
+const log = (line) => console.log(line);
+
+async function main() {
+    const started = performance.now();
+    const machine = machineFacts();
+    const loadBefore = os.loadavg();
+    log(`Relay Bridge benchmarks${QUICK ? ' (BENCH_QUICK=1: shortened)' : ''} on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, Deno ${machine.deno}`);
+
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-bridge-bench-'));
+    const sink = await new BenchSink().start();
+    const results = { quick: QUICK, plan: PLAN, machine, loadBefore };
+    try {
+        log('packaging Relay Bridge and the baseline app…');
+        const zips = packageBoth(workDir);
+
+        log('1. floor vs Relay Bridge (interleaved repetitions)');
+        results.floor = await runFloor(zips, sink, PLAN.floor, log);
+
+        log('3. core at scale');
+        results.scale = runScale(PLAN.scale, log);
+
+        log('5. memory, 2. round trips, 4. fan-out (one Relay Bridge host)');
+        sink.reset();
+        let host = await startApp('relay', zips, sink.url);
+        try {
+            results.memory = await memory(host, sink, PLAN.memory, log);
+            results.idle = await idleRoundTrips(host, PLAN.roundTrips.idleMs, log);
+            results.roundTrips = await roundTrips(host, sink, PLAN.roundTrips, log);
+            results.fanOut = await fanOut(host, sink, PLAN.fanOut, log);
+        } finally {
+            await stopHost(host);
+        }
+
+        log(`6. sustained load: ${PLAN.sustained.rate} msg/s for ${PLAN.sustained.durationMs / 1000} s through ${PLAN.sustained.targets} targets`);
+        sink.reset();
+        host = await startApp('relay', zips, sink.url, { targets: PLAN.sustained.targets });
+        try {
+            results.sustained = await sustained(host, sink, PLAN.sustained, log);
+        } finally {
+            await stopHost(host);
+        }
+    } finally {
+        await sink.stop();
+        fs.rmSync(workDir, { recursive: true, force: true });
+    }
+    results.loadAfter = os.loadavg();
+    results.minutes = (performance.now() - started) / 60000;
+
+    const summary = summarize(results);
+    log('');
+    log(renderConsole(summary));
+    const docs = path.join(__dirname, '..', 'docs', 'BENCHMARKS.md');
+    fs.mkdirSync(path.dirname(docs), { recursive: true });
+    fs.writeFileSync(docs, renderMarkdown(summary));
+    log(`\nwrote ${path.relative(process.cwd(), docs)} (${results.minutes.toFixed(1)} min)`);
+}
+
+main().then(
+    () => process.exit(0), // the engine leaves timers behind; the run is complete
+    (e) => {
+        console.error(e && e.stack ? e.stack : e);
+        process.exit(1);
+    },
+);

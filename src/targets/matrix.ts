@@ -1,0 +1,313 @@
+// Matrix through the client-server API with an access token (a bot account's, or any user's):
+// `PUT /_matrix/client/v3/rooms/{roomId}/send/m.room.message/{txnId}`.
+//
+// Identity: MSC4144 per-message profiles (`com.beeper.per_message_profile`, its unstable prefix)
+// show the sender's name in clients that support them; every other client reads the `Name: `
+// fallback at the start of the body (`has_fallback` tells profile-aware clients to hide it).
+// The profile's avatar must be an mxc:// URL, so it is only set when the rendered avatar or the
+// instance `avatar_url` is one; https avatars would need a media upload first.
+//
+// Transaction ids are derived from the Rocket.Chat message id, the event and the part
+// (`rb-{msgid}-{event}-{part}`, edits add a fingerprint of the new text), so a retried delivery
+// reuses them and the homeserver answers with the event it already created instead of posting twice.
+//
+// Remote id: the event id. Edits send `m.replace` events and report no ids, so the map keeps
+// pointing at the original events; deletes redact. Room aliases would need a directory lookup,
+// so only room ids (`!opaque:server`) are accepted.
+
+import { ConfigError } from '../core/errors';
+import type { HttpResult, OutboundRequest } from '../core/http';
+import { parseJsonBody } from '../core/http';
+import { escapeHtml, neutraliseMentions, toHtml, toPlainText } from '../core/text';
+import {
+    decodeUrlPart, fitChunksToParts, isSuccessStatus, optionalString, originOf, pathSegments, queryValue,
+    requireHttpUrl, requireString, responseError,
+} from './common';
+import { fingerprint, splitToFit, truncateToFit, utf8Length } from './sizing';
+import type { DeliveryInput, TargetAdapter } from './types';
+import { TargetError } from './types';
+
+export interface MatrixConfig {
+    /** Client-server API base, e.g. `https://matrix.example.org` (without `/_matrix`). */
+    homeserver: string;
+    accessToken: string;
+    /** Default room; the rule channel's `room_id` wins. */
+    roomId?: string;
+    msgtype: 'm.text' | 'm.notice';
+    /** mxc:// avatar for the per-message profile when the message has no mxc avatar of its own. */
+    avatarUrl?: string;
+}
+
+// The whole event (with the envelope the server adds: ids, hashes, signatures) must stay under
+// 65 536 bytes; the content gets what is left after a generous allowance for the envelope.
+const MAX_CONTENT_BYTES = 60000;
+const MAX_TEXT = 32000;
+const PROFILE_KEY = 'com.beeper.per_message_profile';
+const MAX_PROFILE_BYTES = 255;
+const HTML_FORMAT = 'org.matrix.custom.html';
+// Room ids: `!opaque:server`, or just `!opaque` from room version 12 on.
+const ROOM_ID = /^![^\s:/]+(?::[^\s/]+)?$/;
+
+function roomIdProblem(value: string): string | undefined {
+    if (value.charAt(0) === '#') {
+        return `"${value}" is a room alias; aliases need a directory lookup, so give the room id `
+            + '(!…:server, shown in the room\'s settings under Advanced)';
+    }
+    return ROOM_ID.test(value) ? undefined : `must be a Matrix room id like !abc123:example.org, got "${value}"`;
+}
+
+function parseConfig(raw: Record<string, unknown>): MatrixConfig {
+    const homeserver = requireHttpUrl(raw, 'homeserver', 'the homeserver\'s client-server API URL, e.g. https://matrix.example.org')
+        .replace(/\/_matrix(\/client(\/v3)?)?$/, '');
+    const accessToken = requireString(raw, 'access_token', 'an access token of the account that posts');
+    const roomId = optionalString(raw, 'room_id');
+    const problem = roomId !== undefined ? roomIdProblem(roomId) : undefined;
+    if (problem) {
+        throw new ConfigError('room_id', problem);
+    }
+    const msgtype = (optionalString(raw, 'msgtype') || 'text').toLowerCase().replace(/^m\./, '');
+    if (msgtype !== 'text' && msgtype !== 'notice') {
+        throw new ConfigError('msgtype', `must be text or notice, got "${msgtype}"`);
+    }
+    const avatarUrl = optionalString(raw, 'avatar_url');
+    if (avatarUrl !== undefined && avatarUrl.indexOf('mxc://') !== 0) {
+        throw new ConfigError('avatar_url', 'must be an mxc:// URL (Matrix clients ignore other avatar URLs)');
+    }
+    return { homeserver, accessToken, roomId, msgtype: msgtype === 'notice' ? 'm.notice' : 'm.text', avatarUrl };
+}
+
+/**
+ * Apprise token mode: matrix(s)://{token}@host[:port]/{!room:server}, matrix(s)://{user}:{token}@host/…
+ * (the password slot holds the access token), or ?token=. One room per URL (`?to=` counts too);
+ * `#alias` rooms, `@user` targets, password login and Apprise's webhook modes are refused.
+ */
+function fromUrl(url: URL): Record<string, unknown> {
+    const mode = queryValue(url, 'mode');
+    if (mode !== undefined && mode.toLowerCase() !== 'off') {
+        throw new ConfigError('mode', `webhook mode "${mode}" is not supported; use an access token: matrixs://{token}@host/!room:server`);
+    }
+    const user = decodeUrlPart(url.username);
+    const password = decodeUrlPart(url.password);
+    const accessToken = queryValue(url, 'token') || password || user;
+    if (!url.hostname || !accessToken) {
+        throw new ConfigError('', 'expected matrixs://{access_token}@host/!room:server (password login is not supported: '
+            + 'create an access token, e.g. in Element under Settings → Help & About)');
+    }
+    const targets = pathSegments(url);
+    const extraTargets = queryValue(url, 'to');
+    if (extraTargets) {
+        extraTargets.split(/[\s,]+/).filter((target) => target).forEach((target) => targets.push(target));
+    }
+    if (targets.length > 1) {
+        throw new ConfigError('targets', `one room per URL, got ${targets.join(', ')}; relay to more rooms with more rules`);
+    }
+    const raw: Record<string, unknown> = {
+        homeserver: `${url.protocol === 'matrixs:' ? 'https' : 'http'}://${url.host}`,
+        access_token: accessToken,
+    };
+    const room = targets[0];
+    if (room !== undefined) {
+        if (room.charAt(0) === '@') {
+            throw new ConfigError('targets', `"${room}" is a user; relay into a room the account has joined (!room:server)`);
+        }
+        // Apprise reads a bare name as an alias too.
+        const problem = roomIdProblem(room.charAt(0) === '!' || room.charAt(0) === '#' ? room : `#${room}`);
+        if (problem) {
+            throw new ConfigError('targets', problem);
+        }
+        raw.room_id = room;
+    }
+    const msgtype = queryValue(url, 'msgtype');
+    if (msgtype) {
+        raw.msgtype = msgtype;
+    }
+    return raw;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+function roomFor(input: DeliveryInput<MatrixConfig>): string {
+    const roomId = input.channel.room_id || input.config.roomId;
+    if (!roomId) {
+        throw new TargetError('Matrix: no room; set room_id in the rule channel or the instance', 0, false);
+    }
+    const problem = roomIdProblem(roomId);
+    if (problem) {
+        throw new TargetError(`Matrix: room_id ${problem}`, 0, false);
+    }
+    return roomId;
+}
+
+/** Rocket.Chat markdown with @room defused (it notifies the whole room) and file links appended. */
+function sourceText(input: DeliveryInput<MatrixConfig>): string {
+    const text = neutraliseMentions(input.rendered.text).replace(/(^|[^\w@.\-])@room(?![\w.\-])/g, '$1@\u200Broom');
+    const links = input.files.map((file) => `[${file.name.replace(/[[\]]/g, '')}](${file.url})`);
+    return [text].concat(links).filter((line) => line.trim().length > 0).join('\n');
+}
+
+/** MSC4144 caps `id` and `displayname` at 255 bytes of UTF-8. */
+function profileField(text: string): string {
+    return truncateToFit(text, MAX_PROFILE_BYTES, (cut) => utf8Length(cut) <= MAX_PROFILE_BYTES);
+}
+
+function nameOf(input: DeliveryInput<MatrixConfig>): string {
+    return profileField(input.rendered.alias.trim());
+}
+
+function profileFor(input: DeliveryInput<MatrixConfig>): Record<string, unknown> | undefined {
+    const name = nameOf(input);
+    if (!name) {
+        return undefined;
+    }
+    const { message } = input;
+    // One id per person: relayed inbound messages share the app user, so their name counts too.
+    const profile: Record<string, unknown> = {
+        id: profileField(message.origin ? `${message.sender.id}/${name}` : message.sender.id),
+        displayname: name,
+        has_fallback: true,
+    };
+    const avatarUrl = input.rendered.avatarUrl && input.rendered.avatarUrl.indexOf('mxc://') === 0 ? input.rendered.avatarUrl : input.config.avatarUrl;
+    if (avatarUrl) {
+        profile.avatar_url = avatarUrl;
+    }
+    return profile;
+}
+
+/** The visible message content of one chunk: plain body, HTML, name fallback, no pings. */
+function messageContent(input: DeliveryInput<MatrixConfig>, chunk: string): Record<string, unknown> {
+    const profile = profileFor(input);
+    const name = profile ? nameOf(input) : '';
+    const content: Record<string, unknown> = {
+        msgtype: input.config.msgtype,
+        body: (name ? `${name}: ` : '') + toPlainText(chunk),
+        format: HTML_FORMAT,
+        formatted_body: (name ? `<strong>${escapeHtml(name)}</strong>: ` : '') + toHtml(chunk, { lineBreaks: true }),
+        // An empty m.mentions turns off the legacy body-based push rules (@room, display names).
+        'm.mentions': {},
+    };
+    if (profile) {
+        content[PROFILE_KEY] = profile;
+    }
+    return content;
+}
+
+function sentContent(input: DeliveryInput<MatrixConfig>, chunk: string): Record<string, unknown> {
+    const content = messageContent(input, chunk);
+    if (input.remoteThreadId) {
+        content['m.relates_to'] = {
+            rel_type: 'm.thread',
+            event_id: input.remoteThreadId,
+            // Clients without threads show it as a reply to the thread root.
+            is_falling_back: true,
+            'm.in_reply_to': { event_id: input.remoteThreadId },
+        };
+    }
+    return content;
+}
+
+function editContent(input: DeliveryInput<MatrixConfig>, chunk: string, eventId: string): Record<string, unknown> {
+    const newContent = messageContent(input, chunk);
+    const content: Record<string, unknown> = Object.assign({}, newContent, {
+        body: `* ${newContent.body}`,
+        formatted_body: `* ${newContent.formatted_body}`,
+    });
+    content['m.new_content'] = newContent;
+    content['m.relates_to'] = { rel_type: 'm.replace', event_id: eventId };
+    return content;
+}
+
+const fitsEvent = (content: Record<string, unknown>) => utf8Length(JSON.stringify(content)) <= MAX_CONTENT_BYTES;
+
+function transactionId(input: DeliveryInput<MatrixConfig>, part: number): string {
+    const { message } = input;
+    // Each edit is a new event: the fingerprint of its text keeps two edits apart, a retry identical.
+    const edit = message.event === 'edited' ? `-${fingerprint(`${input.rendered.alias}\n${input.rendered.text}`)}` : '';
+    return encodeURIComponent(`rb-${message.id}-${message.event}${edit}-${part}`);
+}
+
+function put(input: DeliveryInput<MatrixConfig>, path: string, content: Record<string, unknown>): OutboundRequest {
+    return {
+        method: 'PUT',
+        url: `${input.config.homeserver}/_matrix/client/v3/rooms/${encodeURIComponent(roomFor(input))}/${path}`,
+        headers: { Authorization: `Bearer ${input.config.accessToken}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(content),
+    };
+}
+
+function redact(input: DeliveryInput<MatrixConfig>, eventId: string, part: number): OutboundRequest {
+    return put(input, `redact/${encodeURIComponent(eventId)}/${transactionId(input, part)}`, {});
+}
+
+function buildSent(input: DeliveryInput<MatrixConfig>): OutboundRequest[] {
+    const chunks = splitToFit(sourceText(input), MAX_TEXT, (chunk) => fitsEvent(sentContent(input, chunk)));
+    return chunks.map((chunk, part) => put(input, `send/m.room.message/${transactionId(input, part)}`, sentContent(input, chunk)));
+}
+
+function buildEdited(input: DeliveryInput<MatrixConfig>): OutboundRequest[] {
+    const fits = (chunk: string) => fitsEvent(editContent(input, chunk, input.remoteIds[0]));
+    const chunks = fitChunksToParts(splitToFit(sourceText(input), MAX_TEXT, fits), input.remoteIds.length, MAX_TEXT);
+    if (chunks.length > 0 && !fits(chunks[chunks.length - 1])) {
+        chunks[chunks.length - 1] = truncateToFit(chunks[chunks.length - 1], MAX_TEXT, fits);
+    }
+    return input.remoteIds.map((eventId, part) => (part < Math.max(chunks.length, 1)
+        ? put(input, `send/m.room.message/${transactionId(input, part)}`, editContent(input, chunks[part] || '', eventId))
+        // The text got shorter than the parts it once needed: the surplus parts go.
+        : redact(input, eventId, part)));
+}
+
+function buildRequests(input: DeliveryInput<MatrixConfig>): OutboundRequest[] {
+    switch (input.message.event) {
+        case 'sent':
+            return buildSent(input);
+        case 'edited':
+            return buildEdited(input);
+        case 'deleted':
+            return input.remoteIds.map((eventId, part) => redact(input, eventId, part));
+    }
+}
+
+function readResponse(input: DeliveryInput<MatrixConfig>, request: OutboundRequest, response: HttpResult): { remoteId?: string } {
+    const body = parseJsonBody(response);
+    const isRedaction = request.url.indexOf('/redact/') >= 0;
+    if (isSuccessStatus(response.status)) {
+        // Edits and redactions keep the original event ids in the message map.
+        if (input.message.event !== 'sent' || isRedaction) {
+            return {};
+        }
+        if (body && typeof body.event_id === 'string') {
+            return { remoteId: body.event_id };
+        }
+        throw new TargetError(`Matrix answered ${response.status} without an event_id`, response.status, false);
+    }
+    const errcode = body && typeof body.errcode === 'string' ? body.errcode : undefined;
+    if (isRedaction && response.status === 404) {
+        return {}; // already gone: the delete has happened
+    }
+    const detail = errcode ? `${errcode}${typeof body.error === 'string' ? `: ${body.error}` : ''}` : undefined;
+    if (response.status === 401 && errcode === 'M_UNKNOWN_TOKEN') {
+        return fail(response, `${detail} (the access token was rejected; password login is not supported, create an access token)`);
+    }
+    if (response.status === 429 && body && typeof body.retry_after_ms === 'number' && body.retry_after_ms >= 0) {
+        // Milliseconds straight from the body (Retry-After, sent by newer servers, is whole seconds).
+        return fail(response, detail, Math.ceil(body.retry_after_ms));
+    }
+    throw responseError('Matrix', response, detail);
+}
+
+function fail(response: HttpResult, detail: string | undefined, retryAfterMs?: number): never {
+    const error = responseError('Matrix', response, detail);
+    throw retryAfterMs === undefined ? error : new TargetError(error.message, error.status, true, retryAfterMs);
+}
+
+export const matrixTarget: TargetAdapter<MatrixConfig> = {
+    type: 'matrix',
+    schemes: ['matrix', 'matrixs'],
+    capabilities: { edit: true, delete: true, threads: true, upload: false, identity: 'prefix' },
+    limits: { maxTextLength: MAX_TEXT },
+    parseConfig,
+    fromUrl,
+    describe: (config) => `matrix ${originOf(config.homeserver)} room ${config.roomId || '(from the rule channel)'}`,
+    buildRequests,
+    readResponse,
+};

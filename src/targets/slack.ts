@@ -1,0 +1,329 @@
+// Slack, in one of two modes:
+//
+// - `webhook` (incoming webhook, `webhook_url`): `{text, channel?, username?, icon_url?}`. The
+//   webhook answers a plain `ok` without a message id, so there is nothing to edit, delete or reply
+//   to: buildRequests returns [] for edits and deletes (capabilities are static and describe bot
+//   mode, as in rocketchat.ts webhook mode).
+// - `api` (a bot token, `bot_token` + `channel`): chat.postMessage, chat.update, chat.delete, and
+//   thread replies through `thread_ts` of the mapped parent. Errors come back as HTTP 200
+//   `{ok: false, error}`.
+//
+// Identity: Slack apps created since 2020 ignore `username`/`icon_url` on incoming webhooks, and a
+// bot needs the chat:write.customize scope for them. So by default (`identity: "prefix"`) the name
+// goes into the text as `*Name*: …`; `identity: "legacy"` sends `username`/`icon_url` instead.
+//
+// Remote id (api mode): "channelId/ts" — chat.update and chat.delete need the channel id, which
+// chat.postMessage answers even when it was given a `#name`.
+//
+// Apprise URLs: slack://[botname@]{T}/{B}/{C}[/#channel] (webhook), slack://[botname@]xoxb-…/#channel
+// (bot), and the https://hooks.slack.com/services/T/B/C URL Slack shows.
+
+import { ConfigError } from '../core/errors';
+import type { HttpResult, OutboundRequest } from '../core/http';
+import { parseJsonBody } from '../core/http';
+import { neutraliseMentions, splitText, toSlackMrkdwn } from '../core/text';
+import {
+    bodyExcerpt, decodeUrlPart, fitChunksToParts, isSuccessStatus, optionalString, originOf, pathSegments, queryValue, requireString,
+    responseError, retryAfterMs,
+} from './common';
+import type { NativeUrlAdapter } from './url';
+import type { DeliveryInput, TargetAdapter } from './types';
+import { TargetError } from './types';
+
+export interface SlackConfig {
+    mode: 'webhook' | 'api';
+    /** Webhook mode: the incoming webhook URL. */
+    webhookUrl?: string;
+    /** Api mode: the bot (or user) OAuth token. */
+    botToken?: string;
+    /** Api mode: base of the Web API, `https://slack.com/api` unless pointed at a stand-in. */
+    apiUrl: string;
+    /** Default channel (`#name` or an id); the rule channel's `channel`/`channel_id` wins. */
+    channel?: string;
+    identity: 'prefix' | 'legacy';
+    /** Username when the message has no alias (Apprise `botname`). */
+    botname?: string;
+    /** Icon when the message has no avatar. */
+    iconUrl?: string;
+}
+
+const MAX_TEXT = 40000; // Slack truncates longer text
+const DEFAULT_API_URL = 'https://slack.com/api';
+const WEBHOOK_PATH = /^\/services\/[A-Za-z0-9]+\/[A-Za-z0-9]+\/[A-Za-z0-9]+\/?$/;
+const NATIVE_HOST = /^hooks\.slack(?:-gov)?\.com$/i;
+const BOT_TOKEN = /^(?:xoxe\.)?xox[abp]-[A-Za-z0-9-]+$/;
+const WEBHOOK_TOKEN = /^[A-Za-z0-9]+$/;
+// Errors Slack documents as temporary: worth another try.
+const RETRYABLE_ERRORS = ['ratelimited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout'];
+
+/**
+ * An https URL, or http for loopback only (a local stand-in: tests, the local host's demo sinks),
+ * without trailing slashes. The value is not echoed in the error: these URLs carry secrets.
+ */
+export function requireSecureUrl(raw: Record<string, unknown>, key: string, why: string): string {
+    const value = requireString(raw, key, why);
+    if (!/^(?:https:\/\/[^/?#\s@]+|http:\/\/(?:localhost|127\.0\.0\.1)(?::\d+)?)(?:[/?][^\s]*)?$/i.test(value)) {
+        throw new ConfigError(key, 'must be an https URL (http only for localhost or 127.0.0.1)');
+    }
+    return value.replace(/\/+$/, '');
+}
+
+/** `#general`, `C0123ABC` (an id) or `@user`; Apprise's `+C0123ABC` (encoded id) loses its `+`. */
+function channelTarget(value: string, key: string): string {
+    const channel = value.charAt(0) === '+' ? value.slice(1) : value;
+    if (!/^[#@]?[A-Za-z0-9_.\-]{1,80}$/.test(channel)) {
+        throw new ConfigError(key, `"${value}" is not #channel, a channel id or @user`);
+    }
+    return channel;
+}
+
+function parseConfig(raw: Record<string, unknown>): SlackConfig {
+    const webhookUrl = optionalString(raw, 'webhook_url');
+    const botToken = optionalString(raw, 'bot_token');
+    const identity = optionalString(raw, 'identity') || 'prefix';
+    if (identity !== 'prefix' && identity !== 'legacy') {
+        throw new ConfigError('identity', `must be "prefix" (name in the text) or "legacy" (username/icon_url), got "${identity}"`);
+    }
+    const iconUrl = optionalString(raw, 'icon_url');
+    if (iconUrl !== undefined && !/^https?:\/\//i.test(iconUrl)) {
+        throw new ConfigError('icon_url', 'must be an http(s) URL');
+    }
+    const channelValue = optionalString(raw, 'channel');
+    const config: SlackConfig = {
+        mode: botToken ? 'api' : 'webhook',
+        apiUrl: DEFAULT_API_URL,
+        channel: channelValue === undefined ? undefined : channelTarget(channelValue, 'channel'),
+        identity,
+        botname: optionalString(raw, 'botname'),
+        iconUrl,
+    };
+    if (webhookUrl && botToken) {
+        throw new ConfigError('bot_token', 'give either webhook_url (incoming webhook) or bot_token (chat.postMessage), not both');
+    }
+    if (botToken) {
+        if (!BOT_TOKEN.test(botToken)) {
+            throw new ConfigError('bot_token', 'must be a Slack OAuth token (xoxb-…, or xoxp-… for a user token)');
+        }
+        config.botToken = botToken;
+        if (raw.api_url !== undefined) {
+            config.apiUrl = requireSecureUrl(raw, 'api_url', 'base of the Slack Web API');
+        }
+        return config;
+    }
+    if (!webhookUrl) {
+        throw new ConfigError('webhook_url', 'is required (or bot_token and channel for chat.postMessage)');
+    }
+    const secure = requireSecureUrl(raw, 'webhook_url', 'the incoming webhook URL');
+    if (!WEBHOOK_PATH.test(secure.replace(/^[a-z]+:\/\/[^/]+/i, ''))) {
+        throw new ConfigError('webhook_url', 'must look like https://hooks.slack.com/services/T…/B…/…');
+    }
+    config.webhookUrl = secure;
+    return config;
+}
+
+function acceptsNativeUrl(url: URL): boolean {
+    return url.protocol === 'https:' && NATIVE_HOST.test(url.hostname) && WEBHOOK_PATH.test(url.pathname);
+}
+
+/**
+ * slack://[botname@]{token_a}/{token_b}/{token_c}[/{#channel}]   incoming webhook
+ * slack://[botname@]{xoxb-token}/{#channel}                        bot: chat.postMessage
+ * `?to=` adds the channel; one channel per URL. Also https://hooks.slack.com/services/T/B/C.
+ */
+function fromUrl(url: URL): Record<string, unknown> {
+    if (url.protocol === 'https:') {
+        return { webhook_url: `https://${url.host}${url.pathname.replace(/\/+$/, '')}` };
+    }
+    const first = decodeUrlPart(url.hostname);
+    const segments = pathSegments(url);
+    const raw: Record<string, unknown> = {};
+    let targets: string[];
+    if (first.slice(0, 2).toLowerCase() === 'xo') {
+        raw.bot_token = first;
+        targets = segments;
+    } else {
+        const tokens = [first].concat(segments.slice(0, 2));
+        if (tokens.length !== 3 || !tokens.every((token) => WEBHOOK_TOKEN.test(token))) {
+            throw new ConfigError('', 'expected slack://{token_a}/{token_b}/{token_c} (webhook) or slack://{xoxb-token}/#channel (bot)');
+        }
+        raw.webhook_url = `https://hooks.slack.com/services/${tokens.join('/')}`;
+        targets = segments.slice(2);
+    }
+    const extraTargets = queryValue(url, 'to');
+    if (extraTargets) {
+        extraTargets.split(/[\s,]+/).filter((target) => target).forEach((target) => targets.push(target));
+    }
+    if (targets.length > 1) {
+        throw new ConfigError('targets', `one channel per URL, got ${targets.join(', ')}; relay to more channels with more rules`);
+    }
+    if (targets.length === 1) {
+        raw.channel = targets[0];
+    }
+    if (url.username) {
+        raw.botname = decodeUrlPart(url.username);
+    }
+    const identity = queryValue(url, 'identity');
+    if (identity) {
+        raw.identity = identity;
+    }
+    return raw;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Remote ids
+
+export function encodeRemoteId(channelId: string, ts: string): string {
+    return `${channelId}/${ts}`;
+}
+
+export function decodeRemoteId(remoteId: string): { channel?: string; ts: string } {
+    const slash = remoteId.indexOf('/');
+    return slash < 0 ? { ts: remoteId } : { channel: remoteId.slice(0, slash), ts: remoteId.slice(slash + 1) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+function escapeSlack(text: string): string {
+    return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function channelFor(input: DeliveryInput<SlackConfig>): string | undefined {
+    const ruleChannel = input.channel.channel_id || input.channel.channel;
+    // Rule channels are not validated at config time; Slack itself refuses a bad one.
+    return ruleChannel ? ruleChannel.replace(/^\+/, '') : input.config.channel;
+}
+
+/** mrkdwn text with file links; in prefix identity the name leads as `*Name*: `. */
+function slackText(input: DeliveryInput<SlackConfig>): string {
+    const text = neutraliseMentions(toSlackMrkdwn(input.rendered.text));
+    // `|` and `>` would end the link early: the URL keeps them percent-encoded, the label drops `|`.
+    const links = input.files.map((file) =>
+        `<${file.url.replace(/\|/g, '%7C').replace(/>/g, '%3E')}|${escapeSlack(file.name).replace(/\|/g, '')}>`);
+    const body = [text].concat(links).filter((line) => line.trim().length > 0).join('\n');
+    const name = escapeSlack(input.rendered.alias || '').replace(/\*/g, '').trim();
+    return input.config.identity === 'prefix' && name && body ? `*${name}*: ${body}` : body;
+}
+
+function identityFields(input: DeliveryInput<SlackConfig>): Record<string, unknown> {
+    const { config, rendered } = input;
+    const legacy = config.identity === 'legacy';
+    const fields: Record<string, unknown> = {};
+    const username = (legacy && rendered.alias) || config.botname;
+    if (username) {
+        fields.username = username;
+    }
+    const iconUrl = (legacy && rendered.avatarUrl) || config.iconUrl;
+    if (iconUrl) {
+        fields.icon_url = iconUrl;
+    }
+    return fields;
+}
+
+function apiRequest(config: SlackConfig, method: string, payload: Record<string, unknown>): OutboundRequest {
+    return {
+        method: 'POST',
+        url: `${config.apiUrl}/${method}`,
+        // Slack warns about JSON bodies without a charset.
+        headers: { 'Content-Type': 'application/json; charset=utf-8', Authorization: `Bearer ${config.botToken}` },
+        body: JSON.stringify(payload),
+    };
+}
+
+function buildSent(input: DeliveryInput<SlackConfig>): OutboundRequest[] {
+    const { config } = input;
+    const chunks = splitText(slackText(input), MAX_TEXT);
+    const identity = identityFields(input);
+    if (config.mode === 'webhook') {
+        const channel = channelFor(input);
+        return chunks.map((text) => ({
+            method: 'POST' as const,
+            url: config.webhookUrl as string,
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify(Object.assign(channel ? { channel } : {}, { text }, identity)),
+        }));
+    }
+    const parent = input.remoteThreadId ? decodeRemoteId(input.remoteThreadId) : undefined;
+    // A reply goes to the parent's channel: its id is known, the rule may only name it.
+    const channel = (parent && parent.channel) || channelFor(input);
+    if (!channel) {
+        throw new TargetError('Slack: no channel; set channel in the rule channel or the instance', 0, false);
+    }
+    return chunks.map((text) => {
+        const payload: Record<string, unknown> = { channel, text };
+        if (parent) {
+            payload.thread_ts = parent.ts;
+        }
+        return apiRequest(config, 'chat.postMessage', Object.assign(payload, identity));
+    });
+}
+
+function buildEdited(input: DeliveryInput<SlackConfig>): OutboundRequest[] {
+    const fallbackChannel = channelFor(input);
+    const chunks = fitChunksToParts(splitText(slackText(input), MAX_TEXT), input.remoteIds.length, MAX_TEXT);
+    return input.remoteIds.map(decodeRemoteId).map((part, index) => {
+        const target = { channel: part.channel || fallbackChannel, ts: part.ts };
+        return index < Math.max(chunks.length, 1)
+            ? apiRequest(input.config, 'chat.update', Object.assign(target, { text: chunks[index] || '' }))
+            // The text got shorter than the parts it once needed: the surplus parts go.
+            : apiRequest(input.config, 'chat.delete', target);
+    });
+}
+
+function buildRequests(input: DeliveryInput<SlackConfig>): OutboundRequest[] {
+    if (input.message.event === 'sent') {
+        return buildSent(input);
+    }
+    if (input.config.mode === 'webhook') {
+        return []; // an incoming webhook cannot edit or delete
+    }
+    if (input.message.event === 'edited') {
+        return buildEdited(input);
+    }
+    const fallbackChannel = channelFor(input);
+    return input.remoteIds.map(decodeRemoteId).map((part) =>
+        apiRequest(input.config, 'chat.delete', { channel: part.channel || fallbackChannel, ts: part.ts }));
+}
+
+function readResponse(input: DeliveryInput<SlackConfig>, request: OutboundRequest, response: HttpResult): { remoteId?: string } {
+    if (input.config.mode === 'webhook') {
+        // Success is a plain `ok`; failures are plain text such as `invalid_payload` or `channel_not_found`.
+        if (!isSuccessStatus(response.status)) {
+            throw responseError('Slack', response);
+        }
+        return {};
+    }
+    const body = parseJsonBody(response);
+    if (body && body.ok === true && isSuccessStatus(response.status)) {
+        const isDelete = /\/chat\.delete$/.test(request.url);
+        return !isDelete && typeof body.channel === 'string' && typeof body.ts === 'string'
+            ? { remoteId: encodeRemoteId(body.channel, body.ts) }
+            : {};
+    }
+    const error = body && typeof body.error === 'string' ? body.error : undefined;
+    if (error === 'message_not_found' && /\/chat\.delete$/.test(request.url)) {
+        return {}; // already gone: the delete has happened
+    }
+    if (!isSuccessStatus(response.status)) {
+        throw responseError('Slack', response, error);
+    }
+    // HTTP 200 with ok:false: Slack's usual way of failing.
+    const retryable = RETRYABLE_ERRORS.indexOf(error || '') >= 0;
+    throw new TargetError(`Slack answered ${response.status}: ${error || bodyExcerpt(response.body) || 'ok: false'}`,
+        response.status, retryable, retryable ? retryAfterMs(response) : undefined);
+}
+
+export const slackTarget: TargetAdapter<SlackConfig> & NativeUrlAdapter = {
+    type: 'slack',
+    schemes: ['slack'],
+    capabilities: { edit: true, delete: true, threads: true, upload: false, identity: 'prefix' },
+    limits: { maxTextLength: MAX_TEXT },
+    parseConfig,
+    fromUrl,
+    acceptsNativeUrl,
+    describe: (config) => (config.mode === 'api'
+        ? `slack chat.postMessage ${config.channel || '(channel from the rule)'}${config.apiUrl !== DEFAULT_API_URL ? ` via ${originOf(config.apiUrl)}` : ''}`
+        : `slack webhook ${originOf(config.webhookUrl || '')}`),
+    buildRequests,
+    readResponse,
+};

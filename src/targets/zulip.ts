@@ -1,0 +1,226 @@
+// Zulip through a bot's REST API: `POST {site}/api/v1/messages` with HTTP basic auth (bot email +
+// API key) and a form body `type=stream&to=<stream>&topic=<topic>&content=<text>`; edits
+// `PATCH /api/v1/messages/{id}` (`content=`), deletes `DELETE /api/v1/messages/{id}` (the
+// organization must let members delete their own messages, or the bot must be an admin).
+//
+// Destination: the rule channel's `stream` and `topic` (the instance's as defaults). `{room}` in
+// the topic becomes the Rocket.Chat room name; the default topic is `{room}`, so each room gets
+// its own topic. Zulip has no per-message name or avatar: the name leads the text as `**Name**: `.
+// Zulip's topics are its threads, so a Rocket.Chat thread reply is an ordinary message here.
+//
+// Remote id: the Zulip message id.
+//
+// Apprise URL: zulip://{botname}@{organization}/{token}[/{stream}] — the bot's email is
+// `{botname}-bot@{organization}.zulipchat.com` (a trailing `-bot` in botname is not doubled), and an
+// organization with a dot (`chat.example.com`) is a self-hosted server's host name.
+
+import { ConfigError } from '../core/errors';
+import type { HttpResult, OutboundRequest } from '../core/http';
+import { parseJsonBody } from '../core/http';
+import { bytesToBase64 } from '../core/multipart';
+import { neutraliseMentions, toCommonMark } from '../core/text';
+import {
+    decodeUrlPart, fitChunksToParts, isSuccessStatus, optionalString, originOf, pathSegments, queryValue, requireString, responseError,
+} from './common';
+import { splitToFit, truncateToFit, utf8Length } from './sizing';
+import { requireSecureUrl } from './slack';
+import type { DeliveryInput, TargetAdapter } from './types';
+import { TargetError } from './types';
+
+export interface ZulipConfig {
+    /** `https://{org}.zulipchat.com` or a self-hosted server, without trailing slash. */
+    site: string;
+    botEmail: string;
+    apiKey: string;
+    /** Default stream; the rule channel's `stream` wins. */
+    stream?: string;
+    /** Default topic template; the rule channel's `topic` wins. */
+    topic: string;
+}
+
+const MAX_BYTES = 10000; // Zulip's message length limit
+const MAX_TOPIC = 60; // Zulip's topic length limit (code points)
+const DEFAULT_TOPIC = '{room}';
+const DEFAULT_HOST = 'zulipchat.com';
+const BOTNAME = /^[A-Za-z0-9_-]{1,32}$/;
+const ORGANIZATION = /^([A-Za-z0-9_-]{1,32})(?:\.([A-Za-z0-9.-]+))?$/;
+
+function parseConfig(raw: Record<string, unknown>): ZulipConfig {
+    const site = requireSecureUrl(raw, 'site', 'the Zulip server, e.g. https://example.zulipchat.com');
+    if (/^[a-z]+:\/\/[^/]+\/./i.test(site)) {
+        throw new ConfigError('site', 'must be the server address only, e.g. https://example.zulipchat.com (no path)');
+    }
+    const botEmail = requireString(raw, 'bot_email', "the bot's email, e.g. relay-bot@example.zulipchat.com");
+    if (!/^[^\s:@]+@[^\s@]+$/.test(botEmail)) {
+        throw new ConfigError('bot_email', `must be the bot's email address, got "${botEmail}"`);
+    }
+    const apiKey = requireString(raw, 'api_key', "the bot's API key");
+    if (/[\s]/.test(apiKey)) {
+        throw new ConfigError('api_key', 'must be the API key shown under Settings → Bots (no spaces)');
+    }
+    return {
+        site,
+        botEmail,
+        apiKey,
+        stream: optionalString(raw, 'stream'),
+        topic: optionalString(raw, 'topic') || DEFAULT_TOPIC,
+    };
+}
+
+/** zulip://{botname}@{organization}/{token}[/{stream}], `?token=` and `?to=` as in Apprise. */
+function fromUrl(url: URL): Record<string, unknown> {
+    const botname = decodeUrlPart(url.username).replace(/-bot$/i, '');
+    const organization = ORGANIZATION.exec(decodeUrlPart(url.hostname));
+    if (!BOTNAME.test(botname)) {
+        throw new ConfigError('botname', 'expected zulip://{botname}@{organization}/{token}');
+    }
+    if (!organization) {
+        throw new ConfigError('organization', 'expected zulip://{botname}@{organization}/{token}');
+    }
+    const segments = pathSegments(url);
+    const token = queryValue(url, 'token') || segments.shift();
+    if (!token) {
+        throw new ConfigError('token', 'is missing (zulip://{botname}@{organization}/{token})');
+    }
+    const streams = segments.map((stream) => stream.replace(/^#/, ''));
+    const extraStreams = queryValue(url, 'to');
+    if (extraStreams) {
+        extraStreams.split(/[\s,#]+/).filter((stream) => stream).forEach((stream) => streams.push(stream));
+    }
+    if (streams.length > 1) {
+        throw new ConfigError('targets', `one stream per URL, got ${streams.join(', ')}; relay to more streams with more rules`);
+    }
+    const org = organization[1].toLowerCase();
+    const host = `${org}.${(organization[2] || DEFAULT_HOST).toLowerCase()}`;
+    const raw: Record<string, unknown> = { site: `https://${host}`, bot_email: `${botname}-bot@${host}`, api_key: token };
+    if (streams.length === 1) {
+        raw.stream = streams[0];
+    }
+    return raw;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text
+
+// Zulip's wildcard mentions (`@**all**`, silent `@_**all**`) ping everyone; code spans are left alone.
+const WILDCARD_MENTION = /(```[\s\S]*?```|`[^`\n]*`)|@(_?)\*\*(all|everyone|stream|channel|topic)\*\*/gi;
+
+function neutraliseZulipMentions(text: string): string {
+    return text.replace(WILDCARD_MENTION, (all: string, code: string | undefined, silent: string, word: string) =>
+        (code !== undefined ? all : `@\u200B${silent}**${word}**`));
+}
+
+/** Zulip markdown with file links; the name leads as `**Name**: `. */
+function zulipText(input: DeliveryInput<ZulipConfig>): string {
+    const text = neutraliseZulipMentions(neutraliseMentions(toCommonMark(input.rendered.text)));
+    const links = input.files.map((file) => `[${file.name.replace(/[[\]]/g, '')}](${file.url})`);
+    const body = [text].concat(links).filter((line) => line.trim().length > 0).join('\n');
+    const name = (input.rendered.alias || '').replace(/\*/g, '').trim();
+    return name && body ? `**${name}**: ${body}` : body;
+}
+
+function fitsBytes(chunk: string): boolean {
+    return utf8Length(chunk) <= MAX_BYTES;
+}
+
+/** Parts of at most MAX_BYTES UTF-8 bytes. */
+function splitToBytes(text: string): string[] {
+    return splitToFit(text, MAX_BYTES, fitsBytes);
+}
+
+function truncateCodePoints(text: string, max: number): string {
+    const points = Array.from(text);
+    return points.length <= max ? text : `${points.slice(0, max - 1).join('')}\u2026`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+function form(fields: Array<[string, string]>): string {
+    return fields.map(([key, value]) => `${key}=${encodeURIComponent(value)}`).join('&');
+}
+
+function headers(config: ZulipConfig, withBody: boolean): Record<string, string> {
+    const credentials = bytesToBase64(new TextEncoder().encode(`${config.botEmail}:${config.apiKey}`));
+    const result: Record<string, string> = { Authorization: `Basic ${credentials}` };
+    if (withBody) {
+        result['Content-Type'] = 'application/x-www-form-urlencoded';
+    }
+    return result;
+}
+
+function messageUrl(config: ZulipConfig, remoteId: string): string {
+    return `${config.site}/api/v1/messages/${encodeURIComponent(remoteId)}`;
+}
+
+function buildSent(input: DeliveryInput<ZulipConfig>): OutboundRequest[] {
+    const { config, channel, message } = input;
+    const stream = channel.stream || channel.channel || config.stream;
+    if (!stream) {
+        throw new TargetError('Zulip: no stream; set stream in the rule channel or the instance', 0, false);
+    }
+    const topicTemplate = channel.topic || config.topic;
+    // Only `{room}` is substituted: the topic is an address, not a message template.
+    const topic = truncateCodePoints(topicTemplate.split('{room}').join(message.room.name).trim(), MAX_TOPIC) || message.room.name;
+    return splitToBytes(zulipText(input)).map((content) => ({
+        method: 'POST' as const,
+        url: `${config.site}/api/v1/messages`,
+        headers: headers(config, true),
+        body: form([['type', 'stream'], ['to', stream], ['topic', topic], ['content', content]]),
+    }));
+}
+
+function buildEdited(input: DeliveryInput<ZulipConfig>): OutboundRequest[] {
+    const { config } = input;
+    // An edit cannot add messages: overflow is merged into the last part, then cut to the byte limit.
+    const chunks = fitChunksToParts(splitToBytes(zulipText(input)), input.remoteIds.length, MAX_BYTES)
+        .map((chunk) => truncateToFit(chunk, MAX_BYTES, fitsBytes));
+    return input.remoteIds.map((remoteId, part): OutboundRequest => (part < Math.max(chunks.length, 1)
+        ? { method: 'PATCH', url: messageUrl(config, remoteId), headers: headers(config, true), body: form([['content', chunks[part] || '']]) }
+        // The text got shorter than the parts it once needed: the surplus parts go.
+        : { method: 'DELETE', url: messageUrl(config, remoteId), headers: headers(config, false) }));
+}
+
+function buildRequests(input: DeliveryInput<ZulipConfig>): OutboundRequest[] {
+    switch (input.message.event) {
+        case 'sent':
+            return buildSent(input);
+        case 'edited':
+            return buildEdited(input);
+        case 'deleted':
+            return input.remoteIds.map((remoteId) => ({ method: 'DELETE' as const, url: messageUrl(input.config, remoteId), headers: headers(input.config, false) }));
+    }
+}
+
+function readResponse(_input: DeliveryInput<ZulipConfig>, request: OutboundRequest, response: HttpResult): { remoteId?: string } {
+    const body = parseJsonBody(response);
+    if (isSuccessStatus(response.status) && (!body || body.result !== 'error')) {
+        if (request.method === 'PATCH') {
+            // The edited message keeps its id; answering it keeps the id map exact after an edit dropped parts.
+            return { remoteId: decodeURIComponent(request.url.slice(request.url.lastIndexOf('/') + 1)) };
+        }
+        return body && request.method === 'POST' && (typeof body.id === 'number' || typeof body.id === 'string') ? { remoteId: String(body.id) } : {};
+    }
+    const msg = body && typeof body.msg === 'string' ? body.msg : undefined;
+    if (request.method === 'DELETE' && body && body.code === 'BAD_REQUEST' && msg === 'Invalid message(s)') {
+        return {}; // already gone: the delete has happened
+    }
+    const detail = msg ? `${msg}${typeof body.code === 'string' ? ` [${body.code}]` : ''}` : undefined;
+    if (isSuccessStatus(response.status)) {
+        throw new TargetError(`Zulip refused: ${detail || 'result error'}`, response.status, false);
+    }
+    // A rate-limited answer carries `retry-after` (seconds) in the body as well as the header.
+    throw responseError('Zulip', response, detail, body ? body['retry-after'] : undefined);
+}
+
+export const zulipTarget: TargetAdapter<ZulipConfig> = {
+    type: 'zulip',
+    schemes: ['zulip'],
+    capabilities: { edit: true, delete: true, threads: false, upload: false, identity: 'prefix' },
+    limits: { maxTextLength: MAX_BYTES },
+    parseConfig,
+    fromUrl,
+    describe: (config) => `zulip ${originOf(config.site)} as ${config.botEmail}${config.stream ? ` #${config.stream}` : ''}`,
+    buildRequests,
+    readResponse,
+};

@@ -1,0 +1,185 @@
+// Fault suite: a webhook target that goes down, rate-limits, stalls, fails and drips, while the
+// app is disabled, re-enabled and its Deno runtime killed. After recovery every message must have
+// arrived exactly once, in order, with nothing left in the outbox.
+//
+// Time is scaled: retries start at 50 ms and cap at 400 ms (production: 2 s and 10 min), so one
+// second here stands for about forty in production ("down for 60 s" ≈ 1.5 s).
+import { eventually, LocalHost, startHostWithApp } from '../support/host';
+import { FaultySink } from '../support/faultySink';
+
+interface ScenarioResult {
+    scenario: string;
+    sent: number;
+    delivered: number;
+    duplicates: number;
+    lost: number;
+    maxDelayMs: number;
+    inOrder: boolean;
+}
+
+const TIME_SCALE = 40; // 2000 ms production base delay / 50 ms here
+
+describe('fault suite', () => {
+    let host: LocalHost;
+    let sink: FaultySink;
+    const results: ScenarioResult[] = [];
+
+    const outboxSize = () => {
+        let size = 0;
+        for (const record of host.state.appPersistence(host.appId).values()) {
+            if (record.keys.indexOf('misc:relay-bridge:outbox') >= 0) size += 1;
+        }
+        return size;
+    };
+
+    const deadLetters = () => {
+        let size = 0;
+        for (const record of host.state.appPersistence(host.appId).values()) {
+            if (record.keys.indexOf('misc:relay-bridge:dead-letter') >= 0) size += 1;
+        }
+        return size;
+    };
+
+    beforeAll(async () => {
+        sink = await new FaultySink().start();
+        host = await startHostWithApp({ retry_base_delay_ms: 50, retry_max_delay_ms: 400 });
+        await host.updateSetting(
+            'relay_config',
+            JSON.stringify({
+                instances: { hook: { type: 'webhook', url: sink.url, timeout_ms: 300 } },
+                rules: [{ from: { rocketchat: { room: '#general' } }, to: { hook: {} } }],
+            }),
+        );
+    });
+
+    afterAll(async () => {
+        const header = '| scenario | sent | delivered | duplicates | lost | max delay | in order |';
+        const lines = results.map((r) => `| ${r.scenario} | ${r.sent} | ${r.delivered} | ${r.duplicates} | ${r.lost} | ${(r.maxDelayMs / 1000).toFixed(2)} s | ${r.inOrder ? 'yes' : 'NO'} |`);
+        // eslint-disable-next-line no-console
+        console.log([`Fault suite results (retry delays scaled 1:${TIME_SCALE})`, header, '|---|---|---|---|---|---|---|', ...lines].join('\n'));
+        await host?.stop();
+        await sink?.stop();
+    });
+
+    async function scenario(name: string, count: number, run: (send: () => void) => Promise<void>): Promise<ScenarioResult> {
+        const sentAt = new Map<string, number>();
+        const ids: string[] = [];
+        const send = () => {
+            const message = host.sendMessage({ roomId: 'GENERAL', text: `${name} #${ids.length + 1}` });
+            ids.push(message.id);
+            sentAt.set(message.id, Date.now());
+        };
+        const deadBefore = deadLetters();
+        await run(send);
+        expect(ids).toHaveLength(count);
+        const mine = () => sink.deliveries.filter((d) => sentAt.has(d.messageId));
+        await eventually(() => new Set(mine().map((d) => d.messageId)).size === count, 60000, `${name}: all ${count} delivered`);
+        await eventually(() => outboxSize() === 0, 20000, `${name}: outbox drained`);
+        const delivered = mine();
+        const unique = new Set(delivered.map((d) => d.messageId));
+        const order = delivered.map((d) => ids.indexOf(d.messageId));
+        const result: ScenarioResult = {
+            scenario: name,
+            sent: count,
+            delivered: unique.size,
+            duplicates: delivered.length - unique.size,
+            lost: count - unique.size,
+            maxDelayMs: Math.max(...delivered.map((d) => d.at - sentAt.get(d.messageId)!)),
+            inOrder: order.every((v, i) => i === 0 || v > order[i - 1]),
+        };
+        results.push(result);
+        expect(result).toMatchObject({ delivered: count, duplicates: 0, lost: 0, inOrder: true });
+        expect(deadLetters()).toBe(deadBefore);
+        return result;
+    }
+
+    it('healthy target (baseline)', async () => {
+        await scenario('healthy', 20, async (send) => {
+            for (let i = 0; i < 20; i++) send();
+        });
+    });
+
+    it('target down (connection refused) for "60 s", then back', async () => {
+        await scenario('down 60 s (refused)', 20, async (send) => {
+            await sink.down();
+            for (let i = 0; i < 20; i++) send();
+            await eventually(() => outboxSize() === 20, 10000, 'all 20 queued');
+            await new Promise((r) => setTimeout(r, 60000 / TIME_SCALE));
+            await sink.up();
+        });
+    });
+
+    it('429 storm honouring Retry-After', async () => {
+        sink.setMode({ kind: 'status', status: 429, retryAfter: '1', count: 5 });
+        const result = await scenario('429 storm (Retry-After: 1)', 20, async (send) => {
+            for (let i = 0; i < 20; i++) send();
+        });
+        expect(result.maxDelayMs).toBeGreaterThanOrEqual(1000); // waited as the service asked
+    });
+
+    it('5 s stalls (request timeout 300 ms)', async () => {
+        sink.setMode({ kind: 'stall', ms: 5000, count: 3 });
+        await scenario('5 s stalls', 10, async (send) => {
+            for (let i = 0; i < 10; i++) send();
+        });
+    });
+
+    it('500 burst', async () => {
+        sink.setMode({ kind: 'status', status: 500, count: 10 });
+        await scenario('500 burst', 20, async (send) => {
+            for (let i = 0; i < 20; i++) send();
+        });
+    });
+
+    it('slow-drip responses (the receiver de-duplicates the retries by Idempotency-Key)', async () => {
+        const rawBefore = sink.rawDuplicates;
+        sink.setMode({ kind: 'drip', byteDelayMs: 50, count: 3 });
+        await scenario('slow-drip bodies', 10, async (send) => {
+            for (let i = 0; i < 10; i++) send();
+        });
+        expect(sink.rawDuplicates).toBeGreaterThan(rawBefore); // we did retry what timed out…
+    });
+
+    it('app disabled and re-enabled while deliveries wait in the outbox', async () => {
+        await scenario('app disabled + re-enabled', 10, async (send) => {
+            await sink.down();
+            for (let i = 0; i < 10; i++) send();
+            await eventually(() => outboxSize() === 10, 10000, 'all 10 queued');
+            await host.disableApp();
+            await new Promise((r) => setTimeout(r, 500)); // a run that started before the disable ends
+            expect(outboxSize()).toBe(10); // nothing lost by disabling
+            await sink.up();
+            await new Promise((r) => setTimeout(r, 500));
+            expect(sink.deliveries.filter((d) => /app disabled/.test(d.text))).toHaveLength(0); // no jobs while disabled
+            await host.enableApp();
+        });
+    });
+
+    it('keeps counters that add up: every message sent once, retries and no dead letters', async () => {
+        await new Promise((r) => setTimeout(r, 5100)); // counters are written at most every 5 s
+        await scenario('counters flush', 1, async (send) => send());
+        const totals = { sent: 0, retried: 0, failed: 0, deadLettered: 0 };
+        for (const record of host.state.appPersistence(host.appId).values()) {
+            if (record.keys.indexOf('misc:relay-bridge:counters') < 0) continue;
+            for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += record.data[key];
+        }
+        const delivered = results.reduce((sum, r) => sum + r.delivered, 0);
+        expect(totals.sent).toBe(delivered);
+        expect(totals.retried).toBeGreaterThan(0);
+        expect(totals.failed).toBe(0);
+        expect(totals.deadLettered).toBe(0);
+    });
+
+    it('Deno runtime killed mid-stream', async () => {
+        await scenario('Deno runtime killed', 20, async (send) => {
+            await sink.down();
+            for (let i = 0; i < 10; i++) send();
+            await eventually(() => outboxSize() === 10, 10000, 'first 10 queued');
+            const pid = host.killRuntime();
+            await eventually(() => host.runtimePid() && host.runtimePid() !== pid, 20000, 'runtime restarted');
+            await new Promise((r) => setTimeout(r, 1500)); // the engine restarts the app after its restart delay
+            await sink.up();
+            for (let i = 0; i < 10; i++) send();
+        });
+    });
+});

@@ -1,0 +1,65 @@
+import { claimedByOther, dueQueues, nextSequence, nextWakeUp, OutboxEntry, queuesByTarget, targetHash } from '../../../src/core/outbox';
+
+function entry(targetKey: string, seq: number, fields: Partial<OutboxEntry> = {}): OutboxEntry {
+    return {
+        id: `${targetKey}-${seq}`,
+        targetKey,
+        instance: targetKey,
+        channel: {},
+        seq,
+        event: 'sent',
+        message: {} as any,
+        rendered: { text: '', alias: '' },
+        partsDone: 0,
+        remoteIds: [],
+        attempts: 1,
+        firstAttemptAt: 0,
+        nextAttemptAt: 0,
+        ...fields,
+    };
+}
+
+describe('outbox queues', () => {
+    it('orders each target by sequence, whatever the storage order', () => {
+        const queues = queuesByTarget([entry('b', 3), entry('a', 2), entry('a', 1), entry('b', 1)]);
+        expect(Array.from(queues.keys()).sort()).toEqual(['a', 'b']);
+        expect(queues.get('a')!.map((e) => e.seq)).toEqual([1, 2]);
+        expect(queues.get('b')!.map((e) => e.seq)).toEqual([1, 3]);
+    });
+
+    it.each([
+        ['a due head makes its queue due', [entry('a', 1, { nextAttemptAt: 50 })], 100, ['a']],
+        ['a head waiting for its retry holds the whole queue, even if later entries are due', [entry('a', 1, { nextAttemptAt: 500 }), entry('a', 2, { nextAttemptAt: 0 })], 100, []],
+        ['a live claim of another runtime is respected', [entry('a', 1, { claimedBy: 'other', claimedUntil: 200 })], 100, []],
+        ['an expired claim is taken over', [entry('a', 1, { claimedBy: 'other', claimedUntil: 50 })], 100, ['a']],
+        ['our own claim does not block us', [entry('a', 1, { claimedBy: 'me', claimedUntil: 500 })], 100, ['a']],
+        ['targets are independent', [entry('a', 1, { nextAttemptAt: 500 }), entry('b', 2)], 100, ['b']],
+    ])('%s', (_label, entries, now, due) => {
+        expect(dueQueues(entries, 'me', now).map((q) => q[0].targetKey)).toEqual(due);
+    });
+
+    it.each([
+        ['no entries: no wake-up', [], undefined],
+        ['earliest head wins', [entry('a', 1, { nextAttemptAt: 300 }), entry('b', 1, { nextAttemptAt: 200 })], 200],
+        ['entries behind a head do not count', [entry('a', 1, { nextAttemptAt: 300 }), entry('a', 2, { nextAttemptAt: 10 })], 300],
+        ['a claimed head wakes up when the claim expires', [entry('a', 1, { nextAttemptAt: 0, claimedBy: 'x', claimedUntil: 900 })], 900],
+    ])('%s', (_label, entries, expected) => {
+        expect(nextWakeUp(entries as OutboxEntry[], 100)).toBe(expected);
+    });
+
+    it('claims are only "other" while they last', () => {
+        expect(claimedByOther(entry('a', 1, { claimedBy: 'x', claimedUntil: 200 }), 'me', 100)).toBe(true);
+        expect(claimedByOther(entry('a', 1, { claimedBy: 'x', claimedUntil: 200 }), 'me', 300)).toBe(false);
+        expect(claimedByOther(entry('a', 1, { claimedBy: 'me', claimedUntil: 200 }), 'me', 100)).toBe(false);
+    });
+
+    it('sequences grow within one millisecond and across time', () => {
+        const a = nextSequence(1000);
+        const b = nextSequence(1000);
+        const c = nextSequence(1001);
+        expect(b).toBeGreaterThan(a);
+        expect(c).toBeGreaterThan(b);
+        expect(targetHash('dc\n{}')).toBe(targetHash('dc\n{}'));
+        expect(targetHash('dc\n{}')).not.toBe(targetHash('dc\n{"thread_id":"1"}'));
+    });
+});

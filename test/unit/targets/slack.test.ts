@@ -1,0 +1,186 @@
+import { decodeRemoteId, encodeRemoteId, slackTarget } from '../../../src/targets/slack';
+import { file, makeInput, outcome, response, view } from './harness';
+
+const HOOK = 'https://hooks.slack.com/services/T0001/B0002/XXXXyyyyZZZZ';
+const API = 'https://slack.com/api';
+const TOKEN = 'xoxb-1234-5678-abcdEFGH';
+const hookRaw = { webhook_url: HOOK };
+const botRaw = { bot_token: TOKEN, channel: '#general' };
+const JSON_HEADERS = { 'Content-Type': 'application/json' };
+const API_HEADERS = { 'Content-Type': 'application/json; charset=utf-8', Authorization: `Bearer ${TOKEN}` };
+const hook = (json: Record<string, unknown>) => ({ method: 'POST', url: HOOK, headers: JSON_HEADERS, json });
+const api = (method: string, json: Record<string, unknown>) => ({ method: 'POST', url: `${API}/${method}`, headers: API_HEADERS, json });
+const legacy = { username: 'Alice', icon_url: 'https://cdn.example.com/alice.png' };
+const long = `${'a'.repeat(30000)}\n\n${'b'.repeat(30000)}`;
+
+describe('slack target: webhook mode requests', () => {
+    it.each([
+        ['sent: mrkdwn, name prefixed', {}, {}, [hook({ text: '*Alice*: hello *world*' })]],
+        [
+            'markdown converted and escaped',
+            {}, { rendered: { text: '**bold** _it_ ~~gone~~ a<b & [site](https://x.example/a)' } },
+            [hook({ text: '*Alice*: *bold* _it_ ~gone~ a&lt;b &amp; <https://x.example/a|site>' })],
+        ],
+        ['mentions neutralised', {}, { rendered: { text: '@here and @channel' } }, [hook({ text: '*Alice*: @\u200Bhere and @\u200Bchannel' })]],
+        ['name is escaped and loses its asterisks', {}, { rendered: { alias: '*A<b>*' } }, [hook({ text: '*A&lt;b&gt;*: hello *world*' })]],
+        ['identity legacy: username and icon_url, no prefix', { identity: 'legacy' }, {}, [hook({ text: 'hello *world*', ...legacy })]],
+        [
+            'identity legacy without avatar: the instance icon_url',
+            { identity: 'legacy', icon_url: 'https://x.example/bot.png' }, { rendered: { avatarUrl: undefined } },
+            [hook({ text: 'hello *world*', username: 'Alice', icon_url: 'https://x.example/bot.png' })],
+        ],
+        ['prefix mode sends the instance botname', { botname: 'Relay' }, {}, [hook({ text: '*Alice*: hello *world*', username: 'Relay' })]],
+        ['legacy channel override from the rule channel', {}, { channel: { channel: '#dev' } }, [hook({ channel: '#dev', text: '*Alice*: hello *world*' })]],
+        [
+            'files as links',
+            {}, { files: [file('cat.png', 'image/png', false), file('a|b.txt', 'text/plain', false)] },
+            [hook({ text: '*Alice*: hello *world*\n<https://chat.example.com/file-upload/cat.png|cat.png>\n<https://chat.example.com/file-upload/a%7Cb.txt|ab.txt>' })],
+        ],
+        ['split at 40 000', {}, { rendered: { text: long } }, [hook({ text: `*Alice*: ${'a'.repeat(30000)}` }), hook({ text: 'b'.repeat(30000) })]],
+        ['nothing to send', {}, { rendered: { text: ' ' } }, []],
+        ['thread reply: an ordinary message (no ids to thread on)', {}, { message: { threadId: 'P' } }, [hook({ text: '*Alice*: hello *world*' })]],
+        ['edited: nothing (a webhook cannot edit)', {}, { message: { event: 'edited' as const }, remoteIds: ['x'] }, []],
+        ['deleted: nothing (a webhook cannot delete)', {}, { message: { event: 'deleted' as const }, remoteIds: ['x'] }, []],
+    ])('%s', (_name, extra, options, expected) => {
+        const input = makeInput(slackTarget, { ...hookRaw, ...extra }, options);
+        expect(slackTarget.buildRequests(input).map(view)).toEqual(expected);
+    });
+});
+
+describe('slack target: bot mode requests', () => {
+    it.each([
+        ['sent: chat.postMessage to the instance channel', {}, {}, [api('chat.postMessage', { channel: '#general', text: '*Alice*: hello *world*' })]],
+        ['rule channel_id wins', {}, { channel: { channel_id: 'C0DEV' } }, [api('chat.postMessage', { channel: 'C0DEV', text: '*Alice*: hello *world*' })]],
+        [
+            'identity legacy (chat:write.customize): username and icon_url',
+            { identity: 'legacy' }, {},
+            [api('chat.postMessage', { channel: '#general', text: 'hello *world*', ...legacy })],
+        ],
+        [
+            'thread reply: the parent\'s channel and thread_ts',
+            {}, { message: { threadId: 'P' }, remoteThreadId: 'C0GEN/1700000000.000100' },
+            [api('chat.postMessage', { channel: 'C0GEN', text: '*Alice*: hello *world*', thread_ts: '1700000000.000100' })],
+        ],
+        [
+            'split: every part a message',
+            {}, { rendered: { text: long } },
+            [
+                api('chat.postMessage', { channel: '#general', text: `*Alice*: ${'a'.repeat(30000)}` }),
+                api('chat.postMessage', { channel: '#general', text: 'b'.repeat(30000) }),
+            ],
+        ],
+        [
+            'edited: chat.update per part',
+            {}, { message: { event: 'edited' as const }, remoteIds: ['C0GEN/1.1'] },
+            [api('chat.update', { channel: 'C0GEN', ts: '1.1', text: '*Alice*: hello *world*' })],
+        ],
+        [
+            'edited shorter: surplus parts deleted',
+            {}, { message: { event: 'edited' as const }, remoteIds: ['C0GEN/1.1', 'C0GEN/1.2'] },
+            [api('chat.update', { channel: 'C0GEN', ts: '1.1', text: '*Alice*: hello *world*' }), api('chat.delete', { channel: 'C0GEN', ts: '1.2' })],
+        ],
+        [
+            'deleted: chat.delete per part',
+            {}, { message: { event: 'deleted' as const }, remoteIds: ['C0GEN/1.1', 'C0GEN/1.2'] },
+            [api('chat.delete', { channel: 'C0GEN', ts: '1.1' }), api('chat.delete', { channel: 'C0GEN', ts: '1.2' })],
+        ],
+        [
+            'api_url points the Web API elsewhere',
+            { api_url: 'http://127.0.0.1:9999/api/' }, {},
+            [{ ...api('chat.postMessage', { channel: '#general', text: '*Alice*: hello *world*' }), url: 'http://127.0.0.1:9999/api/chat.postMessage' }],
+        ],
+    ])('%s', (_name, extra, options, expected) => {
+        const input = makeInput(slackTarget, { ...botRaw, ...extra }, options);
+        expect(slackTarget.buildRequests(input).map(view)).toEqual(expected);
+    });
+
+    it('no channel anywhere is a final error', () => {
+        const input = makeInput(slackTarget, { bot_token: TOKEN });
+        expect(outcome(() => ({ remoteId: String(slackTarget.buildRequests(input).length) }))).toMatchObject({
+            error: 'TargetError', retryable: false, message: 'Slack: no channel; set channel in the rule channel or the instance',
+        });
+    });
+
+    it.each([['C1/1700000000.000100', { channel: 'C1', ts: '1700000000.000100' }], ['1.2', { ts: '1.2' }]])('decodeRemoteId(%s)', (id, decoded) => {
+        expect(decodeRemoteId(id)).toEqual(decoded);
+        expect(encodeRemoteId('C1', '1.2')).toBe('C1/1.2');
+    });
+});
+
+describe('slack target: responses', () => {
+    const bot = makeInput(slackTarget, botRaw);
+    const hookInput = makeInput(slackTarget, hookRaw);
+    const post = { method: 'POST' as const, url: `${API}/chat.postMessage`, headers: {} };
+    const del = { method: 'POST' as const, url: `${API}/chat.delete`, headers: {} };
+    it.each([
+        ['webhook: plain ok', hookInput, post, response(200, 'ok'), {}],
+        [
+            'webhook: plain-text error',
+            hookInput, post, response(404, 'channel_not_found'),
+            { error: 'TargetError', message: 'Slack answered 404: channel_not_found', status: 404, retryable: false },
+        ],
+        [
+            'webhook: 429 with Retry-After',
+            hookInput, post, response(429, 'rate_limited', { 'retry-after': '30' }),
+            { error: 'TargetError', message: 'Slack answered 429: rate_limited', status: 429, retryable: true, retryAfterMs: 30000 },
+        ],
+        ['bot: channel id and ts', bot, post, response(200, { ok: true, channel: 'C0GEN', ts: '1700000000.000100', message: {} }), { remoteId: 'C0GEN/1700000000.000100' }],
+        ['bot: chat.delete has no id to keep', bot, del, response(200, { ok: true, channel: 'C0GEN', ts: '1.1' }), {}],
+        ['bot: deleting a message that is gone', bot, del, response(200, { ok: false, error: 'message_not_found' }), {}],
+        [
+            'bot: 200 ok:false is final',
+            bot, post, response(200, { ok: false, error: 'not_in_channel' }),
+            { error: 'TargetError', message: 'Slack answered 200: not_in_channel', status: 200, retryable: false },
+        ],
+        [
+            'bot: ratelimited is retryable, with Retry-After',
+            bot, post, response(429, { ok: false, error: 'ratelimited' }, { 'retry-after': '5' }),
+            { error: 'TargetError', message: 'Slack answered 429: ratelimited', status: 429, retryable: true, retryAfterMs: 5000 },
+        ],
+        [
+            'bot: ratelimited inside HTTP 200 is retryable too',
+            bot, post, response(200, { ok: false, error: 'ratelimited' }, { 'retry-after': '2' }),
+            { error: 'TargetError', message: 'Slack answered 200: ratelimited', status: 200, retryable: true, retryAfterMs: 2000 },
+        ],
+        [
+            'bot: invalid_auth',
+            bot, post, response(200, { ok: false, error: 'invalid_auth' }),
+            { error: 'TargetError', message: 'Slack answered 200: invalid_auth', status: 200, retryable: false },
+        ],
+        [
+            'bot: 503 from a proxy',
+            bot, post, response(503, '<html>down</html>'),
+            { error: 'TargetError', message: 'Slack answered 503: <html>down</html>', status: 503, retryable: true },
+        ],
+    ])('%s', (_name, input, request, result, expected) => {
+        expect(outcome(() => slackTarget.readResponse(input, request, result))).toEqual(expected);
+    });
+});
+
+describe('slack target: config', () => {
+    it.each([
+        [{}, 'webhook_url: is required (or bot_token and channel for chat.postMessage)'],
+        [{ webhook_url: 'http://hooks.slack.com/services/T/B/X' }, 'webhook_url: must be an https URL (http only for localhost or 127.0.0.1)'],
+        [{ webhook_url: 'https://hooks.slack.com/workflows/T/B/X' }, 'webhook_url: must look like https://hooks.slack.com/services/'],
+        [{ bot_token: 'abc' }, 'bot_token: must be a Slack OAuth token'],
+        [{ ...hookRaw, bot_token: TOKEN }, 'bot_token: give either webhook_url (incoming webhook) or bot_token (chat.postMessage), not both'],
+        [{ ...botRaw, api_url: 'http://slack.example/api' }, 'api_url: must be an https URL'],
+        [{ ...hookRaw, identity: 'native' }, 'identity: must be "prefix" (name in the text) or "legacy" (username/icon_url), got "native"'],
+        [{ ...hookRaw, channel: 'bad channel' }, 'channel: "bad channel" is not #channel, a channel id or @user'],
+        [{ ...hookRaw, icon_url: 'ftp://x' }, 'icon_url: must be an http(s) URL'],
+    ])('%j → %s', (config, message) => {
+        expect(() => slackTarget.parseConfig(config)).toThrow(message);
+    });
+
+    it('accepts a loopback stand-in', () => {
+        expect(slackTarget.parseConfig({ webhook_url: 'http://127.0.0.1:8080/services/T/B/X' }).webhookUrl).toBe('http://127.0.0.1:8080/services/T/B/X');
+    });
+
+    it.each([
+        [hookRaw, 'slack webhook https://hooks.slack.com'],
+        [botRaw, 'slack chat.postMessage #general'],
+        [{ bot_token: TOKEN, api_url: 'http://localhost:1/api' }, 'slack chat.postMessage (channel from the rule) via http://localhost:1'],
+    ])('describe(%j) shows no secret', (config, description) => {
+        expect(slackTarget.describe(slackTarget.parseConfig(config))).toBe(description);
+    });
+});

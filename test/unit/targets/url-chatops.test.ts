@@ -1,0 +1,120 @@
+// Apprise-style URLs of the chat-ops targets (Slack, Mattermost, Teams Workflows, Zulip): what each
+// URL yields, that the result is a config its adapter accepts, and the URLs that are refused.
+import { ConfigError } from '../../../src/core/errors';
+import { targetRegistry } from '../../../src/targets/index';
+
+const BOT = 'xoxb-1234-1234-4ddbc191d40ee098cbaae6f3523ada2d';
+const MM_KEY = 'yobjmukpaw3r3urc5h6i369yim'; // Mattermost ids: 26 characters
+const ZULIP_KEY = 'lqn6mpwpam6VZzbCW0o7olmk3hwbQSK0';
+const FLOW_PATH = '/workflows/643e69f83c8944438d68119179a10a64/triggers/manual/paths/invoke';
+const FLOW_QUERY = 'api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=KODuebWbDGYFr0z0eu-6Rj8aUKz7108W3wrNJZxFE5A';
+
+describe('parseTargetUrl: chat-ops targets', () => {
+    it.each([
+        // slack: incoming webhook
+        ['slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7', 'slack', { webhook_url: 'https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7' }],
+        [
+            'slack://Relay%20Bot@T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7/#general?identity=legacy',
+            'slack', { webhook_url: 'https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7', channel: '#general', botname: 'Relay Bot', identity: 'legacy' },
+        ],
+        ['https://hooks.slack.com/services/T1/B2/C3', 'slack', { webhook_url: 'https://hooks.slack.com/services/T1/B2/C3' }],
+        ['https://hooks.slack-gov.com/services/T1/B2/C3/', 'slack', { webhook_url: 'https://hooks.slack-gov.com/services/T1/B2/C3' }],
+        // slack: bot token → chat.postMessage
+        [`slack://${BOT}/#general`, 'slack', { bot_token: BOT, channel: '#general' }],
+        [`slack://${BOT}/+C0123ABC`, 'slack', { bot_token: BOT, channel: '+C0123ABC' }],
+        [`slack://${BOT}?to=%23dev`, 'slack', { bot_token: BOT, channel: '#dev' }],
+        [`slack://${BOT}`, 'slack', { bot_token: BOT }],
+        // mattermost
+        [`mmost://mm.example.com/${MM_KEY}`, 'mattermost', { webhook_url: `http://mm.example.com/hooks/${MM_KEY}` }],
+        [
+            `mmosts://Relay@mm.example.com:8443/sub/path/${MM_KEY}?channel=town-square`,
+            'mattermost', { webhook_url: `https://mm.example.com:8443/sub/path/hooks/${MM_KEY}`, channel: 'town-square', botname: 'Relay' },
+        ],
+        [`mmosts://mm.example.com/${MM_KEY}/?to=dev`, 'mattermost', { webhook_url: `https://mm.example.com/hooks/${MM_KEY}`, channel: 'dev' }],
+        [`https://mattermost.example.com/hooks/${MM_KEY}`, 'mattermost', { webhook_url: `https://mattermost.example.com/hooks/${MM_KEY}` }],
+        // teams workflows (always https, as in Apprise)
+        [
+            'workflows://prod-161.westeurope.logic.azure.com:443/643e69f83c8944438d68119179a10a64/KODuebWbDGYFr0z0eu-6Rj8aUKz7108W3wrNJZxFE5A',
+            'teams', { webhook_url: `https://prod-161.westeurope.logic.azure.com:443${FLOW_PATH}?${FLOW_QUERY}` },
+        ],
+        [
+            'workflow://prod-161.westeurope.logic.azure.com/643e69f83c8944438d68119179a10a64/KODuebWbDGYFr0z0eu-6Rj8aUKz7108W3wrNJZxFE5A/?pa=yes',
+            'teams', {
+                webhook_url: `https://prod-161.westeurope.logic.azure.com/powerautomate/automations/direct${FLOW_PATH}`
+                    + '?api-version=2022-03-01-preview&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=KODuebWbDGYFr0z0eu-6Rj8aUKz7108W3wrNJZxFE5A',
+            },
+        ],
+        [
+            'workflows://flows.example.com/?id=abc&sig=def&ver=1',
+            'teams', { webhook_url: 'https://flows.example.com/workflows/abc/triggers/manual/paths/invoke?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=def' },
+        ],
+        [
+            `https://prod-161.westeurope.logic.azure.com:443${FLOW_PATH}?${FLOW_QUERY}`,
+            'teams', { webhook_url: `https://prod-161.westeurope.logic.azure.com${FLOW_PATH}?${FLOW_QUERY}` },
+        ],
+        // zulip: Apprise's examples
+        [
+            `zulip://goober-bot@apprise.zulipchat.com/${ZULIP_KEY}`,
+            'zulip', { site: 'https://apprise.zulipchat.com', bot_email: 'goober-bot@apprise.zulipchat.com', api_key: ZULIP_KEY },
+        ],
+        [
+            `zulip://goober@apprise/${ZULIP_KEY}`,
+            'zulip', { site: 'https://apprise.zulipchat.com', bot_email: 'goober-bot@apprise.zulipchat.com', api_key: ZULIP_KEY },
+        ],
+        [
+            `zulip://goober@Apprise/${ZULIP_KEY}/#dev`,
+            'zulip', { site: 'https://apprise.zulipchat.com', bot_email: 'goober-bot@apprise.zulipchat.com', api_key: ZULIP_KEY, stream: 'dev' },
+        ],
+        [
+            `zulip://relay@chat.example.org/${ZULIP_KEY}?to=general`,
+            'zulip', { site: 'https://chat.example.org', bot_email: 'relay-bot@chat.example.org', api_key: ZULIP_KEY, stream: 'general' },
+        ],
+        [
+            `zulip://relay@team/general?token=${ZULIP_KEY}`,
+            'zulip', { site: 'https://team.zulipchat.com', bot_email: 'relay-bot@team.zulipchat.com', api_key: ZULIP_KEY, stream: 'general' },
+        ],
+    ])('%s', (url, type, raw) => {
+        const parsed = targetRegistry.parseTargetUrl(url);
+        expect(parsed).toEqual({ type, raw });
+        const adapter = targetRegistry.adapterForType(type);
+        expect(() => adapter!.parseConfig(parsed.raw)).not.toThrow();
+    });
+});
+
+describe('parseTargetUrl: invalid chat-ops URLs', () => {
+    it.each([
+        ['slack://T1/B2', 'url: slack URL: expected slack://{token_a}/{token_b}/{token_c} (webhook) or slack://{xoxb-token}/#channel (bot)'],
+        ['slack://T1/B2/C3/#a/#b', 'url: slack URL: targets: one channel per URL, got #a, #b'],
+        ['slack://xoxb-bad_token/#a', ''],
+        ['https://hooks.slack.com/workflows/T1/B2/C3', 'is not a known service URL'],
+        ['mmost://mm.example.com/', 'url: mattermost URL: expected mmost://[botname@]host[:port][/path]/{webhook_key}'],
+        [`mmost://mm.example.com/${MM_KEY}?channel=a,b`, 'url: mattermost URL: channel: one channel per URL, got a, b'],
+        ['workflows://flows.example.com/onlyone', 'url: teams URL: expected workflows://host[:port]/{workflow}/{signature}'],
+        ['workflows://flows.example.com/a/b!c', 'url: teams URL: signature: must be the sig value of the flow URL'],
+        ['zulip://apprise/key', 'url: zulip URL: botname: expected zulip://{botname}@{organization}/{token}'],
+        ['zulip://bot@apprise/', 'url: zulip URL: token: is missing'],
+        ['zulip://bot@apprise/key/a/b', 'url: zulip URL: targets: one stream per URL, got a, b'],
+    ])('%s', (url, message) => {
+        let thrown: unknown;
+        try {
+            const parsed = targetRegistry.parseTargetUrl(url);
+            // A URL the grammar accepts may still hold a bad value: the adapter refuses it.
+            targetRegistry.adapterForType(parsed.type)!.parseConfig(parsed.raw);
+        } catch (error) {
+            thrown = error;
+        }
+        expect(thrown).toBeInstanceOf(ConfigError);
+        expect((thrown as ConfigError).message).toContain(message);
+    });
+
+    it('a bad bot token from the URL is named', () => {
+        const parsed = targetRegistry.parseTargetUrl('slack://xoxb-bad_token/#a');
+        expect(() => targetRegistry.adapterForType('slack')!.parseConfig(parsed.raw)).toThrow('bot_token: must be a Slack OAuth token');
+    });
+});
+
+describe('target registry: chat-ops adapters', () => {
+    it.each([['slack'], ['mattermost'], ['teams'], ['zulip']])('adapterForType(%s)', (type) => {
+        expect(targetRegistry.adapterForType(type)!.type).toBe(type);
+    });
+});

@@ -1,0 +1,66 @@
+// Apprise-style URLs of the Matrix, Telegram, ntfy and Gotify targets.
+import { ConfigError } from '../../../src/core/errors';
+import { targetRegistry } from '../../../src/targets/index';
+
+describe('parseTargetUrl: matrix, telegram, ntfy, gotify', () => {
+    it.each([
+        // matrix / matrixs: token mode only
+        ['matrixs://syt_abc@matrix.example.org/!room:example.org', 'matrix', { homeserver: 'https://matrix.example.org', access_token: 'syt_abc', room_id: '!room:example.org' }],
+        ['matrix://bot:syt_abc@localhost:8008/%21room%3Aexample.org', 'matrix', { homeserver: 'http://localhost:8008', access_token: 'syt_abc', room_id: '!room:example.org' }],
+        ['matrixs://matrix.example.org/!room:example.org?token=syt_q', 'matrix', { homeserver: 'https://matrix.example.org', access_token: 'syt_q', room_id: '!room:example.org' }],
+        ['matrixs://syt_abc@matrix.example.org/?to=!room:example.org&msgtype=notice', 'matrix', { homeserver: 'https://matrix.example.org', access_token: 'syt_abc', room_id: '!room:example.org', msgtype: 'notice' }],
+        ['matrixs://syt_abc@matrix.example.org', 'matrix', { homeserver: 'https://matrix.example.org', access_token: 'syt_abc' }],
+        ['matrixs://syt_abc@matrix.example.org/!v12roomid', 'matrix', { homeserver: 'https://matrix.example.org', access_token: 'syt_abc', room_id: '!v12roomid' }],
+        // tgram: the token's ':' as %3A or as '/', as Apprise accepts
+        ['tgram://123456789%3AAAH-tok_EN/-1001234567890', 'telegram', { bot_token: '123456789:AAH-tok_EN', chat_id: '-1001234567890' }],
+        ['tgram://bot123456789/AAH-tok_EN/-1001234567890', 'telegram', { bot_token: '123456789:AAH-tok_EN', chat_id: '-1001234567890' }],
+        ['tgram://123456789%3AAAH/-100123:77?silent=yes&preview=no', 'telegram', { bot_token: '123456789:AAH', chat_id: '-100123', message_thread_id: '77', silent: 'yes', link_preview: 'no' }],
+        ['tgram://123456789%3AAAH/mychannel?topic=5', 'telegram', { bot_token: '123456789:AAH', chat_id: '@mychannel', message_thread_id: '5' }],
+        ['tgram://123456789%3AAAH/?to=@mychannel', 'telegram', { bot_token: '123456789:AAH', chat_id: '@mychannel' }],
+        // ntfy / ntfys
+        ['ntfy://relay_alerts', 'ntfy', { topic: 'relay_alerts' }],
+        ['ntfys://ntfy.sh/relay_alerts', 'ntfy', { topic: 'relay_alerts' }],
+        ['ntfy://ntfy.local:8080/alerts', 'ntfy', { server: 'http://ntfy.local:8080', topic: 'alerts' }],
+        ['ntfys://relay:s3cret@ntfy.example.com/alerts?priority=high&tags=rocket', 'ntfy', { server: 'https://ntfy.example.com', topic: 'alerts', username: 'relay', password: 's3cret', priority: 'high', tags: 'rocket' }],
+        ['ntfys://tk_abc123@ntfy.example.com/alerts', 'ntfy', { server: 'https://ntfy.example.com', topic: 'alerts', access_token: 'tk_abc123' }],
+        ['ntfys://ntfy.example.com/alerts?token=tk_q&priority=emergency', 'ntfy', { server: 'https://ntfy.example.com', topic: 'alerts', access_token: 'tk_q', priority: 'max' }],
+        ['ntfys://user:tk_pw@ntfy.example.com/alerts?auth=token', 'ntfy', { server: 'https://ntfy.example.com', topic: 'alerts', access_token: 'tk_pw' }],
+        // gotify / gotifys
+        ['gotify://push.local/AppTok3n', 'gotify', { server: 'http://push.local', app_token: 'AppTok3n' }],
+        ['gotifys://push.example.com:8443/gotify/AppTok3n?priority=high', 'gotify', { server: 'https://push.example.com:8443/gotify', app_token: 'AppTok3n', priority: 8 }],
+        ['gotifys://push.example.com/AppTok3n?priority=9&client_token=CT', 'gotify', { server: 'https://push.example.com', app_token: 'AppTok3n', priority: 8, client_token: 'CT' }],
+    ])('%s', (url, type, raw) => {
+        const parsed = targetRegistry.parseTargetUrl(url);
+        expect(parsed).toEqual({ type, raw });
+        // What a URL yields must be a config its adapter accepts.
+        expect(() => targetRegistry.adapterForType(type)!.parseConfig(parsed.raw)).not.toThrow();
+    });
+
+    it.each([
+        ['matrixs://syt_abc@matrix.example.org/#general:example.org', 'url: matrix URL: targets: "#general:example.org" is a room alias; aliases need a directory lookup, so give the room id'],
+        ['matrixs://syt_abc@matrix.example.org/general', 'url: matrix URL: targets: "#general" is a room alias'],
+        ['matrixs://syt_abc@matrix.example.org/@alice:example.org', 'url: matrix URL: targets: "@alice:example.org" is a user'],
+        ['matrixs://syt_abc@matrix.example.org/!a:x/!b:x', 'url: matrix URL: targets: one room per URL, got !a:x, !b:x'],
+        ['matrixs://matrix.example.org/!room:example.org', 'url: matrix URL: expected matrixs://{access_token}@host/!room:server (password login is not supported'],
+        ['matrixs://syt_abc@matrix.example.org/?mode=t2bot', 'url: matrix URL: mode: webhook mode "t2bot" is not supported'],
+        ['tgram://123456789:AAH/-100123', 'is not a valid URL (percent-encode / ? @ : in passwords and tokens)'],
+        ['tgram://123456789%3AAAH', 'url: telegram URL: chat_id: is missing: tgram://{bot_token}/{chat_id}'],
+        ['tgram://123456789%3AAAH/-1/-2', 'url: telegram URL: targets: one chat per URL, got -1, -2'],
+        ['tgram://nonsense/-100123', 'url: telegram URL: bot_token: expected tgram://{bot_token}/{chat_id}'],
+        ['ntfys://ntfy.example.com/a/b', 'url: ntfy URL: targets: one topic per URL, got a, b'],
+        ['ntfys://relay@ntfy.example.com/alerts', 'url: ntfy URL: password: is missing'],
+        ['ntfys://ntfy.example.com/alerts?mode=cluster', 'url: ntfy URL: mode: must be cloud or private, got "cluster"'],
+        ['gotify://push.local', 'url: gotify URL: expected gotify(s)://host[:port][/path]/{app_token}'],
+        ['gotify://push.local/T?priority=urgent', 'url: gotify URL: priority: must be low, moderate, normal, high, emergency or 0-10, got "urgent"'],
+    ])('%s', (url, message) => {
+        let thrown: unknown;
+        try {
+            targetRegistry.parseTargetUrl(url);
+        } catch (error) {
+            thrown = error;
+        }
+        expect(thrown).toBeInstanceOf(ConfigError);
+        expect((thrown as ConfigError).path).toBe('url');
+        expect((thrown as ConfigError).message).toContain(message);
+    });
+});
