@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench`: Relay Bridge against the runtime floor, round trips, core scale, fan-out,
 // memory and sustained load, in one run on this machine. Prints the tables and writes
-// docs/BENCHMARKS.md. BENCH_QUICK=1 shortens every phase (a smoke run of about a minute and a half).
+// docs/BENCHMARKS.md. BENCH_QUICK=1 shortens every phase (a smoke run: 1–2 minutes, most of it
+// packaging when the machine is busy).
 'use strict';
 
 const fs = require('fs');
@@ -21,15 +22,15 @@ const QUICK = process.env.BENCH_QUICK === '1';
 
 const PLAN = QUICK
     ? {
-        floor: { repetitions: 3, latencySamples: 40, cpu: { rate: 200, durationMs: 1000 }, ramp: { startRate: 200, factor: 1.6, stepMs: 800, maxRate: 5000, flatSteps: 1 } },
+        floor: { repetitions: 3, latencySamples: 30, cpu: { rate: 100, durationMs: 1000 }, ramp: { startRate: 200, factor: 1.6, stepMs: 700, maxRate: 5000, flatSteps: 1 } },
         roundTrips: { targetCounts: [1, 3, 10], messages: 5, idleMs: 1000 },
         scale: { ruleCounts: [10, 1000, 10000], iterations: 20000, loadRepetitions: 2 },
-        fanOut: { targetCounts: [1, 10, 50], messages: 10 },
+        fanOut: { targetCounts: [1, 10, 50], messages: 8 },
         memory: { messages: 1000, window: 16 },
-        sustained: { rate: 300, durationMs: 10000, targets: 3, drainMs: 60000 },
+        sustained: { rate: 300, durationMs: 8000, targets: 3, drainMs: 60000 },
     }
     : {
-        floor: { repetitions: 3, latencySamples: 300, cpu: { rate: 200, durationMs: 3000 }, ramp: { startRate: 150, factor: 1.2, stepMs: 3000, maxRate: 5000, flatSteps: 2 } },
+        floor: { repetitions: 3, latencySamples: 300, cpu: { rate: 100, durationMs: 5000 }, ramp: { startRate: 150, factor: 1.2, stepMs: 3000, maxRate: 5000, flatSteps: 2 } },
         roundTrips: { targetCounts: [1, 3, 10], messages: 50, idleMs: 10000 },
         scale: { ruleCounts: [10, 1000, 10000], iterations: 200000, loadRepetitions: 5 },
         fanOut: { targetCounts: [1, 10, 50], messages: 50 },
@@ -37,10 +38,10 @@ const PLAN = QUICK
         sustained: { rate: 300, durationMs: 60000, targets: 3, drainMs: 180000 },
     };
 
-const log = (line) => console.log(line);
+const runStart = performance.now();
+const log = (line) => console.log(`[${((performance.now() - runStart) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 
 async function main() {
-    const started = performance.now();
     const machine = machineFacts();
     const loadBefore = os.loadavg();
     log(`Relay Bridge benchmarks${QUICK ? ' (BENCH_QUICK=1: shortened)' : ''} on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, Deno ${machine.deno}`);
@@ -51,6 +52,7 @@ async function main() {
     try {
         log('packaging Relay Bridge and the baseline app…');
         const zips = packageBoth(workDir);
+        log('packaged');
 
         log('1. floor vs Relay Bridge (interleaved repetitions)');
         results.floor = await runFloor(zips, sink, PLAN.floor, log);
@@ -83,15 +85,15 @@ async function main() {
         fs.rmSync(workDir, { recursive: true, force: true });
     }
     results.loadAfter = os.loadavg();
-    results.minutes = (performance.now() - started) / 60000;
+    results.minutes = (performance.now() - runStart) / 60000;
 
     const summary = summarize(results);
-    log('');
-    log(renderConsole(summary));
+    console.log('');
+    console.log(renderConsole(summary));
     const docs = path.join(__dirname, '..', 'docs', 'BENCHMARKS.md');
     fs.mkdirSync(path.dirname(docs), { recursive: true });
     fs.writeFileSync(docs, renderMarkdown(summary));
-    log(`\nwrote ${path.relative(process.cwd(), docs)} (${results.minutes.toFixed(1)} min)`);
+    console.log(`\nwrote ${path.relative(process.cwd(), docs)} (${results.minutes.toFixed(1)} min)`);
 }
 
 main().then(

@@ -2,6 +2,9 @@
 // sink: Relay Bridge with a #general → webhook rule, or the baseline app. Packages both once.
 'use strict';
 
+const crypto = require('crypto');
+const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const { packageApp } = require('../../tools/package');
 const { LocalHost } = require('../../host/host');
@@ -12,12 +15,34 @@ const INBOUND_TOKEN = 'bench-inbound-token-0123456789';
 /** The room inbound posts go to: not routed outward, so posting does not also trigger a relay. */
 const INBOUND_ROOM_ID = 'RANDOM';
 
-/** Both zips, packaged in `workDir` (private: concurrent `npm test` runs restage the project's .stage/). */
+/** Hash of everything the baseline zip is built from: its source and the packaging script. */
+function baselineHash() {
+    const hash = crypto.createHash('sha256');
+    const add = (file) => hash.update(path.relative(BASELINE_DIR, file)).update(fs.readFileSync(file));
+    const walk = (dir) => fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name)).forEach((entry) => {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(full);
+        else add(full);
+    });
+    walk(BASELINE_DIR);
+    add(require.resolve('../../tools/package'));
+    return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * Both zips, packaged in `workDir` (private: concurrent `npm test` runs restage the project's
+ * .stage/). Relay Bridge is always packaged fresh; the baseline zip is reused while its source is
+ * unchanged (rc-apps takes 4–20 s per app depending on how busy the machine is).
+ */
 function packageBoth(workDir) {
-    return {
-        relay: packageApp({ workDir, quiet: true }),
-        baseline: packageApp({ appDir: BASELINE_DIR, workDir, quiet: true }),
-    };
+    const relay = packageApp({ workDir, quiet: true });
+    const cached = path.join(os.tmpdir(), `relay-bridge-bench-baseline-${baselineHash()}.zip`);
+    if (!fs.existsSync(cached)) {
+        const built = packageApp({ appDir: BASELINE_DIR, workDir, quiet: true });
+        fs.copyFileSync(built, `${cached}.tmp`);
+        fs.renameSync(`${cached}.tmp`, cached);
+    }
+    return { relay, baseline: cached };
 }
 
 /** Stops a host once the app has gone quiet (a request answered into a killed runtime is an EPIPE). */

@@ -8,8 +8,9 @@ const { offerLoad, settle, sleep } = require('./load');
 const { latencySummary } = require('./stats');
 
 /** Sends `count` messages keeping at most `window` in flight (fast, but never overloads the app). */
-async function sendClosedLoop(host, sink, { count, window, targets }) {
+async function sendClosedLoop(host, sink, { count, window, targets, onDone }) {
     let sent = 0;
+    let done = 0;
     let inFlight = 0;
     await new Promise((resolve, reject) => {
         const pump = () => {
@@ -19,6 +20,8 @@ async function sendClosedLoop(host, sink, { count, window, targets }) {
                 const message = host.sendMessage({ roomId: 'GENERAL', text: `memory ${sent}` });
                 sink.waitForMessage(message.id, targets, 60000).then(() => {
                     inFlight -= 1;
+                    done += 1;
+                    if (onDone) onDone(done);
                     if (sent === count && inFlight === 0) resolve();
                     else pump();
                 }, reject);
@@ -33,7 +36,16 @@ async function memory(host, sink, { messages, window }, log) {
     await sleep(500);
     const atStart = rssMiB(pid);
     const t0 = performance.now();
-    await sendClosedLoop(host, sink, { count: messages, window, targets: 1 });
+    const series = [{ messages: 0, rssMiB: atStart }];
+    const every = Math.max(1, Math.round(messages / 5));
+    await sendClosedLoop(host, sink, {
+        count: messages,
+        window,
+        targets: 1,
+        onDone: (done) => {
+            if (done % every === 0) series.push({ messages: done, rssMiB: rssMiB(pid) });
+        },
+    });
     await settle(() => host.counters);
     const seconds = (performance.now() - t0) / 1000;
     await sleep(500);
@@ -44,9 +56,10 @@ async function memory(host, sink, { messages, window }, log) {
         peakMiB: rssMiB(pid, 'VmHWM'),
         hostRssMiB: process.memoryUsage().rss / 2 ** 20,
         persistenceRecords: host.state.appPersistence(host.appId).size,
+        series,
         seconds,
     };
-    log(`  Deno RSS ${result.startMiB.toFixed(1)} MiB at start → ${result.afterMiB.toFixed(1)} MiB after ${messages} messages (peak ${result.peakMiB.toFixed(1)} MiB, ${seconds.toFixed(1)} s)`);
+    log(`  Deno RSS ${result.startMiB.toFixed(1)} MiB at start → ${result.afterMiB.toFixed(1)} MiB after ${messages} messages (peak ${result.peakMiB.toFixed(1)} MiB, ${seconds.toFixed(1)} s; ${series.map((p) => `${p.messages}: ${p.rssMiB.toFixed(0)}`).join(', ')})`);
     return result;
 }
 

@@ -45,7 +45,16 @@ async function roundTrips(host, sink, { targetCounts, messages }, log) {
             }
             await settle(() => host.counters);
             const { calls, periodic } = perMessage(host.counters.rpc, messages);
-            const row = { targets, event: phase.event, calls, periodic, roundTrips: sum(calls), periodicTrips: sum(periodic), intoApp: sum(host.counters.appCalls) / messages };
+            const row = {
+                targets,
+                event: phase.event,
+                calls,
+                periodic,
+                roundTrips: sum(calls),
+                periodicTrips: sum(periodic),
+                intoApp: sum(host.counters.appCalls) / messages,
+                bridgeCalls: sum(host.counters.bridges) / messages, // cross-check: what reached the host's bridges
+            };
             rows.push(row);
             log(`  ${String(targets).padStart(2)} target(s), ${phase.event.padEnd(7)}: ${row.roundTrips.toFixed(2)} round trips/message (${describe(calls)}); timer-driven ${row.periodicTrips.toFixed(2)} (${describe(periodic)})`);
         }

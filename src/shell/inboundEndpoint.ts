@@ -44,6 +44,23 @@ export class InboundEndpoint extends ApiEndpoint {
         return this.respond(request, read, modify, persistence);
     }
 
+    public patch(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<IApiResponse> {
+        return this.respond(request, read, modify, persistence);
+    }
+
+    // Declared only to answer 405 with a clear message instead of the engine's generic error.
+    public get(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<IApiResponse> {
+        return this.respond(request, read, modify, persistence);
+    }
+
+    public head(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<IApiResponse> {
+        return this.respond(request, read, modify, persistence);
+    }
+
+    public options(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<IApiResponse> {
+        return this.respond(request, read, modify, persistence);
+    }
+
     public delete(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<IApiResponse> {
         return this.respond(request, read, modify, persistence);
     }
@@ -55,7 +72,8 @@ export class InboundEndpoint extends ApiEndpoint {
             return { status: 200, content: { success: true, ...posted[0], ...(posted.length > 1 ? { messages: posted } : {}) } };
         } catch (e) {
             if (e instanceof InboundError) {
-                return { status: e.status, content: { success: false, error: e.message } };
+                const headers: Record<string, string> = e.status === 405 ? { Allow: 'POST, PUT, PATCH, DELETE' } : {};
+                return { status: e.status, headers, content: { success: false, error: e.message } };
             }
             // Not the sender's fault (e.g. the server refused a write): ask them to retry, never 500.
             this.app.getLogger().error(`inbound request failed: ${e instanceof Error ? e.stack || e.message : String(e)}`);
@@ -90,7 +108,7 @@ export class InboundEndpoint extends ApiEndpoint {
         }
 
         const idempotencyKey = req.headers['idempotency-key'] || (message.externalId ? `id:${message.externalId}` : undefined);
-        if (req.method === 'put' || req.method === 'patch' || req.method === 'delete') {
+        if (req.method !== 'post') {
             return this.changeExisting(req, message, source, read, modify, persistence, appUser);
         }
         if (idempotencyKey) {

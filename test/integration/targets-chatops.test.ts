@@ -2,7 +2,7 @@
 // packaged app relays #general to real local HTTP servers that answer like those services, and
 // each must receive the exact documented request; Slack bot mode and Zulip also follow edits,
 // deletes and (Slack) thread replies through the ids they answered.
-import { LocalHost, startHostWithApp } from '../support/host';
+import { eventually, LocalHost, startHostWithApp } from '../support/host';
 import { RecordedRequest, Sink } from '../support/sink';
 
 const BOT_TOKEN = 'xoxb-1111-2222-relaybridgetest';
@@ -191,5 +191,8 @@ describe('outbound relay to Slack, Mattermost, Teams and Zulip', () => {
         const [, reply] = await slackApi.waitFor(2);
         expect(reply.path).toBe('/api/chat.postMessage');
         expect(reply.json).toEqual({ channel: 'C0GENERAL', text: 'a reply', thread_ts: parentTs, username: 'Alice Liddell', icon_url: AVATAR });
+        // Let the reply's other deliveries finish before the host stops.
+        await eventually(() => host.pending.size === 0);
+        await settle();
     });
 });
