@@ -17,6 +17,7 @@ import { StartupType } from '@rocket.chat/apps-engine/definition/scheduler';
 import { ISetting } from '@rocket.chat/apps-engine/definition/settings';
 
 import { RelayEvent } from './core/message';
+import { RateLimiter } from './core/rateLimit';
 import { targetRegistry } from './targets/index';
 import { ConfigStore } from './shell/configStore';
 import { InboundEndpoint } from './shell/inboundEndpoint';
@@ -33,6 +34,7 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
     private readonly configStore = new ConfigStore(targetRegistry);
     private readonly outbox = new Outbox(this.configStore, () => this.getLogger());
     private readonly outbound = new OutboundRelay(this.configStore, this.outbox);
+    private readonly inboundLimiter = new RateLimiter();
 
     constructor(info: IAppInfo, logger: ILogger, accessors: IAppAccessors) {
         super(info, logger, accessors);
@@ -112,7 +114,7 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
         await configuration.api.provideApi({
             visibility: ApiVisibility.PUBLIC,
             security: ApiSecurity.UNSECURE, // the endpoint authenticates every request itself
-            endpoints: [new InboundEndpoint(this, this.configStore, 'inbound'), new InboundEndpoint(this, this.configStore, 'inbound/:source')],
+            endpoints: [new InboundEndpoint(this, this.configStore, this.inboundLimiter, 'inbound'), new InboundEndpoint(this, this.configStore, this.inboundLimiter, 'inbound/:source')],
         });
     }
 

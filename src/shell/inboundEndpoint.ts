@@ -13,6 +13,7 @@ import { parseInbound } from '../inbound/dialects';
 import { InboundError } from '../inbound/errors';
 import { inboundRequest, InboundRequest } from '../inbound/request';
 import { InboundDestination, InboundMessage } from '../inbound/types';
+import { RateLimiter } from '../core/rateLimit';
 import { ConfigStore } from './configStore';
 import { ORIGIN_FIELD } from './normalize';
 import { findInboundResult, InboundResult, saveInboundResult } from './records/inboundMap';
@@ -32,7 +33,7 @@ interface Posted {
  * written for a rejected request.
  */
 export class InboundEndpoint extends ApiEndpoint {
-    constructor(app: IApp, private readonly configStore: ConfigStore, public path: string) {
+    constructor(app: IApp, private readonly configStore: ConfigStore, private readonly limiter: RateLimiter, public path: string) {
         super(app);
     }
 
@@ -71,6 +72,9 @@ export class InboundEndpoint extends ApiEndpoint {
             const posted = await this.handle(req, read, modify, persistence);
             return { status: 200, content: { success: true, ...posted[0], ...(posted.length > 1 ? { messages: posted } : {}) } };
         } catch (e) {
+            if (e instanceof RateLimited) {
+                return { status: 429, headers: { 'Retry-After': String(e.retryAfterSeconds) }, content: { success: false, error: e.message } };
+            }
             if (e instanceof InboundError) {
                 const headers: Record<string, string> = e.status === 405 ? { Allow: 'POST, PUT, PATCH, DELETE' } : {};
                 return { status: e.status, headers, content: { success: false, error: e.message } };
@@ -100,7 +104,14 @@ export class InboundEndpoint extends ApiEndpoint {
             throw auth;
         }
         const source = auth.source.name;
-        const maxFileBytes = Number(await read.getEnvironmentReader().getSettings().getValueById(SettingId.MaxFileSize)) || DEFAULT_MAX_FILE_SIZE;
+        const settings = read.getEnvironmentReader().getSettings();
+        const [maxFileSetting, perMinute] = await Promise.all([settings.getValueById(SettingId.MaxFileSize), settings.getValueById(SettingId.InboundRatePerMinute)]);
+        // After authentication: a stranger cannot use up a source's allowance.
+        const rate = this.limiter.take(source, Number(perMinute) || 0, Math.max(10, Math.ceil((Number(perMinute) || 0) / 6)));
+        if (!rate.allowed) {
+            throw new RateLimited(source, rate.retryAfterSeconds || 1);
+        }
+        const maxFileBytes = Number(maxFileSetting) || DEFAULT_MAX_FILE_SIZE;
         const message = parseInbound(req, { maxFileBytes });
         const appUser = await read.getUserReader().getAppUser(this.app.getID());
         if (!appUser) {
@@ -245,6 +256,12 @@ export class InboundEndpoint extends ApiEndpoint {
             await saveInboundResult(persistence, { ...found, deleted: true });
         }
         return found.posted;
+    }
+}
+
+class RateLimited extends Error {
+    constructor(source: string, public readonly retryAfterSeconds: number) {
+        super(`too many requests from source "${source}"; retry after ${retryAfterSeconds} s`);
     }
 }
 

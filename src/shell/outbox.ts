@@ -7,8 +7,9 @@ import { OutboundFile } from '../targets/types';
 import { ConfigStore } from './configStore';
 import { attemptDelivery, loadFiles } from './delivery';
 import { DeliveryCounters } from './records/counters';
-import { mergeRemoteIds, readMessageMap } from './records/messageMap';
-import { listOutbox, readOutboxEntry, removeOutboxEntry, saveDeadLetter, saveOutboxEntry } from './records/outbox';
+import { listInboundResults, removeInboundResult } from './records/inboundMap';
+import { listMessageMaps, mergeRemoteIds, readMessageMap, removeMessageMap } from './records/messageMap';
+import { listDeadLetters, listOutbox, readOutboxEntry, removeDeadLetter, removeOutboxEntry, saveDeadLetter, saveOutboxEntry } from './records/outbox';
 
 export const OUTBOX_PROCESSOR_ID = 'relay-bridge-outbox';
 
@@ -16,6 +17,13 @@ export const OUTBOX_PROCESSOR_ID = 'relay-bridge-outbox';
 const CLAIM_MS = 120000;
 /** How long the set of targets with waiting entries is trusted before it is read again. */
 const PENDING_TTL_MS = 1000;
+/** Id maps (for edits, deletes, threads) and inbound idempotency records live this long… */
+export const ID_MAP_MAX_AGE_MS = 30 * 24 * 3600000;
+/** …and at most this many are kept (the oldest go first). */
+export const ID_MAP_MAX_RECORDS = 100000;
+/** Dead letters kept for the admin; beyond this the oldest are dropped (and logged). */
+export const DEAD_LETTER_MAX = 1000;
+const MAINTENANCE_EVERY_MS = 3600000;
 
 /**
  * Works off the outbox: retries with backoff, strictly in order per target, gives up into dead
@@ -31,6 +39,7 @@ export class Outbox {
     private running = false;
     private rerun = false;
     private scheduledFor = 0;
+    private maintainedAt = 0;
 
     constructor(private readonly configStore: ConfigStore, private readonly logger: () => ILogger) {}
 
@@ -120,6 +129,10 @@ export class Outbox {
                 this.rerun = false;
                 await this.processOnce(read, modify, http, persistence);
             } while (this.rerun);
+            if (Date.now() - this.maintainedAt > MAINTENANCE_EVERY_MS) {
+                this.maintainedAt = Date.now();
+                await this.expireRecords(read, persistence);
+            }
         } finally {
             this.running = false;
             await this.counters.flush(persistence).catch(() => undefined);
@@ -232,6 +245,62 @@ export class Outbox {
         // Read back: if two runtimes raced, the last writer wins and the other backs off.
         const confirmed = await readOutboxEntry(read.getPersistenceReader(), entry.id);
         return confirmed && confirmed.claimedBy === this.runtimeId ? confirmed : undefined;
+    }
+
+    /** Puts a dead letter back into the outbox as a fresh delivery (the admin's "retry"). */
+    public async retryDeadLetter(id: string, read: IRead, persistence: IPersistence, modify: IModify): Promise<boolean> {
+        const letter = await removeDeadLetter(persistence, id);
+        if (!letter) {
+            return false;
+        }
+        const old = letter.entry;
+        const entry = this.newEntry({
+            targetKey: old.targetKey,
+            instance: old.instance,
+            channel: old.channel,
+            event: old.event,
+            message: old.message,
+            rendered: old.rendered,
+            partsDone: old.partsDone,
+            remoteIds: old.remoteIds,
+        });
+        this.markPending(entry.targetKey);
+        await this.enqueue([entry], read, persistence, modify);
+        return true;
+    }
+
+    /** Drops a dead letter for good (the admin's "drop"). */
+    public async dropDeadLetter(id: string, persistence: IPersistence): Promise<boolean> {
+        return !!(await removeDeadLetter(persistence, id));
+    }
+
+    /**
+     * Keeps storage bounded: id maps and inbound records older than ID_MAP_MAX_AGE_MS or beyond
+     * ID_MAP_MAX_RECORDS go (edits of such old messages are then not relayed), and dead letters
+     * beyond DEAD_LETTER_MAX. Anything removed for a cap is reported in the log.
+     */
+    public async expireRecords(read: IRead, persistence: IPersistence): Promise<{ maps: number; inbound: number; deadLetters: number }> {
+        const reader = read.getPersistenceReader();
+        const now = Date.now();
+        const maps = (await listMessageMaps(reader)).sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+        const expiredMaps = maps.filter((m, i) => now - Date.parse(m.createdAt) > ID_MAP_MAX_AGE_MS || maps.length - i > ID_MAP_MAX_RECORDS);
+        for (const map of expiredMaps) {
+            await removeMessageMap(persistence, map.messageId);
+        }
+        const inbound = (await listInboundResults(reader)).sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+        const expiredInbound = inbound.filter((r, i) => now - Date.parse(r.createdAt) > ID_MAP_MAX_AGE_MS || inbound.length - i > ID_MAP_MAX_RECORDS);
+        for (const record of expiredInbound) {
+            await removeInboundResult(persistence, record);
+        }
+        const letters = await listDeadLetters(reader);
+        const overflow = letters.slice(0, Math.max(0, letters.length - DEAD_LETTER_MAX));
+        for (const letter of overflow) {
+            await removeDeadLetter(persistence, letter.id);
+        }
+        if (maps.length > ID_MAP_MAX_RECORDS || inbound.length > ID_MAP_MAX_RECORDS || overflow.length > 0) {
+            this.logger().warn(`storage caps reached: removed ${expiredMaps.length} id maps, ${expiredInbound.length} inbound records, ${overflow.length} dead letters (caps ${ID_MAP_MAX_RECORDS} / ${DEAD_LETTER_MAX})`);
+        }
+        return { maps: expiredMaps.length, inbound: expiredInbound.length, deadLetters: overflow.length };
     }
 
     public async deadLetter(entry: OutboxEntry, reason: string, persistence: IPersistence): Promise<void> {

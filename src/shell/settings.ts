@@ -13,6 +13,7 @@ export const SettingId = {
     RetryMaxDelayMs: 'retry_max_delay_ms',
     GiveUpAfterHours: 'give_up_after_hours',
     OutboxMaxEntries: 'outbox_max_entries',
+    InboundRatePerMinute: 'inbound_rate_per_minute',
 } as const;
 
 export const DEFAULT_OUTBOX_MAX_ENTRIES = 10000;
@@ -117,6 +118,16 @@ export const SETTINGS: ISetting[] = [
         i18nLabel: 'site_url_label',
         i18nDescription: 'site_url_description',
         i18nPlaceholder: 'https://chat.example.com',
+    },
+    {
+        id: SettingId.InboundRatePerMinute,
+        type: SettingType.NUMBER,
+        packageValue: 600,
+        required: true,
+        public: false,
+        section: 'relay_section_inbound',
+        i18nLabel: 'inbound_rate_per_minute_label',
+        i18nDescription: 'inbound_rate_per_minute_description',
     },
     {
         id: SettingId.AllowPrivateUrls,

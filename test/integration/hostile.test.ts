@@ -91,7 +91,7 @@ describe('hostile inbound requests', () => {
     let host: LocalHost;
 
     beforeAll(async () => {
-        host = await startHostWithApp();
+        host = await startHostWithApp({ inbound_rate_per_minute: 0 }); // no rate limit: every request reaches the parser
         await host.updateSetting(
             'relay_config',
             JSON.stringify({

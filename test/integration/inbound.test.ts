@@ -116,4 +116,23 @@ describe('inbound endpoint', () => {
         expect(host.state.messages.size).toBe(messages);
         expect(host.state.appPersistence(host.appId).size).toBe(records);
     });
+
+    it('limits each source’s rate with 429 and Retry-After, writing nothing for refused requests', async () => {
+        await host.updateSetting('inbound_rate_per_minute', 6); // burst of 10, then one every 10 s
+        try {
+            const before = host.state.messages.size;
+            const responses = [];
+            for (let i = 0; i < 14; i++) responses.push(await post('/inbound', { channel: '#general', text: `burst ${i}` }, auth(EXT_TOKEN)));
+            const limited = responses.filter((r) => r.status === 429);
+            expect(limited.length).toBeGreaterThanOrEqual(3);
+            expect(limited[0].headers['retry-after']).toMatch(/^\d+$/);
+            expect(limited[0].data).toEqual({ success: false, error: expect.stringMatching(/too many requests from source "ext"/) });
+            expect(host.state.messages.size).toBe(before + responses.filter((r) => r.status === 200).length);
+            // Another source is not affected.
+            const other = await post('/inbound/mb', { text: 'unaffected', username: 'u', gateway: 'g' }, { headers: { 'X-Relay-Token': MB_TOKEN } });
+            expect(other.status).toBe(200);
+        } finally {
+            await host.updateSetting('inbound_rate_per_minute', 600);
+        }
+    });
 });

@@ -39,3 +39,20 @@ export async function saveInboundResult(persistence: IPersistence, result: Inbou
         await persistence.updateByAssociations([KIND, keyRecord(result.source, key)], result, true);
     }
 }
+
+export async function listInboundResults(reader: IPersistenceRead): Promise<InboundResult[]> {
+    return ((await reader.readByAssociations([KIND])) || []) as InboundResult[];
+}
+
+export async function removeInboundResult(persistence: IPersistence, result: InboundResult): Promise<void> {
+    const keys: string[] = [];
+    if (result.key) {
+        keys.push(result.key);
+    }
+    if (result.externalId) {
+        keys.push(`id:${result.externalId}`);
+    }
+    for (const key of keys) {
+        await persistence.removeByAssociations([KIND, keyRecord(result.source, key)]);
+    }
+}

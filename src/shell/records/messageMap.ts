@@ -49,3 +49,8 @@ export async function mergeRemoteIds(reader: IPersistenceRead, persistence: IPer
         await saveMessageMap(persistence, record);
     }
 }
+
+/** Every id-map record (for expiry); the caller bounds how often this runs. */
+export async function listMessageMaps(reader: IPersistenceRead): Promise<MessageMapRecord[]> {
+    return ((await reader.readByAssociations([KIND])) || []) as MessageMapRecord[];
+}
