@@ -4,6 +4,8 @@ const tsJest = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', }] }
 
 module.exports = {
     testTimeout: 120000,
+    // Staged copies of the app (packaging) and build output are not modules of this project.
+    modulePathIgnorePatterns: ['<rootDir>/.stage/', '<rootDir>/dist/'],
     projects: [
         { displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'], transform: tsJest, testEnvironment: 'node' },
         {

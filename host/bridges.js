@@ -522,12 +522,14 @@ class HostSchedulerBridge extends SchedulerBridge {
         return processors.map((p) => p.id);
     }
     run(jobId, processorId, data) {
+        if (this.stopped) return Promise.resolve(); // the host is shutting down: the runtime is going away
         const processor = this.processors.get(processorId);
         if (!processor) throw new Error(`no processor ${processorId}`);
         this.host.counters.jobs += 1;
         return Promise.resolve(processor.processor({ ...(data || {}), jobId })).catch((e) => this.host.emit('jobError', processorId, e));
     }
     async scheduleOnce(job, appId) {
+        if (this.stopped) return undefined;
         const processorId = this.resolveId(job.id, appId);
         const jobId = crypto.randomUUID();
         const delay = Math.max(0, parseWhen(job.when) - Date.now());
@@ -538,6 +540,7 @@ class HostSchedulerBridge extends SchedulerBridge {
         return jobId;
     }
     async scheduleRecurring(job, appId) {
+        if (this.stopped) return undefined;
         const processorId = this.resolveId(job.id, appId);
         const jobId = crypto.randomUUID();
         const every = parseInterval(job.interval);
@@ -575,6 +578,7 @@ class HostSchedulerBridge extends SchedulerBridge {
         }
     }
     stopAll() {
+        this.stopped = true;
         for (const entry of this.timers.values()) {
             clearTimeout(entry.timer);
             clearInterval(entry.timer);

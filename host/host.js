@@ -327,6 +327,7 @@ class LocalHost extends EventEmitter {
 
     async stop() {
         if (this.bridges) this.bridges.scheduler.stopAll();
+        await Promise.race([this.idle(), new Promise((resolve) => setTimeout(resolve, 2000))]);
         if (this.manager) {
             const apps = await this.manager.get();
             await this.manager.unload(true).catch(() => undefined);

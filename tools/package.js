@@ -50,7 +50,8 @@ function stageApp(appDir, stageDir) {
  */
 function packageApp({ appDir = root, workDir = root, quiet = false } = {}) {
     const appJson = JSON.parse(fs.readFileSync(path.join(appDir, 'app.json'), 'utf8'));
-    const stageDir = path.join(workDir, '.stage', appJson.nameSlug);
+    // One stage per process as well: parallel runs (tests, benchmarks, npm start) never collide.
+    const stageDir = path.join(workDir, '.stage', `${appJson.nameSlug}-${process.pid}`);
     stageApp(appDir, stageDir);
 
     const cli = path.join(root, 'node_modules', '@rocket.chat', 'apps-cli', 'bin', 'run');

@@ -107,7 +107,16 @@ async function api(method, url, body) {
 
 // ---- rooms ------------------------------------------------------------------------------------
 
-const ROOM_SECTIONS = [['c', 'Channels', '#'], ['p', 'Private groups', '🔒'], ['d', 'Direct messages', '@']];
+const ROOM_SECTIONS = [['c', 'Channels'], ['p', 'Private groups'], ['d', 'Direct messages']];
+// Drawn rather than an emoji: not every machine has an emoji font.
+const LOCK_ICON = '<svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true"><rect x="3" y="7" width="10" height="8" rx="1.5" fill="currentColor"/><path d="M5 7V5a3 3 0 0 1 6 0v2" fill="none" stroke="currentColor" stroke-width="1.8"/></svg>';
+
+function roomIcon(type) {
+    const icon = el('span', { class: 'room-type-icon' });
+    if (type === 'p') icon.innerHTML = LOCK_ICON;
+    else icon.textContent = type === 'd' ? '@' : '#';
+    return icon;
+}
 
 function currentRoom() {
     const rooms = (view.overview && view.overview.rooms) || [];
@@ -118,7 +127,7 @@ function renderRooms() {
     const nav = $('#rooms');
     nav.replaceChildren();
     const rooms = view.overview.rooms;
-    for (const [type, title, icon] of ROOM_SECTIONS) {
+    for (const [type, title] of ROOM_SECTIONS) {
         const inSection = rooms.filter((r) => r.type === type);
         if (!inSection.length) continue;
         nav.append(el('h2', {}, title));
@@ -134,7 +143,7 @@ function renderRooms() {
                     event.preventDefault();
                     selectRoom(room.id);
                 },
-            }, el('span', { class: 'room-link-icon' }, icon), el('span', { class: 'room-link-name' }, room.label), unread > 0 ? el('span', { class: 'badge' }, String(unread)) : null));
+            }, el('span', { class: 'room-link-icon' }, roomIcon(type)), el('span', { class: 'room-link-name' }, room.label), unread > 0 ? el('span', { class: 'badge' }, String(unread)) : null));
         }
     }
 }
@@ -152,8 +161,7 @@ function selectRoom(roomId) {
 function renderHeader() {
     const room = currentRoom();
     if (!room) return;
-    const icon = ROOM_SECTIONS.find(([type]) => type === room.type)[2];
-    $('#room-icon').textContent = icon;
+    $('#room-icon').replaceChildren(roomIcon(room.type));
     $('#room-title').textContent = room.label;
     $('#room-info').textContent = { c: 'public channel', p: 'private group', d: 'direct message' }[room.type];
     $('#composer-text').placeholder = `Message ${room.type === 'd' ? '@' : '#'}${room.label}`;
@@ -191,9 +199,9 @@ function messageActions(message) {
     const user = currentUser();
     const own = user && message.user === user.username;
     return el('div', { class: 'message-actions' },
-        el('button', { type: 'button', title: 'Reply in thread', class: 'action-reply', onclick: () => startComposing('reply', message) }, '↳ Reply'),
-        own ? el('button', { type: 'button', title: 'Edit', class: 'action-edit', onclick: () => startComposing('edit', message) }, '✎ Edit') : null,
-        own || (user && user.admin) ? el('button', { type: 'button', title: 'Delete', class: 'action-delete', onclick: () => deleteMessage(message) }, '🗑 Delete') : null,
+        el('button', { type: 'button', title: 'Reply in thread', class: 'action-reply', onclick: () => startComposing('reply', message) }, 'Reply'),
+        own ? el('button', { type: 'button', title: 'Edit', class: 'action-edit', onclick: () => startComposing('edit', message) }, 'Edit') : null,
+        own || (user && user.admin) ? el('button', { type: 'button', title: 'Delete', class: 'action-delete', onclick: () => deleteMessage(message) }, 'Delete') : null,
     );
 }
 
@@ -220,7 +228,7 @@ function messageView(message, previous) {
             text,
             sequential ? edited : null,
             message.attachments.length ? el('div', { class: 'attachments' }, message.attachments.map(attachmentView)) : null,
-            message.replyCount ? el('button', { type: 'button', class: 'thread-footer', onclick: () => startComposing('reply', message) }, `💬 ${message.replyCount} ${message.replyCount === 1 ? 'reply' : 'replies'}`) : null,
+            message.replyCount ? el('button', { type: 'button', class: 'thread-footer', onclick: () => startComposing('reply', message) }, `${message.replyCount} ${message.replyCount === 1 ? 'reply' : 'replies'} in thread`) : null,
         ),
         messageActions(message),
     );
@@ -528,7 +536,7 @@ function renderStatus() {
     const app = view.overview.app;
     const status = $('#app-status');
     status.className = `app-status${app && /enabled/.test(app.status) ? ' enabled' : ' disabled'}`;
-    status.textContent = app ? `${app.name} ${app.version} · ${app.status.replace(/_/g, ' ')}` : 'installing the app…';
+    status.textContent = app ? `${app.name} ${app.version} · ${app.status.replace(/^(manually|auto)_/, '').replace(/_/g, ' ')}` : 'installing the app…';
     status.title = view.overview.lastError ? `newest app error: ${view.overview.lastError}` : '';
 }
 

@@ -60,7 +60,13 @@ maybe('the playground page in headless Chromium', () => {
     it('shows an inbound post with its alias in place of the username and its avatar', async () => {
         const response = await axios.post(
             `${host.siteUrl}/api/apps/public/${host.appId}/inbound`,
-            { channel: '#general', text: 'Build #42 passed', alias: 'Build bot', avatar: AVATAR },
+            {
+                channel: '#general',
+                text: 'Build #42 passed',
+                alias: 'Build bot',
+                avatar: AVATAR,
+                attachments: [{ title: 'Build #42', title_link: 'https://ci.example.com/builds/42', text: '312 tests, 0 failures', color: '#2de0a5' }],
+            },
             { headers: { Authorization: `Bearer ${host.demoToken}` } },
         );
         expect(response.data).toMatchObject({ success: true, room_id: 'GENERAL' });
@@ -69,6 +75,8 @@ maybe('the playground page in headless Chromium', () => {
         expect(await posted.locator('.display-name').textContent()).toBe('Build bot');
         expect(await posted.locator('.username').textContent()).toContain('relay-bridge.bot');
         expect(await posted.locator('img.avatar-image').getAttribute('src')).toBe(AVATAR);
+        expect(await posted.locator('.attachment-title a').getAttribute('href')).toBe('https://ci.example.com/builds/42');
+        expect(await posted.locator('.attachment-text').textContent()).toBe('312 tests, 0 failures');
     });
 
     it('relays an edit and a delete of an own message made on the page', async () => {
@@ -103,7 +111,7 @@ maybe('the playground page in headless Chromium', () => {
         await config.locator('button.save').click();
         const refused = config.locator('.save-result.refused');
         await refused.waitFor({ timeout: 5000 });
-        expect(await refused.textContent()).toMatch(/Refused.*line \d+/s);
+        expect(await refused.textContent()).toMatch(/Refused[^]*line \d+/);
         expect(host.getSetting('relay_config').value).toBe(before);
 
         const maxFileSize = page.locator('[data-setting="max_file_size"]');
@@ -118,15 +126,25 @@ maybe('the playground page in headless Chromium', () => {
         const curl = await page.locator('#external-curl').textContent();
         expect(curl).toContain(`${host.siteUrl}/api/apps/public/${host.appId}/inbound`);
         expect(curl).toContain(`Authorization: Bearer ${host.demoToken}`);
+        await page.fill('#external-alias', 'Deploy bot');
         await page.fill('#external-text', 'Deploy finished');
+        expect(await page.locator('#external-curl').textContent()).toContain('"alias":"Deploy bot"');
         await page.click('#external-post');
         await page.locator('#external-result.ok').waitFor({ timeout: 5000 });
-        await message('Deploy finished').locator('.display-name', { hasText: 'Build bot' }).waitFor({ timeout: 5000 });
+        await message('Deploy finished').locator('.display-name', { hasText: 'Deploy bot' }).waitFor({ timeout: 5000 });
     });
 
     it('looks like the README screenshot', async () => {
         if (process.env.SAVE_SCREENSHOT !== '1') return;
+        // A thread reply and an edited message, so the picture shows how those look too.
+        const [hello] = host.state.messagesInRoom('GENERAL');
+        host.sendMessage({ roomId: 'GENERAL', userId: host.bob.id, text: 'Seen on Discord too, thanks!', threadId: hello.id });
+        const typo = host.sendMessage({ roomId: 'GENERAL', userId: host.bob.id, text: 'Deploy at 5 pm?' });
+        host.editMessage(typo.id, 'Deploy at *4 pm*?', host.bob.id);
+        await host.idle();
         await page.click('.tabs button[data-tab="targets"]');
+        await message('Deploy at').locator('.edited').waitFor({ timeout: 5000 });
+        await delivery('discord', '4 pm').waitFor({ timeout: 5000 });
         await page.mouse.move(0, 0);
         await page.waitForTimeout(1500);
         await page.screenshot({ path: SCREENSHOT });
