@@ -23,7 +23,9 @@ import { ConfigStore } from './shell/configStore';
 import { InboundEndpoint } from './shell/inboundEndpoint';
 import { OutboundRelay } from './shell/outbound';
 import { Outbox, OUTBOX_PROCESSOR_ID } from './shell/outbox';
+import { RelayCommand } from './shell/relayCommand';
 import { SETTINGS, SettingId } from './shell/settings';
+import { StatusEndpoint } from './shell/statusEndpoint';
 
 /**
  * The switchboard: declares what the app provides (settings, endpoint) and hands every event to the
@@ -114,8 +116,13 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
         await configuration.api.provideApi({
             visibility: ApiVisibility.PUBLIC,
             security: ApiSecurity.UNSECURE, // the endpoint authenticates every request itself
-            endpoints: [new InboundEndpoint(this, this.configStore, this.inboundLimiter, 'inbound'), new InboundEndpoint(this, this.configStore, this.inboundLimiter, 'inbound/:source')],
+            endpoints: [
+                new InboundEndpoint(this, this.configStore, this.inboundLimiter, 'inbound'),
+                new InboundEndpoint(this, this.configStore, this.inboundLimiter, 'inbound/:source'),
+                new StatusEndpoint(this, this.configStore, this.outbox),
+            ],
         });
+        await configuration.slashCommands.provideSlashCommand(new RelayCommand(this.configStore, this.outbox, () => this.getID()));
     }
 
     private appUserIdCache?: string;

@@ -3,8 +3,10 @@ import { IRead } from '@rocket.chat/apps-engine/definition/accessors';
 import { AdapterRegistry, validateRelayConfig } from '../core/config';
 import { ConfigError } from '../core/errors';
 import { activate, ActiveConfig } from '../core/relay';
+import { mergeLinks, RoomLink } from '../core/links';
 import { DEFAULT_RETRY_POLICY, RetryPolicy } from '../core/retry';
 import { parseSecrets, substituteSecrets } from '../core/secrets';
+import { listLinks } from './records/links';
 import { DEFAULT_OUTBOX_MAX_ENTRIES, SettingId } from './settings';
 
 export interface DeliveryLimits {
@@ -31,6 +33,9 @@ export type LoadResult = { ok: true; active: ActiveConfig } | { ok: false; error
  */
 export class ConfigStore {
     private text?: string;
+    /** Rules added with `/relay link`, merged into the settings' configuration. */
+    private links: RoomLink[] = [];
+    private linksKey = '';
     private secretsText?: string;
     private active?: ActiveConfig;
     private siteUrl = '';
@@ -46,7 +51,7 @@ export class ConfigStore {
     public async current(read: IRead): Promise<CurrentSettings> {
         if (Date.now() - this.checkedAt > RECHECK_MS) {
             const settings = read.getEnvironmentReader().getSettings();
-            const [text, secrets, siteUrl, baseDelay, maxDelay, giveUpHours, maxEntries] = await Promise.all([
+            const [text, secrets, siteUrl, baseDelay, maxDelay, giveUpHours, maxEntries, links] = await Promise.all([
                 settings.getValueById(SettingId.RelayConfig),
                 settings.getValueById(SettingId.Secrets),
                 settings.getValueById(SettingId.SiteUrl),
@@ -54,7 +59,9 @@ export class ConfigStore {
                 settings.getValueById(SettingId.RetryMaxDelayMs),
                 settings.getValueById(SettingId.GiveUpAfterHours),
                 settings.getValueById(SettingId.OutboxMaxEntries),
+                listLinks(read.getPersistenceReader()),
             ]);
+            this.links = links;
             this.siteUrl = await this.resolveSiteUrl(read, siteUrl);
             this.policy = {
                 baseDelayMs: positive(baseDelay, DEFAULT_RETRY_POLICY.baseDelayMs),
@@ -70,11 +77,11 @@ export class ConfigStore {
     }
 
     /** Validates a configuration without activating it (used to refuse a bad save). */
-    public check(text: string, secretsText: string): LoadResult {
+    public check(text: string, secretsText: string, links: RoomLink[] = this.links): LoadResult {
         let secrets: Map<string, string> = new Map();
         try {
             secrets = parseSecrets(secretsText);
-            const result = validateRelayConfig(substituteSecrets(text || '{}', secrets), this.registry);
+            const result = validateRelayConfig(mergeLinks(substituteSecrets(text || '{}', secrets), links), this.registry);
             return result.ok ? { ok: true, active: activate(result.config) } : { ok: false, error: redact(result.error.message, secrets) };
         } catch (e) {
             if (e instanceof ConfigError) {
@@ -86,9 +93,11 @@ export class ConfigStore {
 
     /** Activates a configuration text if valid; otherwise keeps the previous one and records why. */
     public apply(text: string, secretsText: string): LoadResult | undefined {
-        if (text === this.text && secretsText === this.secretsText) {
+        const linksKey = JSON.stringify(this.links);
+        if (text === this.text && secretsText === this.secretsText && linksKey === this.linksKey) {
             return undefined;
         }
+        this.linksKey = linksKey;
         this.text = text;
         this.secretsText = secretsText;
         const result = this.check(text, secretsText);
@@ -99,6 +108,15 @@ export class ConfigStore {
             this.lastError = result.error;
         }
         return result;
+    }
+
+    /** The current links and settings texts, for `/relay link` to validate a new link first. */
+    public currentLinks(): RoomLink[] {
+        return this.links.slice();
+    }
+
+    public currentTexts(): { text: string; secrets: string } {
+        return { text: this.text || '', secrets: this.secretsText || '' };
     }
 
     /** Forces the next `current` call to re-read the settings. */

@@ -8,12 +8,12 @@ export const SettingId = {
     Secrets: 'relay_secrets',
     MaxFileSize: 'max_file_size',
     SiteUrl: 'site_url',
-    AllowPrivateUrls: 'inbound_allow_private_urls',
     RetryBaseDelayMs: 'retry_base_delay_ms',
     RetryMaxDelayMs: 'retry_max_delay_ms',
     GiveUpAfterHours: 'give_up_after_hours',
     OutboxMaxEntries: 'outbox_max_entries',
     InboundRatePerMinute: 'inbound_rate_per_minute',
+    StatusToken: 'status_token',
 } as const;
 
 export const DEFAULT_OUTBOX_MAX_ENTRIES = 10000;
@@ -130,13 +130,13 @@ export const SETTINGS: ISetting[] = [
         i18nDescription: 'inbound_rate_per_minute_description',
     },
     {
-        id: SettingId.AllowPrivateUrls,
-        type: SettingType.BOOLEAN,
-        packageValue: false,
+        id: SettingId.StatusToken,
+        type: SettingType.PASSWORD,
+        packageValue: '',
         required: false,
         public: false,
-        section: 'relay_section_inbound',
-        i18nLabel: 'inbound_allow_private_urls_label',
-        i18nDescription: 'inbound_allow_private_urls_description',
+        section: 'relay_section_monitoring',
+        i18nLabel: 'status_token_label',
+        i18nDescription: 'status_token_description',
     },
 ];

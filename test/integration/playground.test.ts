@@ -140,9 +140,9 @@ maybe('the playground page in headless Chromium', () => {
         const [hello] = host.state.messagesInRoom('GENERAL');
         host.sendMessage({ roomId: 'GENERAL', userId: host.bob.id, text: 'Seen on Discord too, thanks!', threadId: hello.id });
         const typo = host.sendMessage({ roomId: 'GENERAL', userId: host.bob.id, text: 'Deploy at 5 pm?' });
-        host.editMessage(typo.id, 'Deploy at *4 pm*?', host.bob.id);
-        await host.idle();
         await page.click('.tabs button[data-tab="targets"]');
+        await delivery('discord', '5 pm').waitFor({ timeout: 5000 });
+        host.editMessage(typo.id, 'Deploy at *4 pm*?', host.bob.id);
         await message('Deploy at').locator('.edited').waitFor({ timeout: 5000 });
         await delivery('discord', '4 pm').waitFor({ timeout: 5000 });
         await page.mouse.move(0, 0);

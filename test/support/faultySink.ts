@@ -101,7 +101,8 @@ export class FaultySink {
     }
 
     private accept(body: Buffer, req: http.IncomingMessage): void {
-        const key = String(req.headers['idempotency-key'] || '');
+        // Keys are per receiver: two webhook targets on this one server are two receivers.
+        const key = req.headers['idempotency-key'] ? `${req.url}\n${req.headers['idempotency-key']}` : '';
         if (key && this.seenKeys.has(key)) {
             this.rawDuplicates += 1;
             return; // already have it: a retry of something we accepted

@@ -31,7 +31,12 @@ export class DeliveryCounters {
     private readonly dirty = new Set<string>();
     private flushedAt = 0;
 
-    constructor(private readonly runtimeId: string) {}
+    constructor(public readonly runtimeId: string) {}
+
+    /** This runtime's totals, including what is not written yet. */
+    public live(): TargetCounters[] {
+        return Array.from(this.totals.values()).map((c) => ({ ...c }));
+    }
 
     public count(targetKey: string, instance: string, event: CounterEvent, error?: string): void {
         let counters = this.totals.get(targetKey);
@@ -69,9 +74,12 @@ function recordKeys(targetKey: string, runtimeId: string): RocketChatAssociation
     return [COUNTERS, new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `counters:${runtimeId}:${targetKey}`)];
 }
 
-/** Counters of every runtime, added up per target. */
-export async function readCounters(reader: IPersistenceRead): Promise<TargetCounters[]> {
-    const records = ((await reader.readByAssociations([COUNTERS])) || []) as CounterRecord[];
+/** Counters of every runtime, added up per target; `live` replaces this runtime's stored record. */
+export async function readCounters(reader: IPersistenceRead, live?: DeliveryCounters): Promise<TargetCounters[]> {
+    let records = ((await reader.readByAssociations([COUNTERS])) || []) as CounterRecord[];
+    if (live) {
+        records = records.filter((r) => r.runtimeId !== live.runtimeId).concat(live.live().map((c) => ({ ...c, runtimeId: live.runtimeId })));
+    }
     const byTarget = new Map<string, TargetCounters>();
     for (const record of records) {
         const sum = byTarget.get(record.targetKey) || { instance: record.instance, targetKey: record.targetKey, sent: 0, retried: 0, failed: 0, deadLettered: 0 };

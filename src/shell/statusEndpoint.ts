@@ -1,0 +1,65 @@
+import { IHttp, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+import { ApiEndpoint, IApiEndpointInfo, IApiRequest, IApiResponse } from '@rocket.chat/apps-engine/definition/api';
+import { IApp } from '@rocket.chat/apps-engine/definition/IApp';
+
+import { constantTimeEqual, extractToken } from '../inbound/auth';
+import { inboundRequest } from '../inbound/request';
+import { ConfigStore } from './configStore';
+import { Outbox } from './outbox';
+import { readCounters } from './records/counters';
+import { listDeadLetters, listOutbox } from './records/outbox';
+import { SettingId } from './settings';
+
+/**
+ * `GET …/status` for monitoring: per-target counters, last error, outbox depth and dead letters,
+ * as JSON. Protected by the Status token setting (Bearer, X-Relay-Token or ?token=); disabled
+ * while that setting is empty.
+ */
+export class StatusEndpoint extends ApiEndpoint {
+    public path = 'status';
+
+    constructor(app: IApp, private readonly configStore: ConfigStore, private readonly outbox: Outbox) {
+        super(app);
+    }
+
+    public async get(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<IApiResponse> {
+        try {
+            const expected = String((await read.getEnvironmentReader().getSettings().getValueById(SettingId.StatusToken)) || '');
+            if (!expected) {
+                return { status: 404, content: { success: false, error: 'the status endpoint is disabled: set "Status token" in the app settings' } };
+            }
+            const token = extractToken(inboundRequest({ method: request.method, headers: request.headers, query: request.query, body: undefined }));
+            if (!token || !constantTimeEqual(token, expected)) {
+                return { status: 401, content: { success: false, error: token ? 'invalid token' : 'missing token' } };
+            }
+            const { active } = await this.configStore.current(read);
+            const reader = read.getPersistenceReader();
+            const [counters, outbox, dead] = await Promise.all([readCounters(reader, this.outbox.counters), listOutbox(reader), listDeadLetters(reader)]);
+            const targets = counters.map((c) => ({
+                instance: c.instance,
+                target: c.targetKey,
+                sent: c.sent,
+                retried: c.retried,
+                failed: c.failed,
+                deadLettered: c.deadLettered,
+                waiting: outbox.filter((e) => e.targetKey === c.targetKey).length,
+                lastError: c.lastError,
+                lastErrorAt: c.lastErrorAt ? new Date(c.lastErrorAt).toISOString() : undefined,
+                lastSuccessAt: c.lastSuccessAt ? new Date(c.lastSuccessAt).toISOString() : undefined,
+            }));
+            return {
+                status: 200,
+                content: {
+                    success: true,
+                    config: active ? { ok: !this.configStore.lastError, rules: active.config.rules.length, instances: active.config.instances.size, lastError: this.configStore.lastError } : { ok: false, lastError: this.configStore.lastError },
+                    targets,
+                    outbox: { depth: outbox.length, oldest: outbox.length ? new Date(Math.min(...outbox.map((e) => e.firstAttemptAt))).toISOString() : undefined },
+                    deadLetters: { count: dead.length, recent: dead.slice(-10).map((d) => ({ id: d.id, instance: d.entry.instance, event: d.entry.event, messageId: d.entry.message.id, reason: d.reason, at: new Date(d.deadAt).toISOString() })) },
+                },
+            };
+        } catch (e) {
+            this.app.getLogger().error(`status endpoint failed: ${e instanceof Error ? e.message : String(e)}`);
+            return { status: 503, content: { success: false, error: 'status temporarily unavailable' } };
+        }
+    }
+}
