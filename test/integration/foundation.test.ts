@@ -47,7 +47,8 @@ describe('the packaged app in the real runtime', () => {
     it('is enabled, runs under its app user and serves its endpoints', async () => {
         expect(await host.appStatus()).toMatch(/enabled/);
         expect(host.appUser().username).toBe('relay-bridge.bot');
-        expect(host.routes.list(host.appId).sort()).toEqual(['inbound', 'inbound/:source']);
+        expect(host.routes.list(host.appId).sort()).toEqual(['inbound', 'inbound/:source', 'status']);
+        expect(host.bridges.command.commands.has('relay')).toBe(true);
     });
 
     it('relays a message sent in a room to a local HTTP target', async () => {
