@@ -70,11 +70,12 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
      */
     public async onPreSettingUpdate(context: { oldSetting: ISetting; newSetting: ISetting }, configurationModify: IConfigurationModify, read: IRead): Promise<ISetting> {
         const { oldSetting, newSetting } = context;
-        if (newSetting.id === SettingId.RelayConfig || newSetting.id === SettingId.Secrets) {
+        const checked: string[] = [SettingId.RelayConfig, SettingId.Secrets, SettingId.QuickRelay];
+        if (checked.indexOf(newSetting.id) >= 0) {
             const settings = read.getEnvironmentReader().getSettings();
-            const text = newSetting.id === SettingId.RelayConfig ? newSetting.value : await settings.getValueById(SettingId.RelayConfig);
-            const secrets = newSetting.id === SettingId.Secrets ? newSetting.value : await settings.getValueById(SettingId.Secrets);
-            const result = this.configStore.check(String(text || ''), String(secrets || ''));
+            const valueOf = async (id: string) => String((newSetting.id === id ? newSetting.value : await settings.getValueById(id)) || '');
+            await this.configStore.current(read); // loads the /relay links the check merges
+            const result = this.configStore.check(await valueOf(SettingId.RelayConfig), await valueOf(SettingId.Secrets), this.configStore.currentLinks(), await valueOf(SettingId.QuickRelay));
             if (!result.ok) {
                 this.configStore.lastError = `refused at ${new Date().toISOString()}: ${result.error}`;
                 this.getLogger().error(`Relay configuration refused, the previous one keeps running: ${result.error}`);

@@ -3,6 +3,7 @@
 
 export interface RoomLink {
     id: string;
+    /** Room id; empty for quick links, which name the room. */
     roomId: string;
     roomName: string;
     /** An instance of the configuration… */
@@ -42,7 +43,8 @@ export function mergeLinks(configText: string, links: RoomLink[]): string {
         if (link.url) {
             instances[name] = { url: link.url };
         }
-        rules.push({ id: `link-${link.id}`, from: { rocketchat: { room_id: link.roomId } }, to: { [name]: {} } });
+        const from = link.roomId ? { room_id: link.roomId } : { room: link.roomName };
+        rules.push({ id: `link-${link.id}`, from: { rocketchat: from }, to: { [name]: {} } });
     }
     return JSON.stringify({ ...config, instances, rules });
 }
@@ -51,4 +53,39 @@ export function mergeLinks(configText: string, links: RoomLink[]): string {
 export function maskUrl(url: string): string {
     const match = /^([a-z][a-z0-9+.-]*:\/\/)(?:[^@/]*@)?([^/?#]*)/i.exec(url);
     return match ? `${match[1]}${/@/.test(url.split('/').slice(0, 3).join('/')) ? '***@' : ''}${match[2]}/***` : '***';
+}
+
+/**
+ * The "Quick relay" setting: `#room url url; #other url` — each room relayed to the URLs after it,
+ * for the common case without writing JSON. Becomes links (merged like `/relay link`).
+ */
+export function parseQuickLinks(text: string): RoomLink[] {
+    const links: RoomLink[] = [];
+    const groups = (text || '').split(/[;\n]+/);
+    groups.forEach((group, index) => {
+        const words = group.trim().split(/\s+/).filter((w) => w !== '');
+        if (words.length === 0) {
+            return;
+        }
+        const room = words[0];
+        if (room.charAt(0) !== '#' || room.length < 2) {
+            throw new QuickLinkError(index, `starts with "${room.slice(0, 40)}", not a #room`);
+        }
+        if (words.length < 2) {
+            throw new QuickLinkError(index, `${room} has no URL after it`);
+        }
+        for (const url of words.slice(1)) {
+            if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+                throw new QuickLinkError(index, `"${maskUrl(url)}" after ${room} is not a URL such as discord://id/token`);
+            }
+            links.push({ id: `quick${index + 1}_${links.length + 1}`, roomId: '', roomName: room.slice(1), url, createdBy: 'settings', createdAt: '' });
+        }
+    });
+    return links;
+}
+
+export class QuickLinkError extends Error {
+    constructor(public readonly group: number, problem: string) {
+        super(`Quick relay, group ${group + 1}: ${problem}`);
+    }
 }

@@ -3,7 +3,7 @@ import { IRead } from '@rocket.chat/apps-engine/definition/accessors';
 import { AdapterRegistry, validateRelayConfig } from '../core/config';
 import { ConfigError } from '../core/errors';
 import { activate, ActiveConfig } from '../core/relay';
-import { mergeLinks, RoomLink } from '../core/links';
+import { mergeLinks, parseQuickLinks, QuickLinkError, RoomLink } from '../core/links';
 import { DEFAULT_RETRY_POLICY, RetryPolicy } from '../core/retry';
 import { parseSecrets, substituteSecrets } from '../core/secrets';
 import { listLinks } from './records/links';
@@ -36,6 +36,7 @@ export class ConfigStore {
     /** Rules added with `/relay link`, merged into the settings' configuration. */
     private links: RoomLink[] = [];
     private linksKey = '';
+    private quickText = '';
     private secretsText?: string;
     private active?: ActiveConfig;
     private siteUrl = '';
@@ -51,7 +52,7 @@ export class ConfigStore {
     public async current(read: IRead): Promise<CurrentSettings> {
         if (Date.now() - this.checkedAt > RECHECK_MS) {
             const settings = read.getEnvironmentReader().getSettings();
-            const [text, secrets, siteUrl, baseDelay, maxDelay, giveUpHours, maxEntries, links] = await Promise.all([
+            const [text, secrets, siteUrl, baseDelay, maxDelay, giveUpHours, maxEntries, links, quick] = await Promise.all([
                 settings.getValueById(SettingId.RelayConfig),
                 settings.getValueById(SettingId.Secrets),
                 settings.getValueById(SettingId.SiteUrl),
@@ -60,8 +61,10 @@ export class ConfigStore {
                 settings.getValueById(SettingId.GiveUpAfterHours),
                 settings.getValueById(SettingId.OutboxMaxEntries),
                 listLinks(read.getPersistenceReader()),
+                settings.getValueById(SettingId.QuickRelay),
             ]);
             this.links = links;
+            this.quickText = String(quick || '');
             this.siteUrl = await this.resolveSiteUrl(read, siteUrl);
             this.policy = {
                 baseDelayMs: positive(baseDelay, DEFAULT_RETRY_POLICY.baseDelayMs),
@@ -77,14 +80,15 @@ export class ConfigStore {
     }
 
     /** Validates a configuration without activating it (used to refuse a bad save). */
-    public check(text: string, secretsText: string, links: RoomLink[] = this.links): LoadResult {
+    public check(text: string, secretsText: string, links: RoomLink[] = this.links, quickText: string = this.quickText): LoadResult {
         let secrets: Map<string, string> = new Map();
         try {
             secrets = parseSecrets(secretsText);
-            const result = validateRelayConfig(mergeLinks(substituteSecrets(text || '{}', secrets), links), this.registry);
+            const all = parseQuickLinks(quickText).concat(links);
+            const result = validateRelayConfig(mergeLinks(substituteSecrets(text || '{}', secrets), all), this.registry);
             return result.ok ? { ok: true, active: activate(result.config) } : { ok: false, error: redact(result.error.message, secrets) };
         } catch (e) {
-            if (e instanceof ConfigError) {
+            if (e instanceof ConfigError || e instanceof QuickLinkError) {
                 return { ok: false, error: redact(e.message, secrets) };
             }
             throw e;
@@ -93,7 +97,7 @@ export class ConfigStore {
 
     /** Activates a configuration text if valid; otherwise keeps the previous one and records why. */
     public apply(text: string, secretsText: string): LoadResult | undefined {
-        const linksKey = JSON.stringify(this.links);
+        const linksKey = JSON.stringify(this.links) + this.quickText;
         if (text === this.text && secretsText === this.secretsText && linksKey === this.linksKey) {
             return undefined;
         }
@@ -115,8 +119,8 @@ export class ConfigStore {
         return this.links.slice();
     }
 
-    public currentTexts(): { text: string; secrets: string } {
-        return { text: this.text || '', secrets: this.secretsText || '' };
+    public currentTexts(): { text: string; secrets: string; quick: string } {
+        return { text: this.text || '', secrets: this.secretsText || '', quick: this.quickText };
     }
 
     /** Forces the next `current` call to re-read the settings. */

@@ -14,6 +14,7 @@ export const SettingId = {
     OutboxMaxEntries: 'outbox_max_entries',
     InboundRatePerMinute: 'inbound_rate_per_minute',
     StatusToken: 'status_token',
+    QuickRelay: 'quick_relay',
 } as const;
 
 export const DEFAULT_OUTBOX_MAX_ENTRIES = 10000;
@@ -46,6 +47,17 @@ export const SETTINGS: ISetting[] = [
         i18nLabel: 'relay_config_label',
         i18nDescription: 'relay_config_description',
         i18nPlaceholder: EXAMPLE_CONFIG,
+    },
+    {
+        id: SettingId.QuickRelay,
+        type: SettingType.PASSWORD,
+        packageValue: '',
+        required: false,
+        public: false,
+        section: 'relay_section_rules',
+        i18nLabel: 'quick_relay_label',
+        i18nDescription: 'quick_relay_description',
+        i18nPlaceholder: '#general discord://ID/TOKEN slack://A/B/C; #dev json://ci.example.com/hook',
     },
     {
         id: SettingId.Secrets,

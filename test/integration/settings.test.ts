@@ -55,4 +55,15 @@ describe('relay configuration setting', () => {
         expect(error).toMatch(/instances\.hook\.url: must use http or https/);
         expect(error).not.toMatch(/secret-path-123/);
     });
+
+    it('relays a room to the URLs of the Quick relay setting, and refuses a malformed one', async () => {
+        await host.updateSetting('quick_relay', `#random json://127.0.0.1:${sink.url.split(':').pop()}/quick`);
+        sink.requests.length = 0;
+        host.sendMessage({ roomId: 'RANDOM', text: 'quick one' });
+        const [request] = await sink.waitFor(1);
+        expect(request.path).toBe('/quick');
+        expect(request.json).toMatchObject({ text: 'quick one', channel_name: 'random' });
+        expect(await host.updateSetting('quick_relay', 'random json://x/y')).toMatch(/\/quick$/);
+        expect(host.appErrors().pop()).toMatch(/Quick relay, group 1: starts with "random", not a #room/);
+    });
 });

@@ -25,6 +25,6 @@ describe('i18n', () => {
 
     it('keeps secrets in password settings', () => {
         const passwords = SETTINGS.filter((s) => s.type === 'password').map((s) => s.id).sort();
-        expect(passwords).toEqual(['relay_secrets', 'status_token']);
+        expect(passwords).toEqual(['quick_relay', 'relay_secrets', 'status_token']);
     });
 });
