@@ -599,8 +599,9 @@ const INTERVAL_UNITS = { ms: 1, millisecond: 1, second: 1000, minute: 60000, hou
 /** Agenda-style human intervals: "10 seconds", "1 minute", "500 ms", or a number of ms. */
 function parseInterval(value) {
     if (typeof value === 'number') return value;
-    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+?)s?\s*$/i.exec(String(value));
-    const unit = match && INTERVAL_UNITS[match[2].toLowerCase()];
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/i.exec(String(value));
+    const word = match ? match[2].toLowerCase() : '';
+    const unit = INTERVAL_UNITS[word] || INTERVAL_UNITS[word.replace(/s$/, '')];
     if (!unit) throw new Error(`local host: unsupported schedule interval "${value}" (use e.g. "30 seconds")`);
     return Number(match[1]) * unit;
 }

@@ -1,0 +1,93 @@
+// The local host's Rocket.Chat stand-ins: API routing, scheduler, persistence association
+// semantics, loud failures for bridges the app must not use.
+/* eslint-disable @typescript-eslint/no-var-requires */
+const { RouteTable } = require('../../../host/routes');
+const { HostBridges, parseInterval } = require('../../../host/bridges');
+const { HostState } = require('../../../host/state');
+
+function fakeHost() {
+    const host: any = { counters: { http: 0, persistence: 0, jobs: 0 }, notifications: [], emit: () => undefined, serverSettings: {} };
+    host.state = new HostState({ siteUrl: 'http://localhost:1' });
+    host.appUser = () => undefined;
+    return host;
+}
+
+describe('RouteTable', () => {
+    const table = new RouteTable();
+    table.register('app1', { path: 'inbound', visibility: 0, methods: ['post'] });
+    table.register('app1', { path: 'inbound/:source', visibility: 0, methods: ['post'] });
+    table.register('app1', { path: 'secret', visibility: 1, methods: ['get'] });
+
+    it.each([
+        ['/api/apps/public/app1/inbound', { appId: 'app1', path: 'inbound', params: {} }],
+        ['/api/apps/public/app1/inbound/ci', { appId: 'app1', path: 'inbound/:source', params: { source: 'ci' } }],
+        ['/api/apps/public/app1/inbound/a%20b', { appId: 'app1', path: 'inbound/:source', params: { source: 'a b' } }],
+        ['/api/apps/private/app1/HASH/secret', { appId: 'app1', path: 'secret', params: {}, privateHash: 'HASH' }],
+        ['/api/apps/public/app1/secret', undefined], // a private endpoint is not public
+        ['/api/apps/public/app1/inbound/a/b', undefined],
+        ['/api/apps/public/other/inbound', undefined],
+        ['/api/v1/chat.postMessage', undefined],
+    ])('%s', (url, expected) => {
+        expect(table.resolve(url)).toEqual(expected);
+    });
+});
+
+describe('parseInterval', () => {
+    it.each([
+        ['30 seconds', 30000],
+        ['1 minute', 60000],
+        ['500 ms', 500],
+        [250, 250],
+        ['2 hours', 7200000],
+    ])('%s', (value, ms) => expect(parseInterval(value)).toBe(ms));
+
+    it('refuses what it does not understand, loudly', () => {
+        expect(() => parseInterval('*/5 * * * *')).toThrow(/unsupported schedule interval/);
+    });
+});
+
+describe('persistence bridge', () => {
+    const assoc = (model: string, id: string) => ({ model, id });
+    it('matches records holding all the given associations, updates and upserts by them', async () => {
+        const bridges = new HostBridges(fakeHost());
+        const p = bridges.getPersistenceBridge();
+        await p.createWithAssociations({ n: 1 }, [assoc('misc', 'kind'), assoc('message', 'm1')], 'app');
+        await p.createWithAssociations({ n: 2 }, [assoc('misc', 'kind'), assoc('message', 'm2')], 'app');
+        expect(await p.readByAssociations([assoc('misc', 'kind')], 'app')).toHaveLength(2);
+        expect(await p.readByAssociations([assoc('misc', 'kind'), assoc('message', 'm2')], 'app')).toEqual([{ n: 2 }]);
+        await p.updateByAssociations([assoc('misc', 'kind'), assoc('message', 'm2')], { n: 3 }, false, 'app');
+        expect(await p.readByAssociations([assoc('message', 'm2')], 'app')).toEqual([{ n: 3 }]);
+        await expect(p.updateByAssociations([assoc('message', 'none')], { n: 4 }, false, 'app')).rejects.toThrow(/no persistence record/);
+        await p.updateByAssociations([assoc('message', 'm3')], { n: 4 }, true, 'app');
+        expect(await p.readByAssociations([assoc('message', 'm3')], 'app')).toEqual([{ n: 4 }]);
+        expect(await p.removeByAssociations([assoc('misc', 'kind')], 'app')).toHaveLength(2);
+        expect(await p.readByAssociations([assoc('misc', 'kind')], 'app')).toEqual([]);
+        expect(await p.readByAssociations([assoc('message', 'm3')], 'other-app')).toEqual([]); // apps are separate
+    });
+});
+
+describe('scheduler bridge', () => {
+    it('runs one-off jobs once and recurring jobs repeatedly, and cancels them', async () => {
+        const bridges = new HostBridges(fakeHost());
+        const scheduler = bridges.getSchedulerBridge();
+        const runs: string[] = [];
+        await scheduler.registerProcessors([{ id: 'once_app', processor: async (ctx: any) => void runs.push(`once:${ctx.n}`) }, { id: 'every_app', processor: async () => void runs.push('every') }], 'app');
+        await scheduler.scheduleOnce({ id: 'once_app', when: new Date(Date.now() + 30), data: { n: 7 } }, 'app');
+        await scheduler.scheduleRecurring({ id: 'every_app', interval: '40 ms', skipImmediate: true }, 'app');
+        await new Promise((r) => setTimeout(r, 150));
+        expect(runs.filter((r) => r === 'once:7')).toHaveLength(1);
+        expect(runs.filter((r) => r === 'every').length).toBeGreaterThanOrEqual(2);
+        await scheduler.cancelAllJobs('app');
+        const count = runs.length;
+        await new Promise((r) => setTimeout(r, 100));
+        expect(runs.length).toBe(count);
+    });
+});
+
+describe('loud bridges', () => {
+    it('an unimplemented bridge call fails with a clear message instead of succeeding silently', () => {
+        const bridges = new HostBridges(fakeHost());
+        expect(() => bridges.getLivechatBridge().doCreateMessage()).toThrow(/local host: livechat.doCreateMessage is not implemented/);
+        return expect(bridges.getRoomBridge().delete('GENERAL', 'app')).rejects.toThrow(/room.delete is not implemented/);
+    });
+});
