@@ -560,30 +560,22 @@ class HostSchedulerBridge extends SchedulerBridge {
         throw new Error(`no registered processor ${id}`);
     }
     async cancelJob(jobId) {
-        for (const [key, entry] of this.timers) {
-            if (key === jobId || entry.processorId === jobId) {
-                clearTimeout(entry.timer);
-                clearInterval(entry.timer);
-                this.timers.delete(key);
-            }
-        }
+        this.clearTimers((key, entry) => key === jobId || key === `${jobId}:first` || entry.processorId === jobId);
     }
     async cancelAllJobs(appId) {
+        this.clearTimers((key, entry) => entry.appId === appId);
+    }
+    clearTimers(matches) {
         for (const [key, entry] of this.timers) {
-            if (entry.appId === appId) {
-                clearTimeout(entry.timer);
-                clearInterval(entry.timer);
-                this.timers.delete(key);
-            }
+            if (!matches(key, entry)) continue;
+            clearTimeout(entry.timer);
+            clearInterval(entry.timer);
+            this.timers.delete(key);
         }
     }
     stopAll() {
         this.stopped = true;
-        for (const entry of this.timers.values()) {
-            clearTimeout(entry.timer);
-            clearInterval(entry.timer);
-        }
-        this.timers.clear();
+        this.clearTimers(() => true);
     }
 }
 
