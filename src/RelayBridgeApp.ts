@@ -81,6 +81,9 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
                 this.getLogger().error(`Relay configuration refused, the previous one keeps running: ${result.error}`);
                 return oldSetting;
             }
+            for (const warning of result.active.config.warnings) {
+                this.getLogger().warn(`Relay configuration: ${warning.path}: ${warning.problem}`);
+            }
         }
         return newSetting;
     }

@@ -542,6 +542,10 @@ function parseRule(raw: unknown, index: number, context: RuleContext): RelayRule
             }
             continue;
         }
+        if (fromLocal && toLocal) {
+            // Mirroring one room of this server into another is not something the relay does (yet).
+            context.warnings.push({ path: to.path, problem: `route between two rooms of this server (${channelLabel(from.endpoint.channel)} → ${channelLabel(to.endpoint.channel)}) is not relayed` });
+        }
         if (to.inboundOnly) {
             // Only reachable from connect rules (forward rules reject it above): it just sends.
             continue;
@@ -836,6 +840,10 @@ function rebase(error: unknown, base: string, defaultKey?: string): ConfigError 
 }
 
 /** JSON with object keys sorted at every level: same content, same text, whatever the key order. */
+function channelLabel(channel: Record<string, string>): string {
+    return channel.room_id ? channel.room_id : `#${channel.room}`;
+}
+
 export function canonicalJson(value: unknown): string {
     if (Array.isArray(value)) {
         return `[${value.map(canonicalJson).join(',')}]`;

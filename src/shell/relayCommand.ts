@@ -108,6 +108,10 @@ export class RelayCommand implements ISlashCommand {
         if (this.configStore.lastError) {
             lines.push(`:warning: last configuration change refused: ${this.configStore.lastError}`);
         }
+        const { active } = await this.configStore.current(read);
+        for (const warning of active ? active.config.warnings.slice(0, 5) : []) {
+            lines.push(`:information_source: ${warning.path}: ${warning.problem}`);
+        }
         if (outbound.length === 0 && inbound.length === 0) {
             lines.push('No rules involve this room. `/relay link <instance or URL>` adds one.');
         }

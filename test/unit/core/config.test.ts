@@ -422,3 +422,10 @@ describe('validateRelayConfig', () => {
         expect(validateRelayConfig(`\ufeff${JSON.stringify(withRule({}))}`, registry).ok).toBe(true);
     });
 });
+
+describe('warnings for routes the relay does not take', () => {
+    it('a rule between two rooms of this server parses but is reported', () => {
+        const config = parse({ rules: [{ from: { rocketchat: { room: '#a' } }, to: { rocketchat: { room_id: 'B' } } }] });
+        expect(config.warnings).toEqual(expect.arrayContaining([{ path: 'rules[0].to.rocketchat', problem: 'route between two rooms of this server (#a → B) is not relayed' }]));
+    });
+});
