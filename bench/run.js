@@ -60,11 +60,19 @@ async function main() {
         log('3. core at scale');
         results.scale = runScale(PLAN.scale, log);
 
-        log('5. memory, 2. round trips, 4. fan-out (one Relay Bridge host)');
+        log('5. memory (baseline, then Relay Bridge), 2. round trips, 4. fan-out (on the same Relay Bridge host)');
+        results.memory = [];
         sink.reset();
-        let host = await startApp('relay', zips, sink.url);
+        let host = await startApp('baseline', zips, sink.url);
         try {
-            results.memory = await memory(host, sink, PLAN.memory, log);
+            results.memory.push(await memory('baseline', host, sink, PLAN.memory, log));
+        } finally {
+            await stopHost(host);
+        }
+        sink.reset();
+        host = await startApp('relay', zips, sink.url);
+        try {
+            results.memory.push(await memory('relay', host, sink, PLAN.memory, log));
             results.idle = await idleRoundTrips(host, PLAN.roundTrips.idleMs, log);
             results.roundTrips = await roundTrips(host, sink, PLAN.roundTrips, log);
             results.fanOut = await fanOut(host, sink, PLAN.fanOut, log);

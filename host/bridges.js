@@ -105,8 +105,10 @@ class HostCommandBridge extends CommandBridge {
         this.host = host;
         this.commands = new Map(); // command -> { appId, command, enabled }
     }
-    async doesCommandExist(command) {
-        return this.commands.has(command.toLowerCase());
+    /** Whether another app (or the server) has the command; an app re-enabled keeps its own. */
+    async doesCommandExist(command, appId) {
+        const entry = this.commands.get(command.toLowerCase());
+        return !!entry && entry.appId !== appId;
     }
     async enableCommand(command) {
         this.requireCommand(command).enabled = true;
@@ -506,6 +508,7 @@ class HostSchedulerBridge extends SchedulerBridge {
         this.host = host;
         this.processors = new Map(); // processorId -> processor
         this.timers = new Map(); // jobId -> timer
+        this.running = new Set(); // job runs under way
     }
     /** Like Rocket.Chat: a processor with a startup setting is scheduled as soon as it is registered. */
     async registerProcessors(processors, appId) {
@@ -526,7 +529,15 @@ class HostSchedulerBridge extends SchedulerBridge {
         const processor = this.processors.get(processorId);
         if (!processor) throw new Error(`no processor ${processorId}`);
         this.host.counters.jobs += 1;
-        return Promise.resolve(processor.processor({ ...(data || {}), jobId })).catch((e) => this.host.emit('jobError', processorId, e));
+        const running = Promise.resolve(processor.processor({ ...(data || {}), jobId })).catch((e) => this.host.emit('jobError', processorId, e));
+        this.running.add(running);
+        running.finally(() => this.running.delete(running));
+        return running;
+    }
+
+    /** Resolves when the job runs under way have ended (a run waiting on a killed runtime times out). */
+    settled() {
+        return Promise.allSettled([...this.running]);
     }
     async scheduleOnce(job, appId) {
         if (this.stopped) return undefined;

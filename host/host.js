@@ -16,6 +16,20 @@ const { RouteTable } = require('./routes');
 const { MemoryMetadataStorage, MemorySourceStorage, MemoryLogStorage } = require('./storages');
 
 const { AppManager } = engineRequire('server/AppManager');
+const { ProcessMessenger } = engineRequire('server/runtime/deno/ProcessMessenger');
+
+// A reply written to a Deno process that was just killed (a restart, the host stopping) fails
+// with EPIPE on its stdin; unhandled, that error would crash the whole Node process. Rocket.Chat
+// survives it through its process-wide handlers; here each runtime's stdin gets a listener.
+const originalSetReceiver = ProcessMessenger.prototype.setReceiver;
+ProcessMessenger.prototype.setReceiver = function setReceiver(deno) {
+    if (deno && deno.stdin && !deno.stdin.listenerCount('error')) {
+        deno.stdin.on('error', (e) => {
+            if (e.code !== 'EPIPE') console.error('deno runtime stdin:', e);
+        });
+    }
+    return originalSetReceiver.call(this, deno);
+};
 const { AppInterface } = engineRequire('definition/metadata');
 
 const MAX_BODY_BYTES = 60 * 1024 * 1024;
@@ -60,6 +74,9 @@ class LocalHost extends EventEmitter {
             process.env.PATH = `${denoDir}${path.delimiter}${process.env.PATH}`;
         }
         process.env.DENO_DIR = process.env.DENO_DIR || DENO_DIR;
+        // How long the engine waits for an answer from the runtime (Rocket.Chat: 30 s). Shorter
+        // here, so a request lost in a killed runtime does not hold a test for half a minute.
+        process.env.APPS_ENGINE_RUNTIME_TIMEOUT = String(this.options.runtimeTimeoutMs || process.env.APPS_ENGINE_RUNTIME_TIMEOUT || 10000);
         // Outside node_modules: the engine links deno-runtime/ in here and Deno refuses node_modules paths.
         this.tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-bridge-host-'));
 
@@ -328,6 +345,7 @@ class LocalHost extends EventEmitter {
     async stop() {
         if (this.bridges) this.bridges.scheduler.stopAll();
         await Promise.race([this.idle(), new Promise((resolve) => setTimeout(resolve, 2000))]);
+        if (this.bridges) await this.bridges.scheduler.settled();
         if (this.manager) {
             const apps = await this.manager.get();
             await this.manager.unload(true).catch(() => undefined);

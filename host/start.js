@@ -7,6 +7,7 @@
 const { startPlayground, DEMO_TOKEN } = require('./playground');
 
 const PORT = Number(process.env.PORT || 3000);
+const STOP_GRACE_MS = 5000;
 
 async function main() {
     const started = Date.now();
@@ -48,7 +49,17 @@ Ctrl-C to stop.`);
         if (stopping) return;
         stopping = true;
         console.log('\nstopping…');
-        await host.stop();
+        // Ctrl-C also reaches the app's Deno process, and the engine then waits ~30 s for it to
+        // answer the stop: give it a few seconds, then make sure the runtime is gone and leave.
+        const stopped = await Promise.race([host.stop().then(() => true), new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS, false))]);
+        if (!stopped) {
+            try {
+                const pid = host.runtimePid();
+                if (pid) process.kill(pid, 'SIGKILL');
+            } catch (e) {
+                // the runtime is already gone
+            }
+        }
         process.exit(0);
     };
     process.on('SIGINT', stop);

@@ -126,7 +126,12 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
                 new StatusEndpoint(this, this.configStore, this.outbox),
             ],
         });
-        await configuration.slashCommands.provideSlashCommand(new RelayCommand(this.configStore, this.outbox, () => this.getID()));
+        try {
+            await configuration.slashCommands.provideSlashCommand(new RelayCommand(this.configStore, this.outbox, () => this.getID()));
+        } catch (e) {
+            // Re-enabling: the engine kept /relay from before and refuses to add it twice.
+            this.getLogger().debug(`/relay not registered again: ${e instanceof Error ? e.message : String(e)}`);
+        }
     }
 
     private appUserIdCache?: string;

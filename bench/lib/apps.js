@@ -73,6 +73,9 @@ async function startApp(kind, zips, sinkUrl, { targets = 1 } = {}) {
         },
     });
     host.benchErrors = errors;
+    // Engine-side failures of a listener call, e.g. the 30 s runtime timeout under a long backlog.
+    host.benchListenerErrors = [];
+    host.on('listenerError', (e) => host.benchListenerErrors.push(e && e.message ? e.message : String(e)));
     await host.start();
     if (kind === 'relay') {
         await host.installApp(zips.relay);

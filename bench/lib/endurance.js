@@ -31,7 +31,7 @@ async function sendClosedLoop(host, sink, { count, window, targets, onDone }) {
     });
 }
 
-async function memory(host, sink, { messages, window }, log) {
+async function memory(kind, host, sink, { messages, window }, log) {
     const pid = host.runtimePid();
     await sleep(500);
     const atStart = rssMiB(pid);
@@ -50,6 +50,7 @@ async function memory(host, sink, { messages, window }, log) {
     const seconds = (performance.now() - t0) / 1000;
     await sleep(500);
     const result = {
+        kind,
         messages,
         startMiB: atStart,
         afterMiB: rssMiB(pid),
@@ -59,7 +60,7 @@ async function memory(host, sink, { messages, window }, log) {
         series,
         seconds,
     };
-    log(`  Deno RSS ${result.startMiB.toFixed(1)} MiB at start → ${result.afterMiB.toFixed(1)} MiB after ${messages} messages (peak ${result.peakMiB.toFixed(1)} MiB, ${seconds.toFixed(1)} s; ${series.map((p) => `${p.messages}: ${p.rssMiB.toFixed(0)}`).join(', ')})`);
+    log(`  ${kind}: Deno RSS ${result.startMiB.toFixed(1)} MiB at start → ${result.afterMiB.toFixed(1)} MiB after ${messages} messages (peak ${result.peakMiB.toFixed(1)} MiB, ${seconds.toFixed(1)} s; ${series.map((p) => `${p.messages}: ${p.rssMiB.toFixed(0)}`).join(', ')})`);
     return result;
 }
 
@@ -102,12 +103,15 @@ async function sustained(host, sink, { rate, durationMs, targets, drainMs }, log
         duplicates: sink.duplicates,
         drained,
         drainSeconds,
+        // Deliveries per second from the first send until the sink had everything.
+        deliveryRate: expected / (load.elapsedMs / 1000 + drainSeconds),
         latency: latencySummary(toLast),
         maxLatency: toLast.length ? Math.max(...toLast) : NaN,
         errors: host.benchErrors.length,
+        listenerErrors: host.benchListenerErrors.length,
         perTarget,
     };
-    log(`  sent ${result.sent} in ${(load.elapsedMs / 1000).toFixed(1)} s (${result.offeredRate.toFixed(0)} msg/s) × ${targets} targets: delivered ${result.delivered}/${expected}, missing ${missing}, duplicates ${result.duplicates}, last-target latency p50 ${result.latency.p50.toFixed(1)} ms p99 ${result.latency.p99.toFixed(1)} ms max ${result.maxLatency.toFixed(0)} ms, app errors ${result.errors}`);
+    log(`  sent ${result.sent} in ${(load.elapsedMs / 1000).toFixed(1)} s (${result.offeredRate.toFixed(0)} msg/s) × ${targets} targets: delivered ${result.delivered}/${expected}, missing ${missing}, duplicates ${result.duplicates}, last-target latency p50 ${result.latency.p50.toFixed(1)} ms p99 ${result.latency.p99.toFixed(1)} ms max ${result.maxLatency.toFixed(0)} ms, app errors ${result.errors}, engine listener errors ${result.listenerErrors}`);
     return result;
 }
 

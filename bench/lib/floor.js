@@ -112,9 +112,27 @@ async function cpuPerMessage(host, sink, { rate, durationMs }) {
     return { denoUs: (denoMs * 1000) / load.ids.length, nodeUs: (node.user + node.system) / load.ids.length };
 }
 
+/** Tracks how many of the app's HTTP requests the host has in progress at once. */
+function gaugeHttpConcurrency(host) {
+    const bridge = host.bridges.http;
+    const call = bridge.call;
+    const gauge = { now: 0, max: 0 };
+    bridge.call = async function gauged(...args) {
+        gauge.now += 1;
+        gauge.max = Math.max(gauge.max, gauge.now);
+        try {
+            return await call.apply(this, args);
+        } finally {
+            gauge.now -= 1;
+        }
+    };
+    return gauge;
+}
+
 async function measureApp(kind, zips, sink, options) {
     sink.reset();
     const host = await startApp(kind, zips, sink.url);
+    const httpInFlight = gaugeHttpConcurrency(host);
     try {
         await outboundLatency(host, sink, 30); // warm-up: JIT, connections, configuration cache
         await inboundLatency(kind, host, 10);
@@ -128,6 +146,7 @@ async function measureApp(kind, zips, sink, options) {
         await settle(() => host.counters);
         const inboundCalls = { rpc: { ...host.counters.rpc }, appCalls: { ...host.counters.appCalls }, bridges: { ...host.counters.bridges }, messages: options.latencySamples };
         const cpu = await cpuPerMessage(host, sink, options.cpu);
+        httpInFlight.max = 0;
         const ramp = await throughputRamp(host, sink, options.ramp);
         return {
             kind,
@@ -138,6 +157,7 @@ async function measureApp(kind, zips, sink, options) {
             cpu,
             outboundCalls,
             inboundCalls,
+            maxHttpInFlight: httpInFlight.max,
             errors: host.benchErrors.length,
         };
     } finally {

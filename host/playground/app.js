@@ -16,6 +16,7 @@ const view = {
     overview: undefined,
     messages: [],
     messagesKey: '',
+    roomsKey: '',
     deliveries: [],
     deliveriesKey: '',
     sinkFilter: '',
@@ -124,9 +125,13 @@ function currentRoom() {
 }
 
 function renderRooms() {
+    const rooms = view.overview.rooms;
+    // Redrawn only when something changed, so a click never lands on a link being replaced.
+    const key = JSON.stringify([view.roomId, rooms, view.seenCounts]);
+    if (key === view.roomsKey) return;
+    view.roomsKey = key;
     const nav = $('#rooms');
     nav.replaceChildren();
-    const rooms = view.overview.rooms;
     for (const [type, title] of ROOM_SECTIONS) {
         const inSection = rooms.filter((r) => r.type === type);
         if (!inSection.length) continue;

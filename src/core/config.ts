@@ -27,6 +27,8 @@
 //           webhook puts it in its payload); remote `rocketchat` instances fall back to
 //           NextBridge's `webhook_token`. Without a token an instance cannot send to us.
 //   timeout_ms  per-request timeout for this target (default 10000)
+//   max_in_flight  deliveries to this target at the same time (default 1: strictly in order;
+//           more trades order for throughput, e.g. for notification targets)
 //   rooms   inbound allow-list of local rooms: `#name`, a bare id-or-name, or `*` (every public
 //           channel). Default: the local rooms its rules route it to.
 //
@@ -89,6 +91,8 @@ export interface RelayInstance {
     inboundRooms?: string[];
     /** Per-request timeout for this target (`timeout_ms`, default 10 s in the shell). */
     timeoutMs?: number;
+    /** Deliveries to this target at the same time (`max_in_flight`, default 1 = strictly in order). */
+    maxInFlight?: number;
     /** Where it is declared, e.g. `instances.dc` or `discord.dc`. */
     path: string;
 }
@@ -148,7 +152,7 @@ export type RelayConfigResult = { ok: true; config: RelayConfig } | { ok: false;
 
 const TOP_LEVEL_KEYS = ['instances', 'rules', 'global'];
 /** Keys we read from an instance; the rest (and `url` when `type` is given) go to the adapter. */
-const INSTANCE_OWN_KEYS = ['type', 'url', 'token', 'rooms', 'timeout_ms'];
+const INSTANCE_OWN_KEYS = ['type', 'url', 'token', 'rooms', 'timeout_ms', 'max_in_flight'];
 const INBOUND_KEYS = ['type', 'token', 'rooms'];
 const RULE_KEYS = ['id', 'type', 'from', 'to', 'channels', 'msg', 'filter', 'comment'];
 const RULE_TYPES = ['forward', 'connect'];
@@ -372,6 +376,13 @@ function parseInstance(name: string, raw: unknown, path: string, sectionType: st
             throw new ConfigError(`${path}.timeout_ms`, 'must be a whole number of milliseconds from 100 to 300000');
         }
         instance.timeoutMs = timeout;
+    }
+    if (raw.max_in_flight !== undefined) {
+        const limit = raw.max_in_flight;
+        if (typeof limit !== 'number' || !(limit >= 1 && limit <= 32) || Math.floor(limit) !== limit) {
+            throw new ConfigError(`${path}.max_in_flight`, 'must be a whole number from 1 (strict order, the default) to 32');
+        }
+        instance.maxInFlight = limit;
     }
 
     if (type === INBOUND_TYPE) {

@@ -41,8 +41,10 @@ interface DeliveryOutcome {
 export class OutboundRelay {
     /** Resolves when the previous event has taken its places in the target lines. */
     private arrival: Promise<void> = Promise.resolve();
-    /** Per target, the tail of its line: deliveries to one target run one after another. */
-    private readonly lines = new Map<string, Promise<unknown>>();
+    /** New messages whose deliveries are under way here: an edit or delete waits for their id map. */
+    private readonly sending = new Map<string, Promise<void>>();
+    /** Per target, its line: deliveries in flight and those waiting for a slot, in arrival order. */
+    private readonly lines = new Map<string, { inFlight: number; waiting: Array<() => void> }>();
 
     constructor(private readonly configStore: ConfigStore, private readonly outbox: Outbox) {}
 
@@ -54,6 +56,7 @@ export class OutboundRelay {
         this.arrival = new Promise<void>((resolve) => (planned = resolve));
         let deliveries: Array<Promise<DeliveryOutcome>>;
         let context: { relayMessage: RelayMessage; existing?: MessageMapRecord };
+        let sent: (() => void) | undefined;
         try {
             await previous;
             const prepared = await this.prepare(event, message, acc);
@@ -62,13 +65,25 @@ export class OutboundRelay {
             }
             context = prepared;
             const { relayMessage, plans, existing, parent, policy } = prepared;
+            if (event === 'sent') {
+                this.sending.set(relayMessage.id, new Promise<void>((resolve) => (sent = resolve)));
+            }
             const files = new Map<string, OutboundFile>();
-            deliveries = plans.map((plan) => this.inLine(plan.key, () => this.deliver(plan, relayMessage, existing, parent, files, policy, acc)));
+            deliveries = plans.map((plan) => this.inLine(plan.key, plan.instance.maxInFlight || 1, () => this.deliver(plan, relayMessage, existing, parent, files, policy, acc)));
         } finally {
             planned();
         }
-        const outcomes = await Promise.all(deliveries);
-        const { relayMessage, existing } = context;
+        try {
+            await this.finish(event, context.relayMessage, await Promise.all(deliveries), context.existing, acc);
+        } finally {
+            if (sent) {
+                this.sending.delete(context.relayMessage.id);
+                sent();
+            }
+        }
+    }
+
+    private async finish(event: RelayEvent, relayMessage: RelayMessage, outcomes: DeliveryOutcome[], existing: MessageMapRecord | undefined, acc: OutboundAccessors): Promise<void> {
         const queued = outcomes.filter((o) => o.queued).map((o) => o.queued!);
         if (queued.length > 0) {
             await this.outbox.enqueue(queued, acc.read, acc.persistence, acc.modify);
@@ -91,6 +106,11 @@ export class OutboundRelay {
             return undefined;
         }
         const reader = acc.read.getPersistenceReader();
+        // An edit or delete right after the send: wait until the send has recorded its remote ids.
+        await this.sending.get(relayMessage.id);
+        if (relayMessage.threadId) {
+            await this.sending.get(relayMessage.threadId);
+        }
         const [existing, parent] = await Promise.all([
             event === 'sent' ? undefined : readMessageMap(reader, relayMessage.id),
             relayMessage.threadId ? readMessageMap(reader, relayMessage.threadId) : undefined,
@@ -99,18 +119,35 @@ export class OutboundRelay {
         return { relayMessage, plans, existing, parent, policy };
     }
 
-    /** Runs `work` after every earlier delivery to the same target has finished. */
-    private inLine<T>(key: string, work: () => Promise<T>): Promise<T> {
-        const previous = this.lines.get(key) || Promise.resolve();
-        const run = previous.then(work, work);
-        const tail = run.catch(() => undefined);
-        this.lines.set(key, tail);
-        tail.then(() => {
-            if (this.lines.get(key) === tail) {
-                this.lines.delete(key);
+    /**
+     * Runs `work` when the target has a free slot (`limit` at a time; 1 = strictly one after
+     * another). Must be entered in arrival order: a freed slot goes straight to the next waiter,
+     * so a later arrival can never overtake.
+     */
+    private async inLine<T>(key: string, limit: number, work: () => Promise<T>): Promise<T> {
+        let line = this.lines.get(key);
+        if (!line) {
+            line = { inFlight: 0, waiting: [] };
+            this.lines.set(key, line);
+        }
+        if (line.inFlight >= limit || line.waiting.length > 0) {
+            await new Promise<void>((resolve) => line!.waiting.push(resolve));
+        } else {
+            line.inFlight += 1;
+        }
+        try {
+            return await work();
+        } finally {
+            const next = line.waiting.shift();
+            if (next) {
+                next(); // the slot passes on as it is
+            } else {
+                line.inFlight -= 1;
+                if (line.inFlight === 0) {
+                    this.lines.delete(key);
+                }
             }
-        });
-        return run;
+        }
     }
 
     private async deliver(

@@ -160,4 +160,18 @@ describe('outbound relay to Discord and a remote Rocket.Chat', () => {
         expect(remote.requests).toHaveLength(1);
         await eventually(() => host.pending.size === 0);
     });
+
+    it('an edit and a thread reply right after the send still find the remote ids', async () => {
+        await settle();
+        remote.requests.length = 0;
+        const message = host.sendMessage({ roomId: 'GENERAL', text: 'quick' });
+        host.editMessage(message.id, 'quick, edited'); // no waiting in between
+        host.sendMessage({ roomId: 'GENERAL', text: 'quick reply', threadId: message.id });
+        const [post, edit, reply] = await remote.waitFor(3);
+        expect(post.path).toBe('/api/v1/chat.postMessage');
+        expect(edit.path).toBe('/api/v1/chat.update');
+        expect(edit.json).toMatchObject({ text: 'quick, edited' });
+        expect(reply.json).toMatchObject({ text: 'quick reply', tmid: expect.stringMatching(/^R\d+$/) });
+        expect(edit.json.msgId).toBe(reply.json.tmid);
+    });
 });

@@ -134,7 +134,7 @@ maybe('the playground page in headless Chromium', () => {
         await message('Deploy finished').locator('.display-name', { hasText: 'Deploy bot' }).waitFor({ timeout: 5000 });
     });
 
-    it('looks like the README screenshot', async () => {
+    it('saves docs/playground.png for the README when SAVE_SCREENSHOT=1', async () => {
         if (process.env.SAVE_SCREENSHOT !== '1') return;
         // A thread reply and an edited message, so the picture shows how those look too.
         const [hello] = host.state.messagesInRoom('GENERAL');

@@ -89,7 +89,7 @@ export class Sink {
 
     async stop(): Promise<void> {
         if (this.server) {
-            this.server.closeAllConnections();
+            (this.server as http.Server & { closeAllConnections(): void }).closeAllConnections();
             await new Promise((resolve) => this.server!.close(resolve));
         }
     }
