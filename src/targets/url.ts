@@ -36,7 +36,13 @@ export function parseTargetUrl(text: string, adapters: readonly TargetAdapter[])
         throw new ConfigError('url', `"${trimmed}" is not a target URL (expected scheme://…, e.g. discord://id/token)`);
     }
     const scheme = schemeMatch[1].toLowerCase();
-    const rest = schemeMatch[2].replace(/#/g, '%23');
+    let rest = schemeMatch[2].replace(/#/g, '%23');
+    // A bare `id:token` where a host belongs (Apprise's tgram://123456:ABC-def/chat): a port is
+    // numeric, so a non-numeric one is a token and its colon is escaped for the URL parser.
+    const authority = /^([^/?]*)/.exec(rest)![1];
+    if (scheme !== 'http' && scheme !== 'https' && authority.indexOf('@') < 0 && /^[^:]+:(?!\d*$)[^:]+$/.test(authority)) {
+        rest = authority.replace(':', '%3A') + rest.slice(authority.length);
+    }
     if (!rest) {
         throw new ConfigError('url', `"${trimmed}" has nothing after ${scheme}://`);
     }

@@ -13,6 +13,8 @@ describe('parseTargetUrl: matrix, telegram, ntfy, gotify', () => {
         ['matrixs://syt_abc@matrix.example.org/!v12roomid', 'matrix', { homeserver: 'https://matrix.example.org', access_token: 'syt_abc', room_id: '!v12roomid' }],
         // tgram: the token's ':' as %3A or as '/', as Apprise accepts
         ['tgram://123456789%3AAAH-tok_EN/-1001234567890', 'telegram', { bot_token: '123456789:AAH-tok_EN', chat_id: '-1001234567890' }],
+        // …and as Apprise documents it, with the bare ':' (a non-numeric "port" is the token)
+        ['tgram://123456789:AAH-tok_EN/-1001234567890', 'telegram', { bot_token: '123456789:AAH-tok_EN', chat_id: '-1001234567890' }],
         ['tgram://bot123456789/AAH-tok_EN/-1001234567890', 'telegram', { bot_token: '123456789:AAH-tok_EN', chat_id: '-1001234567890' }],
         ['tgram://123456789%3AAAH/-100123:77?silent=yes&preview=no', 'telegram', { bot_token: '123456789:AAH', chat_id: '-100123', message_thread_id: '77', silent: 'yes', link_preview: 'no' }],
         ['tgram://123456789%3AAAH/mychannel?topic=5', 'telegram', { bot_token: '123456789:AAH', chat_id: '@mychannel', message_thread_id: '5' }],
@@ -43,7 +45,6 @@ describe('parseTargetUrl: matrix, telegram, ntfy, gotify', () => {
         ['matrixs://syt_abc@matrix.example.org/!a:x/!b:x', 'url: matrix URL: targets: one room per URL, got !a:x, !b:x'],
         ['matrixs://matrix.example.org/!room:example.org', 'url: matrix URL: expected matrixs://{access_token}@host/!room:server (password login is not supported'],
         ['matrixs://syt_abc@matrix.example.org/?mode=t2bot', 'url: matrix URL: mode: webhook mode "t2bot" is not supported'],
-        ['tgram://123456789:AAH/-100123', 'is not a valid URL (percent-encode / ? @ : in passwords and tokens)'],
         ['tgram://123456789%3AAAH', 'url: telegram URL: chat_id: is missing: tgram://{bot_token}/{chat_id}'],
         ['tgram://123456789%3AAAH/-1/-2', 'url: telegram URL: targets: one chat per URL, got -1, -2'],
         ['tgram://nonsense/-100123', 'url: telegram URL: bot_token: expected tgram://{bot_token}/{chat_id}'],
