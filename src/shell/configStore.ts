@@ -7,10 +7,14 @@ import { mergeLinks, parseQuickLinks, QuickLinkError, RoomLink } from '../core/l
 import { DEFAULT_RETRY_POLICY, RetryPolicy } from '../core/retry';
 import { parseSecrets, substituteSecrets } from '../core/secrets';
 import { listLinks } from './records/links';
-import { DEFAULT_OUTBOX_MAX_ENTRIES, SettingId } from './settings';
+import { DEFAULT_MAX_FILE_SIZE, DEFAULT_OUTBOX_MAX_ENTRIES, SettingId } from './settings';
 
 export interface DeliveryLimits {
     maxOutboxEntries: number;
+    /** Largest file relayed as bytes or accepted inbound. */
+    maxFileSize: number;
+    /** Inbound requests per minute per source (0 = no limit). */
+    inboundPerMinute: number;
 }
 
 /** What every relay needs from the settings, read together and cached together. */
@@ -41,7 +45,7 @@ export class ConfigStore {
     private active?: ActiveConfig;
     private siteUrl = '';
     private policy: RetryPolicy = DEFAULT_RETRY_POLICY;
-    private limits: DeliveryLimits = { maxOutboxEntries: DEFAULT_OUTBOX_MAX_ENTRIES };
+    private limits: DeliveryLimits = { maxOutboxEntries: DEFAULT_OUTBOX_MAX_ENTRIES, maxFileSize: DEFAULT_MAX_FILE_SIZE, inboundPerMinute: 600 };
     private checkedAt = 0;
     /** The last rejected configuration's error (secrets redacted), for status output. */
     public lastError?: string;
@@ -52,7 +56,7 @@ export class ConfigStore {
     public async current(read: IRead): Promise<CurrentSettings> {
         if (Date.now() - this.checkedAt > RECHECK_MS) {
             const settings = read.getEnvironmentReader().getSettings();
-            const [text, secrets, siteUrl, baseDelay, maxDelay, giveUpHours, maxEntries, links, quick] = await Promise.all([
+            const [text, secrets, siteUrl, baseDelay, maxDelay, giveUpHours, maxEntries, links, quick, maxFileSize, inboundPerMinute] = await Promise.all([
                 settings.getValueById(SettingId.RelayConfig),
                 settings.getValueById(SettingId.Secrets),
                 settings.getValueById(SettingId.SiteUrl),
@@ -62,6 +66,8 @@ export class ConfigStore {
                 settings.getValueById(SettingId.OutboxMaxEntries),
                 listLinks(read.getPersistenceReader()),
                 settings.getValueById(SettingId.QuickRelay),
+                settings.getValueById(SettingId.MaxFileSize),
+                settings.getValueById(SettingId.InboundRatePerMinute),
             ]);
             this.links = links;
             this.quickText = String(quick || '');
@@ -72,7 +78,11 @@ export class ConfigStore {
                 horizonMs: positive(giveUpHours, DEFAULT_RETRY_POLICY.horizonMs / 3600000) * 3600000,
                 jitter: DEFAULT_RETRY_POLICY.jitter,
             };
-            this.limits = { maxOutboxEntries: Math.floor(positive(maxEntries, DEFAULT_OUTBOX_MAX_ENTRIES)) };
+            this.limits = {
+                maxOutboxEntries: Math.floor(positive(maxEntries, DEFAULT_OUTBOX_MAX_ENTRIES)),
+                maxFileSize: Math.floor(positive(maxFileSize, DEFAULT_MAX_FILE_SIZE)),
+                inboundPerMinute: Math.max(0, Number(inboundPerMinute) || 0),
+            };
             this.apply(String(text || ''), String(secrets || ''));
             this.checkedAt = Date.now();
         }

@@ -3,7 +3,6 @@ import { IHttp, ILogger, IRead } from '@rocket.chat/apps-engine/definition/acces
 import { RelayMessage } from '../core/message';
 import { DeliveryInput, OutboundFile, RenderedMessage, TargetAdapter, TargetError } from '../targets/types';
 import { DEFAULT_TIMEOUT_MS, executeRequest, hostOf } from './httpExecutor';
-import { DEFAULT_MAX_FILE_SIZE, SettingId } from './settings';
 
 /** One delivery to one target, as the immediate path and the outbox both describe it. */
 export interface DeliveryJob {
@@ -84,12 +83,12 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
 }
 
 /** Reads file bytes for targets that upload (within the size limit); others get links. */
-export async function loadFiles(message: RelayMessage, adapter: TargetAdapter, read: IRead, logger: ILogger, cache: Map<string, OutboundFile>): Promise<OutboundFile[]> {
+export async function loadFiles(message: RelayMessage, adapter: TargetAdapter, read: IRead, logger: ILogger, cache: Map<string, OutboundFile>, maxFileSize: number): Promise<OutboundFile[]> {
     const links = message.files.map((f) => ({ url: f.url, name: f.name, mimeType: f.mimeType, size: f.size }));
     if (message.files.length === 0 || !adapter.capabilities.upload || message.event !== 'sent') {
         return links;
     }
-    const limit = Number(await read.getEnvironmentReader().getSettings().getValueById(SettingId.MaxFileSize)) || DEFAULT_MAX_FILE_SIZE;
+    const limit = maxFileSize;
     const out: OutboundFile[] = [];
     for (const file of message.files) {
         let loaded = cache.get(file.url);

@@ -17,7 +17,6 @@ import { RateLimiter } from '../core/rateLimit';
 import { ConfigStore } from './configStore';
 import { ORIGIN_FIELD } from './normalize';
 import { findInboundResult, InboundResult, saveInboundResult } from './records/inboundMap';
-import { DEFAULT_MAX_FILE_SIZE, SettingId } from './settings';
 
 const ROOM_KINDS: Record<string, RoomKind> = { c: 'channel', p: 'private', d: 'direct', l: 'livechat' };
 
@@ -89,7 +88,7 @@ export class InboundEndpoint extends ApiEndpoint {
         if (['post', 'put', 'patch', 'delete'].indexOf(req.method) < 0) {
             throw new InboundError(405, `method ${req.method.toUpperCase()} not allowed; use POST (PUT/PATCH to edit, DELETE to delete)`);
         }
-        const { active } = await this.configStore.current(read);
+        const { active, limits } = await this.configStore.current(read);
         if (!active) {
             throw new InboundError(404, 'no inbound sources are configured');
         }
@@ -104,16 +103,15 @@ export class InboundEndpoint extends ApiEndpoint {
             throw auth;
         }
         const source = auth.source.name;
-        const settings = read.getEnvironmentReader().getSettings();
-        const [maxFileSetting, perMinute] = await Promise.all([settings.getValueById(SettingId.MaxFileSize), settings.getValueById(SettingId.InboundRatePerMinute)]);
         // After authentication: a stranger cannot use up a source's allowance.
-        const rate = this.limiter.take(source, Number(perMinute) || 0, Math.max(10, Math.ceil((Number(perMinute) || 0) / 6)));
+        const perMinute = limits.inboundPerMinute;
+        const rate = this.limiter.take(source, perMinute, Math.max(10, Math.ceil(perMinute / 6)));
         if (!rate.allowed) {
             throw new RateLimited(source, rate.retryAfterSeconds || 1);
         }
-        const maxFileBytes = Number(maxFileSetting) || DEFAULT_MAX_FILE_SIZE;
+        const maxFileBytes = limits.maxFileSize;
         const message = parseInbound(req, { maxFileBytes });
-        const appUser = await read.getUserReader().getAppUser(this.app.getID());
+        const appUser = await this.appUser(read);
         if (!appUser) {
             throw new Error('the app user is missing');
         }
@@ -222,6 +220,16 @@ export class InboundEndpoint extends ApiEndpoint {
             }
         }
         return { message_id: messageId, room_id: room.id };
+    }
+
+    private appUserCache?: IUser;
+
+    /** The app user never changes while the app runs: one lookup, not one per request. */
+    private async appUser(read: IRead): Promise<IUser | undefined> {
+        if (!this.appUserCache) {
+            this.appUserCache = await read.getUserReader().getAppUser(this.app.getID());
+        }
+        return this.appUserCache;
     }
 
     private async mappedMessageId(read: IRead, source: string, externalId: string): Promise<string | undefined> {

@@ -4,7 +4,7 @@ import { IMessage } from '@rocket.chat/apps-engine/definition/messages';
 import { OutboxEntry } from '../core/outbox';
 import { RelayEvent, RelayMessage } from '../core/message';
 import { DeliveryPlan, planDeliveries } from '../core/relay';
-import { afterFailure } from '../core/retry';
+import { afterFailure, RetryPolicy } from '../core/retry';
 import { OutboundFile } from '../targets/types';
 import { ConfigStore } from './configStore';
 import { attemptDelivery, loadFiles } from './delivery';
@@ -64,12 +64,12 @@ export class OutboundRelay {
                 return;
             }
             context = prepared;
-            const { relayMessage, plans, existing, parent, policy } = prepared;
+            const { relayMessage, plans, existing, parent, policy, maxFileSize } = prepared;
             if (event === 'sent') {
                 this.sending.set(relayMessage.id, new Promise<void>((resolve) => (sent = resolve)));
             }
             const files = new Map<string, OutboundFile>();
-            deliveries = plans.map((plan) => this.inLine(plan.key, plan.instance.maxInFlight || 1, () => this.deliver(plan, relayMessage, existing, parent, files, policy, acc)));
+            deliveries = plans.map((plan) => this.inLine(plan.key, plan.instance.maxInFlight || 1, () => this.deliver(plan, relayMessage, existing, parent, files, policy, maxFileSize, acc)));
         } finally {
             planned();
         }
@@ -93,7 +93,7 @@ export class OutboundRelay {
     }
 
     private async prepare(event: RelayEvent, message: IMessage, acc: OutboundAccessors) {
-        const { active, siteUrl, policy } = await this.configStore.current(acc.read);
+        const { active, siteUrl, policy, limits } = await this.configStore.current(acc.read);
         if (!active || active.config.routes.length === 0 || !message.id) {
             return undefined;
         }
@@ -116,7 +116,7 @@ export class OutboundRelay {
             relayMessage.threadId ? readMessageMap(reader, relayMessage.threadId) : undefined,
             this.outbox.pendingTargets(acc.read),
         ]);
-        return { relayMessage, plans, existing, parent, policy };
+        return { relayMessage, plans, existing, parent, policy, maxFileSize: limits.maxFileSize };
     }
 
     /**
@@ -156,7 +156,8 @@ export class OutboundRelay {
         existing: MessageMapRecord | undefined,
         parent: MessageMapRecord | undefined,
         files: Map<string, OutboundFile>,
-        policy: { baseDelayMs: number; maxDelayMs: number; horizonMs: number; jitter: number },
+        policy: RetryPolicy,
+        maxFileSize: number,
         acc: OutboundAccessors,
     ): Promise<DeliveryOutcome> {
         const existingIds = existing ? existing.targets[plan.key] || [] : [];
@@ -192,7 +193,7 @@ export class OutboundRelay {
                 remoteIds: [],
                 existingIds,
                 parentId: parentIds && parentIds.length ? parentIds[0] : undefined,
-                files: await loadFiles(message, plan.adapter, acc.read, acc.logger, files),
+                files: await loadFiles(message, plan.adapter, acc.read, acc.logger, files, maxFileSize),
                 timeoutMs: plan.instance.timeoutMs,
             },
             acc.http,

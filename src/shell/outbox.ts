@@ -140,13 +140,13 @@ export class Outbox {
     }
 
     private async processOnce(read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<void> {
-        const { active, policy } = await this.configStore.current(read);
+        const { active, policy, limits } = await this.configStore.current(read);
         const reader = read.getPersistenceReader();
         const entries = await listOutbox(reader);
         const queues = dueQueues(entries, this.runtimeId, Date.now());
         const files = new Map<string, OutboundFile>();
         // Targets are independent: work their queues at the same time, each strictly in order.
-        await Promise.all(queues.map((queue) => this.workQueue(queue, active, policy, read, http, persistence, files)));
+        await Promise.all(queues.map((queue) => this.workQueue(queue, active, policy, limits.maxFileSize, read, http, persistence, files)));
         const remaining = await listOutbox(reader);
         const pending = new Map<string, number>();
         for (const entry of remaining) {
@@ -165,6 +165,7 @@ export class Outbox {
         queue: OutboxEntry[],
         active: ActiveConfig | undefined,
         policy: RetryPolicy,
+        maxFileSize: number,
         read: IRead,
         http: IHttp,
         persistence: IPersistence,
@@ -205,7 +206,7 @@ export class Outbox {
                     remoteIds: entry.remoteIds,
                     existingIds,
                     parentId: parentIds && parentIds.length ? parentIds[0] : undefined,
-                    files: await loadFiles(entry.message, instance.adapter, read, this.logger(), files),
+                    files: await loadFiles(entry.message, instance.adapter, read, this.logger(), files, maxFileSize),
                     timeoutMs: instance.timeoutMs,
                 },
                 http,
