@@ -2,7 +2,9 @@
 // `npm run bench`: Relay Bridge against the runtime floor, round trips, core scale, fan-out,
 // memory and sustained load, in one run on this machine. Prints the tables and writes
 // docs/BENCHMARKS.md. BENCH_QUICK=1 shortens every phase (a smoke run: 1–2 minutes, most of it
-// packaging when the machine is busy).
+// packaging when the machine is busy) and writes its report to the temp folder instead.
+// `node bench/run.js --render <results.json>` rewrites the report from the raw results a
+// previous run saved, without measuring.
 'use strict';
 
 const fs = require('fs');
@@ -95,16 +97,28 @@ async function main() {
     results.loadAfter = os.loadavg();
     results.minutes = (performance.now() - runStart) / 60000;
 
+    // Raw results, so the report can be re-rendered without measuring again (`--render <file>`).
+    const raw = path.join(os.tmpdir(), 'relay-bridge-bench-results.json');
+    fs.writeFileSync(raw, JSON.stringify(results));
+    log(`raw results: ${raw}`);
+    report(results);
+}
+
+function report(results) {
     const summary = summarize(results);
     console.log('');
     console.log(renderConsole(summary));
-    const docs = path.join(__dirname, '..', 'docs', 'BENCHMARKS.md');
+    // A smoke run never replaces the full run's report.
+    const docs = results.quick ? path.join(os.tmpdir(), 'BENCHMARKS.quick.md') : path.join(__dirname, '..', 'docs', 'BENCHMARKS.md');
     fs.mkdirSync(path.dirname(docs), { recursive: true });
     fs.writeFileSync(docs, renderMarkdown(summary));
     console.log(`\nwrote ${path.relative(process.cwd(), docs)} (${results.minutes.toFixed(1)} min)`);
 }
 
-main().then(
+const renderIndex = process.argv.indexOf('--render');
+const run = renderIndex > 0 ? async () => report(JSON.parse(fs.readFileSync(process.argv[renderIndex + 1], 'utf8'))) : main;
+
+run().then(
     () => process.exit(0), // the engine leaves timers behind; the run is complete
     (e) => {
         console.error(e && e.stack ? e.stack : e);

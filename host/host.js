@@ -152,12 +152,6 @@ class LocalHost extends EventEmitter {
         this.counters = { http: 0, persistence: 0, jobs: 0, bridges: {}, rpc: {}, appCalls: {} };
     }
 
-    /** The app's Deno process id (for its memory use), or undefined when it is not running. */
-    runtimePid(appId = this.appId) {
-        const controller = this.manager.getOneById(appId).getRuntimeController();
-        return controller.deno ? controller.deno.pid : undefined;
-    }
-
     /** The admin switches the app off and on again (Administration → Apps). */
     async disableApp() {
         await this.manager.disable(this.appId);

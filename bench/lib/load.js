@@ -17,7 +17,7 @@ async function offerLoad(host, { rate, durationMs, roomId = 'GENERAL', onTick })
     const sentAt = [];
     const total = Math.round((rate * durationMs) / 1000);
     const start = performance.now();
-    let prefix = `${Math.round(start)}-`;
+    const prefix = `${Math.round(start)}-`;
     while (ids.length < total) {
         const elapsed = performance.now() - start;
         const due = Math.min(total, Math.floor((elapsed * rate) / 1000) + 1);
@@ -29,7 +29,6 @@ async function offerLoad(host, { rate, durationMs, roomId = 'GENERAL', onTick })
         if (onTick) onTick(elapsed);
         await sleep(TICK_MS);
     }
-    prefix = undefined;
     return { ids, sentAt, elapsedMs: performance.now() - start };
 }
 
