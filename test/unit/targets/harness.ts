@@ -1,8 +1,10 @@
 // Shared fixtures for the adapter tables: a RelayMessage, a DeliveryInput around it, and
 // readable views of the requests an adapter builds.
 
+import { ConfigError } from '../../../src/core/errors';
 import type { HttpResult, OutboundRequest } from '../../../src/core/http';
 import type { RelayMessage } from '../../../src/core/message';
+import { targetRegistry } from '../../../src/targets/index';
 import type { DeliveryInput, OutboundFile, RenderedMessage, TargetAdapter } from '../../../src/targets/types';
 
 export function makeMessage(overrides: Partial<RelayMessage> = {}): RelayMessage {
@@ -88,4 +90,17 @@ export function outcome(run: () => { remoteId?: string }): Record<string, unknow
         const failure = error as { name: string; message: string; status: number; retryable: boolean; retryAfterMs?: number };
         return { error: failure.name, message: failure.message, status: failure.status, retryable: failure.retryable, retryAfterMs: failure.retryAfterMs };
     }
+}
+
+/** A URL the registry must refuse with a ConfigError at path `url` whose message contains `message`. */
+export function expectUrlError(url: string, message: string): void {
+    let thrown: unknown;
+    try {
+        targetRegistry.parseTargetUrl(url);
+    } catch (error) {
+        thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).path).toBe('url');
+    expect((thrown as ConfigError).message).toContain(message);
 }

@@ -1,4 +1,5 @@
 // Apprise-style URLs of the Matrix, Telegram, ntfy and Gotify targets.
+import { expectUrlError } from './harness';
 import { ConfigError } from '../../../src/core/errors';
 import { targetRegistry } from '../../../src/targets/index';
 
@@ -53,15 +54,5 @@ describe('parseTargetUrl: matrix, telegram, ntfy, gotify', () => {
         ['ntfys://ntfy.example.com/alerts?mode=cluster', 'url: ntfy URL: mode: must be cloud or private, got "cluster"'],
         ['gotify://push.local', 'url: gotify URL: expected gotify(s)://host[:port][/path]/{app_token}'],
         ['gotify://push.local/T?priority=urgent', 'url: gotify URL: priority: must be low, moderate, normal, high, emergency or 0-10, got "urgent"'],
-    ])('%s', (url, message) => {
-        let thrown: unknown;
-        try {
-            targetRegistry.parseTargetUrl(url);
-        } catch (error) {
-            thrown = error;
-        }
-        expect(thrown).toBeInstanceOf(ConfigError);
-        expect((thrown as ConfigError).path).toBe('url');
-        expect((thrown as ConfigError).message).toContain(message);
-    });
+    ])('%s', (url, message) => expectUrlError(url, message));
 });
