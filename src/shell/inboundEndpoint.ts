@@ -36,33 +36,20 @@ export class InboundEndpoint extends ApiEndpoint {
         super(app);
     }
 
-    public post(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<IApiResponse> {
-        return this.respond(request, read, modify, persistence);
-    }
+    // Every method goes through `respond`: POST posts, PUT/PATCH edit, DELETE deletes, and the rest
+    // exist only to answer 405 with a clear message instead of the engine's generic error. The
+    // engine lists an endpoint's methods by what it has as functions, instance properties included.
+    public post = this.handler();
+    public put = this.handler();
+    public patch = this.handler();
+    public delete = this.handler();
+    public get = this.handler();
+    public head = this.handler();
+    public options = this.handler();
 
-    public put(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<IApiResponse> {
-        return this.respond(request, read, modify, persistence);
-    }
-
-    public patch(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<IApiResponse> {
-        return this.respond(request, read, modify, persistence);
-    }
-
-    // Declared only to answer 405 with a clear message instead of the engine's generic error.
-    public get(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<IApiResponse> {
-        return this.respond(request, read, modify, persistence);
-    }
-
-    public head(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<IApiResponse> {
-        return this.respond(request, read, modify, persistence);
-    }
-
-    public options(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<IApiResponse> {
-        return this.respond(request, read, modify, persistence);
-    }
-
-    public delete(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<IApiResponse> {
-        return this.respond(request, read, modify, persistence);
+    private handler() {
+        return (request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<IApiResponse> =>
+            this.respond(request, read, modify, persistence);
     }
 
     private async respond(request: IApiRequest, read: IRead, modify: IModify, persistence: IPersistence): Promise<IApiResponse> {

@@ -2,9 +2,9 @@
 // Apprise-style query strings, and turning a failed response into a TargetError.
 
 import { ConfigError } from '../core/errors';
-import type { HttpResult } from '../core/http';
+import type { HttpResult, OutboundRequest } from '../core/http';
 import { truncateText } from '../core/text';
-import { TargetError } from './types';
+import { DeliveryInput, TargetError } from './types';
 
 // ---------------------------------------------------------------------------------------------
 // Config values
@@ -199,4 +199,12 @@ export function fitChunksToParts(chunks: string[], partCount: number, maxLength:
 export function mediaKind(mimeType: string): 'image' | 'audio' | 'video' | 'file' {
     const major = mimeType.split('/')[0].toLowerCase();
     return major === 'image' || major === 'audio' || major === 'video' ? major : 'file';
+}
+
+/** The requests for the event at hand, from one builder per event (the shape every adapter shares). */
+export function requestsForEvent<C>(
+    input: DeliveryInput<C>,
+    builders: { sent: (input: DeliveryInput<C>) => OutboundRequest[]; edited: (input: DeliveryInput<C>) => OutboundRequest[]; deleted: (input: DeliveryInput<C>) => OutboundRequest[] },
+): OutboundRequest[] {
+    return builders[input.message.event](input);
 }

@@ -17,6 +17,7 @@ import { neutraliseMentions, splitText, toCommonMark } from '../core/text';
 import {
     bodyExcerpt, decodeUrlPart, fitChunksToParts, isSuccessStatus, optionalPositiveInteger, optionalString, pathSegments, queryValue,
     responseError,
+    requestsForEvent,
 } from './common';
 import type { NativeUrlAdapter } from './url';
 import type { DeliveryInput, OutboundFile, TargetAdapter } from './types';
@@ -246,14 +247,11 @@ function buildEdited(input: DeliveryInput<DiscordConfig>): OutboundRequest[] {
 }
 
 function buildRequests(input: DeliveryInput<DiscordConfig>): OutboundRequest[] {
-    switch (input.message.event) {
-        case 'sent':
-            return buildSent(input);
-        case 'edited':
-            return buildEdited(input);
-        case 'deleted':
-            return input.remoteIds.map((remoteId) => ({ method: 'DELETE' as const, url: messageUrl(input, remoteId), headers: {} }));
-    }
+    return requestsForEvent(input, { sent: buildSent, edited: buildEdited, deleted: buildDeleted });
+}
+
+function buildDeleted(input: DeliveryInput<DiscordConfig>): OutboundRequest[] {
+    return input.remoteIds.map((remoteId) => ({ method: 'DELETE' as const, url: messageUrl(input, remoteId), headers: {} }));
 }
 
 function readResponse(_input: DeliveryInput<DiscordConfig>, request: OutboundRequest, response: HttpResult): { remoteId?: string } {

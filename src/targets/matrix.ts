@@ -22,6 +22,7 @@ import { escapeHtml, neutraliseMentions, toHtml, toPlainText } from '../core/tex
 import {
     decodeUrlPart, fitChunksToParts, isSuccessStatus, optionalString, originOf, pathSegments, queryValue,
     requireHttpUrl, requireString, responseError,
+    requestsForEvent,
 } from './common';
 import { fingerprint, splitToFit, truncateToFit, utf8Length } from './sizing';
 import type { DeliveryInput, TargetAdapter } from './types';
@@ -257,14 +258,11 @@ function buildEdited(input: DeliveryInput<MatrixConfig>): OutboundRequest[] {
 }
 
 function buildRequests(input: DeliveryInput<MatrixConfig>): OutboundRequest[] {
-    switch (input.message.event) {
-        case 'sent':
-            return buildSent(input);
-        case 'edited':
-            return buildEdited(input);
-        case 'deleted':
-            return input.remoteIds.map((eventId, part) => redact(input, eventId, part));
-    }
+    return requestsForEvent(input, { sent: buildSent, edited: buildEdited, deleted: buildDeleted });
+}
+
+function buildDeleted(input: DeliveryInput<MatrixConfig>): OutboundRequest[] {
+    return input.remoteIds.map((eventId, part) => redact(input, eventId, part));
 }
 
 function readResponse(input: DeliveryInput<MatrixConfig>, request: OutboundRequest, response: HttpResult): { remoteId?: string } {

@@ -20,6 +20,7 @@ import { escapeHtml, neutraliseMentions, splitText, toHtml, truncateText } from 
 import {
     decodeUrlPart, fitChunksToParts, isSuccessStatus, optionalBoolean, optionalString, originOf, pathSegments, queryValue,
     responseError,
+    requestsForEvent,
 } from './common';
 import type { DeliveryInput, OutboundFile, TargetAdapter } from './types';
 
@@ -283,15 +284,12 @@ function buildEdited(input: DeliveryInput<TelegramConfig>): OutboundRequest[] {
 }
 
 function buildRequests(input: DeliveryInput<TelegramConfig>): OutboundRequest[] {
-    switch (input.message.event) {
-        case 'sent':
-            return buildSent(input);
-        case 'edited':
-            return buildEdited(input);
-        case 'deleted':
-            return input.remoteIds.map(decodeRemoteId).map((part) =>
-                jsonPost(input, 'deleteMessage', { chat_id: chatValue(part.chatId), message_id: part.messageId }));
-    }
+    return requestsForEvent(input, { sent: buildSent, edited: buildEdited, deleted: buildDeleted });
+}
+
+function buildDeleted(input: DeliveryInput<TelegramConfig>): OutboundRequest[] {
+    return input.remoteIds.map(decodeRemoteId).map((part) =>
+        jsonPost(input, 'deleteMessage', { chat_id: chatValue(part.chatId), message_id: part.messageId }));
 }
 
 function methodOf(request: OutboundRequest): string {

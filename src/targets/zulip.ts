@@ -21,6 +21,7 @@ import { bytesToBase64 } from '../core/multipart';
 import { neutraliseMentions, toCommonMark } from '../core/text';
 import {
     decodeUrlPart, fitChunksToParts, isSuccessStatus, optionalString, originOf, pathSegments, queryValue, requireString, responseError,
+    requestsForEvent,
 } from './common';
 import { splitToFit, truncateToFit, utf8Length } from './sizing';
 import { requireSecureUrl } from './slack';
@@ -182,14 +183,11 @@ function buildEdited(input: DeliveryInput<ZulipConfig>): OutboundRequest[] {
 }
 
 function buildRequests(input: DeliveryInput<ZulipConfig>): OutboundRequest[] {
-    switch (input.message.event) {
-        case 'sent':
-            return buildSent(input);
-        case 'edited':
-            return buildEdited(input);
-        case 'deleted':
-            return input.remoteIds.map((remoteId) => ({ method: 'DELETE' as const, url: messageUrl(input.config, remoteId), headers: headers(input.config, false) }));
-    }
+    return requestsForEvent(input, { sent: buildSent, edited: buildEdited, deleted: buildDeleted });
+}
+
+function buildDeleted(input: DeliveryInput<ZulipConfig>): OutboundRequest[] {
+    return input.remoteIds.map((remoteId) => ({ method: 'DELETE' as const, url: messageUrl(input.config, remoteId), headers: headers(input.config, false) }));
 }
 
 function readResponse(_input: DeliveryInput<ZulipConfig>, request: OutboundRequest, response: HttpResult): { remoteId?: string } {
