@@ -308,12 +308,7 @@ class HostPersistenceBridge extends PersistenceBridge {
         return record ? structuredClone(record.data) : undefined;
     }
     matching(associations, appId) {
-        const wanted = associations.map(associationKey);
-        const out = [];
-        for (const [id, record] of this.store(appId)) {
-            if (wanted.every((k) => record.keys.includes(k))) out.push([id, record]);
-        }
-        return out;
+        return this.store(appId).withKeys(associations.map(associationKey));
     }
     async readByAssociations(associations, appId) {
         return this.matching(associations, appId).map(([, r]) => structuredClone(r.data));

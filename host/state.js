@@ -174,9 +174,65 @@ class HostState extends EventEmitter {
     }
 
     appPersistence(appId) {
-        if (!this.persistence.has(appId)) this.persistence.set(appId, new Map());
+        if (!this.persistence.has(appId)) this.persistence.set(appId, new PersistenceStore());
         return this.persistence.get(appId);
     }
 }
 
-module.exports = { HostState, newId };
+/**
+ * An app's persistence records (id → { data, keys }) with an index by association key, as
+ * Rocket.Chat's collection is indexed: a lookup by associations touches only the records that
+ * carry the rarest of the wanted keys instead of scanning them all. A Map, so tests can read,
+ * count and clear it directly.
+ */
+class PersistenceStore extends Map {
+    constructor() {
+        super();
+        this.byKey = new Map(); // association key → Set of record ids
+    }
+    set(id, record) {
+        this.unindex(id);
+        super.set(id, record);
+        for (const key of record.keys) {
+            let ids = this.byKey.get(key);
+            if (!ids) this.byKey.set(key, (ids = new Set()));
+            ids.add(id);
+        }
+        return this;
+    }
+    delete(id) {
+        this.unindex(id);
+        return super.delete(id);
+    }
+    clear() {
+        super.clear();
+        if (this.byKey) this.byKey.clear();
+    }
+    unindex(id) {
+        const old = super.get(id);
+        if (!old) return;
+        for (const key of old.keys) {
+            const ids = this.byKey.get(key);
+            ids.delete(id);
+            if (ids.size === 0) this.byKey.delete(key);
+        }
+    }
+    /** [id, record] pairs carrying every one of `keys`, in insertion order. */
+    withKeys(keys) {
+        if (keys.length === 0) return [...this.entries()];
+        let smallest;
+        for (const key of keys) {
+            const ids = this.byKey.get(key);
+            if (!ids) return [];
+            if (!smallest || ids.size < smallest.size) smallest = ids;
+        }
+        const out = [];
+        for (const id of smallest) {
+            const record = super.get(id);
+            if (keys.every((k) => record.keys.includes(k))) out.push([id, record]);
+        }
+        return out;
+    }
+}
+
+module.exports = { HostState, PersistenceStore, newId };

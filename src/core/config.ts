@@ -93,6 +93,12 @@ export interface RelayInstance {
     timeoutMs?: number;
     /** Deliveries to this target at the same time (`max_in_flight`, default 1 = strictly in order). */
     maxInFlight?: number;
+    /**
+     * Whether remote ids are recorded for this target so edits, deletes and thread replies can
+     * follow (`track_edits`, default true). Off — by choice, or because the target can do none
+     * of those — only new messages go there, and a message costs one persistence write less.
+     */
+    trackEdits: boolean;
     /** Where it is declared, e.g. `instances.dc` or `discord.dc`. */
     path: string;
 }
@@ -152,7 +158,7 @@ export type RelayConfigResult = { ok: true; config: RelayConfig } | { ok: false;
 
 const TOP_LEVEL_KEYS = ['instances', 'rules', 'global'];
 /** Keys we read from an instance; the rest (and `url` when `type` is given) go to the adapter. */
-const INSTANCE_OWN_KEYS = ['type', 'url', 'token', 'rooms', 'timeout_ms', 'max_in_flight'];
+const INSTANCE_OWN_KEYS = ['type', 'url', 'token', 'rooms', 'timeout_ms', 'max_in_flight', 'track_edits'];
 const INBOUND_KEYS = ['type', 'token', 'rooms'];
 const RULE_KEYS = ['id', 'type', 'from', 'to', 'channels', 'msg', 'filter', 'comment'];
 const RULE_TYPES = ['forward', 'connect'];
@@ -353,7 +359,7 @@ function parseInstance(name: string, raw: unknown, path: string, sectionType: st
         throw new ConfigError(path, 'missing "type" (e.g. "discord", or "inbound" for a sender-only instance) or "url"');
     }
 
-    const instance: RelayInstance = { name, type, path };
+    const instance: RelayInstance = { name, type, path, trackEdits: false };
     let token = raw.token;
     let tokenPath = `${path}.token`;
     // NextBridge's remote Rocket.Chat instances verify outgoing webhooks with webhook_token: the same job.
@@ -383,6 +389,9 @@ function parseInstance(name: string, raw: unknown, path: string, sectionType: st
             throw new ConfigError(`${path}.max_in_flight`, 'must be a whole number from 1 (strict order, the default) to 32');
         }
         instance.maxInFlight = limit;
+    }
+    if (raw.track_edits !== undefined && typeof raw.track_edits !== 'boolean') {
+        throw new ConfigError(`${path}.track_edits`, 'must be true (the default: edits, deletes and thread replies follow their message) or false (new messages only)');
     }
 
     if (type === INBOUND_TYPE) {
@@ -422,6 +431,8 @@ function parseInstance(name: string, raw: unknown, path: string, sectionType: st
         throw rebase(e, path);
     }
     instance.adapter = adapter;
+    const { edit, delete: canDelete, threads } = adapter.capabilities;
+    instance.trackEdits = raw.track_edits !== false && (edit || canDelete || threads);
     return instance;
 }
 

@@ -36,7 +36,8 @@ interface DeliveryOutcome {
  * Remote ids are recorded so edits, deletes and thread replies find the same remote messages.
  *
  * Bridge calls per new message: one HTTP request per target part plus one persistence write
- * (the id map); settings and the outbox state are cached briefly.
+ * (the id map, skipped when no target tracks edits); settings and the outbox state are cached
+ * briefly.
  */
 export class OutboundRelay {
     /** Resolves when the previous event has taken its places in the target lines. */
@@ -111,9 +112,11 @@ export class OutboundRelay {
         if (relayMessage.threadId) {
             await this.sending.get(relayMessage.threadId);
         }
+        // Only targets that track edits have ids to look up (the others get new messages only).
+        const tracked = plans.some((plan) => plan.instance.trackEdits);
         const [existing, parent] = await Promise.all([
-            event === 'sent' ? undefined : readMessageMap(reader, relayMessage.id),
-            relayMessage.threadId ? readMessageMap(reader, relayMessage.threadId) : undefined,
+            event === 'sent' || !tracked ? undefined : readMessageMap(reader, relayMessage.id),
+            relayMessage.threadId && tracked ? readMessageMap(reader, relayMessage.threadId) : undefined,
             this.outbox.pendingTargets(acc.read),
         ]);
         return { relayMessage, plans, existing, parent, policy, maxFileSize: limits.maxFileSize };
@@ -160,6 +163,9 @@ export class OutboundRelay {
         maxFileSize: number,
         acc: OutboundAccessors,
     ): Promise<DeliveryOutcome> {
+        if (message.event !== 'sent' && !plan.instance.trackEdits) {
+            return { key: plan.key, remoteIds: [] }; // new messages only (track_edits: false)
+        }
         const existingIds = existing ? existing.targets[plan.key] || [] : [];
         const entryFields = {
             targetKey: plan.key,
@@ -200,7 +206,7 @@ export class OutboundRelay {
         );
         if (result.ok) {
             this.outbox.counters.count(plan.key, plan.instance.name, 'sent');
-            return { key: plan.key, remoteIds: result.remoteIds };
+            return { key: plan.key, remoteIds: plan.instance.trackEdits ? result.remoteIds : [] };
         }
         const what = `${message.event} ${message.id} → ${plan.instance.name} ${result.error}`;
         const now = Date.now();
@@ -210,11 +216,11 @@ export class OutboundRelay {
             this.outbox.counters.count(plan.key, plan.instance.name, 'retried', result.error);
             const entry = this.outbox.newEntry({ ...entryFields, partsDone: result.partsDone, remoteIds: result.remoteIds, attempts: 1, nextAttemptAt: decision.at, lastError: result.error });
             this.outbox.markPending(plan.key); // later deliveries to this target now queue behind it
-            return { key: plan.key, remoteIds: result.remoteIds, queued: entry };
+            return { key: plan.key, remoteIds: plan.instance.trackEdits ? result.remoteIds : [], queued: entry };
         }
         acc.logger.error(`${what}; not retried: ${decision.reason}`);
         this.outbox.counters.count(plan.key, plan.instance.name, 'failed', result.error);
-        return { key: plan.key, remoteIds: result.remoteIds };
+        return { key: plan.key, remoteIds: plan.instance.trackEdits ? result.remoteIds : [] };
     }
 
     private async recordOutcomes(
@@ -226,7 +232,7 @@ export class OutboundRelay {
     ): Promise<void> {
         if (event === 'deleted') {
             // Keep the record while a queued delete still needs the remote ids.
-            if (!outcomes.some((o) => o.queued)) {
+            if (existing && !outcomes.some((o) => o.queued)) {
                 await removeMessageMap(persistence, message.id);
             }
             return;

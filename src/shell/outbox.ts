@@ -212,9 +212,10 @@ export class Outbox {
                 http,
             );
             if (result.ok) {
-                if (entry.event === 'deleted') {
+                // Targets that don't track edits get new messages only: no ids to keep.
+                if (instance.trackEdits && entry.event === 'deleted') {
                     await mergeRemoteIds(read.getPersistenceReader(), persistence, entry.message, entry.targetKey, []);
-                } else if (result.remoteIds.length > 0) {
+                } else if (instance.trackEdits && result.remoteIds.length > 0) {
                     await mergeRemoteIds(read.getPersistenceReader(), persistence, entry.message, entry.targetKey, result.remoteIds);
                 }
                 await removeOutboxEntry(persistence, entry.id);

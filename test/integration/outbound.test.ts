@@ -175,3 +175,69 @@ describe('outbound relay to Discord and a remote Rocket.Chat', () => {
         expect(edit.json.msgId).toBe(reply.json.tmid);
     });
 });
+
+describe('track_edits: false — new messages only, no id map', () => {
+    const HTTP_CALL = 'bridges:getHttpBridge:doCall';
+    let host: LocalHost;
+    let tracked: Sink;
+    let untracked: Sink;
+
+    beforeAll(async () => {
+        tracked = await new Sink(() => ({ status: 200, body: {} })).start();
+        untracked = await new Sink(() => ({ status: 200, body: {} })).start();
+        host = await startHostWithApp();
+        await host.updateSetting(
+            'relay_config',
+            JSON.stringify({
+                instances: {
+                    log: { type: 'webhook', url: `${untracked.url}/log`, track_edits: false },
+                    mirror: { type: 'webhook', url: `${tracked.url}/mirror` },
+                },
+                rules: [{ from: { rocketchat: { room: '#general' } }, to: { log: {} } }, { from: { rocketchat: { room: '#random' } }, to: { log: {}, mirror: {} } }],
+            }),
+        );
+    });
+
+    afterAll(async () => {
+        await host?.stop();
+        await tracked?.stop();
+        await untracked?.stop();
+    });
+
+    const idMaps = () => [...host.state.appPersistence(host.appId).values()].filter((r: any) => r.keys.includes('misc:relay-bridge:message-map'));
+    const httpCalls = () => host.counters.rpc[HTTP_CALL] || 0;
+
+    it('relays the send, skips edit and delete, and writes no id map when no target tracks', async () => {
+        const before = { ...host.counters.rpc };
+        const message = host.sendMessage({ roomId: 'GENERAL', text: 'for the log' });
+        const [post] = await untracked.waitFor(1);
+        expect(post.json).toMatchObject({ event: 'sent', text: 'for the log', message_id: message.id });
+        await host.idle();
+        host.editMessage(message.id, 'for the log, edited');
+        host.deleteMessage(message.id);
+        await host.idle();
+        await new Promise((r) => setTimeout(r, 200));
+        expect(untracked.requests).toHaveLength(1);
+        expect(idMaps()).toHaveLength(0);
+        // For these three events the app made one HTTP request and no id-map write or removal (reads
+        // are not checked: the outbox's periodic expiry sweep lists id maps on its own schedule).
+        const made = Object.keys(host.counters.rpc).filter((k) => host.counters.rpc[k] !== (before[k] || 0));
+        expect(made.filter((k) => /message-map/.test(k) && !/readByAssociations/.test(k))).toEqual([]);
+        expect(httpCalls() - (before[HTTP_CALL] || 0)).toBe(1);
+    });
+
+    it('a tracked target beside it still gets edit and delete; the untracked one only the send', async () => {
+        untracked.requests.length = 0;
+        const message = host.sendMessage({ roomId: 'RANDOM', text: 'both' });
+        await tracked.waitFor(1);
+        await host.idle();
+        host.editMessage(message.id, 'both, edited');
+        await tracked.waitFor(2);
+        host.deleteMessage(message.id);
+        const events = (await tracked.waitFor(3)).map((r) => r.json.event);
+        expect(events).toEqual(['sent', 'edited', 'deleted']);
+        await host.idle();
+        expect(untracked.requests.map((r) => r.json.event)).toEqual(['sent']);
+        await eventually(() => idMaps().length === 0); // the delete removed the record of the tracked target
+    });
+});

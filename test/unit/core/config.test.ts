@@ -108,6 +108,13 @@ describe('instances: accepted forms', () => {
             { type: 'rocketchat', inboundToken: TOKEN }],
         ['remote Rocket.Chat with an empty webhook_token has no token', { rocketchat: { rc: { server_url: 'https://rc', webhook_token: '' } } }, 'rc',
             { type: 'rocketchat', inboundToken: undefined }],
+        ['delivery options: timeout, in-flight limit, edit tracking off; none reaches the adapter',
+            { instances: { dc: { type: 'discord', webhook_url: 'https://x/1', timeout_ms: 2500, max_in_flight: 4, track_edits: false } } }, 'dc',
+            { timeoutMs: 2500, maxInFlight: 4, trackEdits: false, adapterConfig: { parsedBy: 'discord', webhook_url: 'https://x/1' } }],
+        ['edits are tracked by default where the target can edit or delete', { instances: { dc: { type: 'discord', webhook_url: 'https://x/1' } } }, 'dc',
+            { timeoutMs: undefined, maxInFlight: undefined, trackEdits: true }],
+        ['a target that can neither edit, delete nor thread never tracks, even when asked', { instances: { tg: { type: 'telegram', bot_token: '1:a', track_edits: true } } }, 'tg',
+            { trackEdits: false }],
     ])('%s', (_label, instances, name, expected) => {
         const config = parse(Object.assign({ rules: [{ from: { rocketchat: { room: 'general' } }, to: { rocketchat: { room: 'other' } } }] }, instances));
         const instance = config.instances.get(name) as unknown as { [key: string]: unknown };
@@ -316,6 +323,12 @@ describe('errors carry the exact path', () => {
         ['url of an unknown type', base({ dc: { url: 'fake-inbound://x' } }), 'instances.dc.url', /unknown instance type "unknown-kind"/],
         ['short token', base({ dc: Object.assign({}, DC, { token: 'short' }) }), 'instances.dc.token', /at least 16 characters/],
         ['token not a string', base({ dc: Object.assign({}, DC, { token: 1234567890123456 }) }), 'instances.dc.token', /must be a string/],
+        ['timeout too short', base({ dc: Object.assign({}, DC, { timeout_ms: 50 }) }), 'instances.dc.timeout_ms', /from 100 to 300000/],
+        ['timeout not whole', base({ dc: Object.assign({}, DC, { timeout_ms: 1000.5 }) }), 'instances.dc.timeout_ms', /whole number/],
+        ['in-flight limit 0', base({ dc: Object.assign({}, DC, { max_in_flight: 0 }) }), 'instances.dc.max_in_flight', /from 1 \(strict order, the default\) to 32/],
+        ['in-flight limit as a string', base({ dc: Object.assign({}, DC, { max_in_flight: '4' }) }), 'instances.dc.max_in_flight', /whole number/],
+        ['track_edits as a string', base({ dc: Object.assign({}, DC, { track_edits: 'no' }) }), 'instances.dc.track_edits', /must be true .* or false \(new messages only\)/],
+        ['track_edits on an inbound instance', base({ ci: { type: 'inbound', token: TOKEN, track_edits: false } }), 'instances.ci.track_edits', /unknown key/],
         ['short webhook_token of a remote Rocket.Chat', { rocketchat: { rc: { server_url: 'https://rc', webhook_token: 'abc' } }, rules }, 'rocketchat.rc.webhook_token', /at least 16/],
         ['same token twice', base({ dc: DC, ci: { type: 'inbound', token: TOKEN } }), 'instances.ci.token', /same inbound token is used by instances.dc/],
         ['same name in two sections', { instances: { dc: DC }, discord: { dc: { webhook_url: 'https://x' } }, rules }, 'discord.dc', /already declared at instances.dc/],

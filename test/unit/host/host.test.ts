@@ -3,7 +3,7 @@
 /* eslint-disable @typescript-eslint/no-var-requires */
 const { RouteTable } = require('../../../host/routes');
 const { HostBridges, parseInterval } = require('../../../host/bridges');
-const { HostState } = require('../../../host/state');
+const { HostState, PersistenceStore } = require('../../../host/state');
 
 function fakeHost() {
     const host: any = { counters: { http: 0, persistence: 0, jobs: 0 }, notifications: [], emit: () => undefined, serverSettings: {} };
@@ -63,6 +63,28 @@ describe('persistence bridge', () => {
         expect(await p.removeByAssociations([assoc('misc', 'kind')], 'app')).toHaveLength(2);
         expect(await p.readByAssociations([assoc('misc', 'kind')], 'app')).toEqual([]);
         expect(await p.readByAssociations([assoc('message', 'm3')], 'other-app')).toEqual([]); // apps are separate
+    });
+
+    it('its key index agrees with a full scan through sets, replacements, deletes and clear', () => {
+        const store = new PersistenceStore();
+        const scan = (keys: string[]) => [...store.entries()].filter(([, r]: any) => keys.every((k) => r.keys.includes(k))).map(([id]: any) => id).sort();
+        const found = (keys: string[]) => store.withKeys(keys).map(([id]: any) => id).sort();
+        const queries = [[], ['a'], ['b'], ['a', 'b'], ['c'], ['a', 'c'], ['missing']];
+        const check = () => queries.forEach((q) => expect(found(q)).toEqual(scan(q)));
+        store.set('1', { data: 1, keys: ['a', 'b'] });
+        store.set('2', { data: 2, keys: ['a'] });
+        store.set('3', { data: 3, keys: ['b', 'c'] });
+        check();
+        store.set('2', { data: 2, keys: ['c'] }); // same id, other keys
+        check();
+        store.delete('1');
+        store.delete('nope');
+        check();
+        store.clear();
+        check();
+        store.set('4', { data: 4, keys: ['a', 'c'] });
+        check();
+        expect(found(['a', 'c'])).toEqual(['4']);
     });
 });
 
