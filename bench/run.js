@@ -18,6 +18,7 @@ const { runFloor } = require('./lib/floor');
 const { roundTrips, fanOut, idleRoundTrips } = require('./lib/targets');
 const { runScale } = require('./lib/core');
 const { memory, sustained } = require('./lib/endurance');
+const { inspectNextRuntime, undoShim, connectInspector } = require('./lib/heap');
 const { renderConsole, renderMarkdown, summarize } = require('./lib/report');
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -64,17 +65,28 @@ async function main() {
 
         log('5. memory (baseline, then Relay Bridge), 2. round trips, 4. fan-out (on the same Relay Bridge host)');
         results.memory = [];
-        sink.reset();
-        let host = await startApp('baseline', zips, sink.url);
+        // Each host's runtime gets an inspector for the memory phase (live heap after GC).
+        const inspected = async (kind) => {
+            sink.reset();
+            const port = await inspectNextRuntime();
+            try {
+                const started = await startApp(kind, zips, sink.url);
+                return { host: started, inspector: await connectInspector(port) };
+            } finally {
+                undoShim();
+            }
+        };
+        let { host, inspector } = await inspected('baseline');
         try {
-            results.memory.push(await memory('baseline', host, sink, PLAN.memory, log));
+            results.memory.push(await memory('baseline', host, sink, PLAN.memory, inspector, log));
         } finally {
+            inspector.close();
             await stopHost(host);
         }
-        sink.reset();
-        host = await startApp('relay', zips, sink.url);
+        ({ host, inspector } = await inspected('relay'));
         try {
-            results.memory.push(await memory('relay', host, sink, PLAN.memory, log));
+            results.memory.push(await memory('relay', host, sink, PLAN.memory, inspector, log));
+            inspector.close();
             results.idle = await idleRoundTrips(host, PLAN.roundTrips.idleMs, log);
             results.roundTrips = await roundTrips(host, sink, PLAN.roundTrips, log);
             results.fanOut = await fanOut(host, sink, PLAN.fanOut, log);

@@ -51,19 +51,44 @@ async function stopHost(host) {
     await host.stop();
 }
 
-/** Relay configuration: #general → `targets` webhook instances at `<sink>/t<i>`. */
-function relayConfig(sinkUrl, targets = 1) {
+/** Rooms the multi-room load spreads over (created in the host by `startApp`). */
+const LOAD_ROOMS = Array.from({ length: 8 }, (_, i) => `LOADROOM${i}`);
+
+/**
+ * Relay configuration: #general → `targets` webhook instances at `<sink>/t<i>`.
+ * `maxInFlight` / `trackEdits` set the instances' `max_in_flight` / `track_edits` (absent: the
+ * defaults, strict order and edit tracking). `rooms: true` adds one rule per LOAD_ROOMS room to
+ * hook0 with its own channel, so each room is its own destination line.
+ */
+function relayConfig(sinkUrl, targets = 1, { maxInFlight, trackEdits, rooms } = {}) {
     const instances = { bench_in: { type: 'inbound', token: INBOUND_TOKEN, rooms: ['#random'] } };
     const to = {};
     for (let i = 0; i < targets; i++) {
         instances[`hook${i}`] = { type: 'webhook', url: `${sinkUrl}/t${i}` };
+        if (maxInFlight !== undefined) instances[`hook${i}`].max_in_flight = maxInFlight;
+        if (trackEdits !== undefined) instances[`hook${i}`].track_edits = trackEdits;
         to[`hook${i}`] = {};
     }
-    return { instances, rules: [{ from: { rocketchat: { room: '#general' } }, to }] };
+    const rules = [{ from: { rocketchat: { room: '#general' } }, to }];
+    if (rooms) {
+        LOAD_ROOMS.forEach((roomId, i) => rules.push({ from: { rocketchat: { room_id: roomId } }, to: { hook0: { line: String(i) } } }));
+    }
+    return { instances, rules };
 }
 
+/**
+ * The Relay Bridge set-ups section 1 compares with the floor: `relay` as installed (strict order
+ * per destination, edit tracking), `relay-rooms` the same with the load spread over 8 rooms (8
+ * destinations), `relay-unordered` doing the floor's work (no order kept, no id map).
+ */
+const RELAY_VARIANTS = {
+    relay: {},
+    'relay-rooms': { rooms: true },
+    'relay-unordered': { maxInFlight: 32, trackEdits: false },
+};
+
 /** A started host with the app installed and configured; `host.benchErrors` counts app error logs. */
-async function startApp(kind, zips, sinkUrl, { targets = 1 } = {}) {
+async function startApp(kind, zips, sinkUrl, { targets = 1, trackEdits } = {}) {
     const errors = [];
     const host = new LocalHost({
         onLog: (entry) => {
@@ -77,12 +102,17 @@ async function startApp(kind, zips, sinkUrl, { targets = 1 } = {}) {
     host.benchListenerErrors = [];
     host.on('listenerError', (e) => host.benchListenerErrors.push(e && e.message ? e.message : String(e)));
     await host.start();
-    if (kind === 'relay') {
+    for (const roomId of LOAD_ROOMS) {
+        host.state.createRoom({ id: roomId, name: roomId.toLowerCase(), kind: 'channel', creatorId: host.admin.id, memberIds: [host.alice.id] });
+    }
+    if (kind !== 'baseline') {
         await host.installApp(zips.relay);
         // The benchmark posts far faster than a real source: lift the inbound rate limit (to a
         // rate it never reaches, so the limiter still runs) where the app has one.
         if (host.getSetting('inbound_rate_per_minute')) await host.updateSetting('inbound_rate_per_minute', 100000000);
-        const stored = await host.updateSetting('relay_config', JSON.stringify(relayConfig(sinkUrl, targets)));
+        const variant = RELAY_VARIANTS[kind];
+        if (!variant) throw new Error(`unknown app set-up "${kind}"`);
+        const stored = await host.updateSetting('relay_config', JSON.stringify(relayConfig(sinkUrl, targets, { trackEdits, ...variant })));
         if (!/hook0/.test(stored)) throw new Error(`relay configuration refused: ${errors.join('; ')}`);
     } else {
         await host.installApp(zips.baseline);
@@ -94,10 +124,10 @@ async function startApp(kind, zips, sinkUrl, { targets = 1 } = {}) {
 /** What the app's inbound endpoint expects, for the same "post into #random" request. */
 function inboundRequest(kind, host, text) {
     const url = `${host.siteUrl}/api/apps/public/${host.appId}/inbound`;
-    if (kind === 'relay') {
+    if (kind !== 'baseline') {
         return { url, headers: { Authorization: `Bearer ${INBOUND_TOKEN}` }, body: { channel: '#random', text } };
     }
     return { url, headers: {}, body: { room_id: INBOUND_ROOM_ID, text } };
 }
 
-module.exports = { packageBoth, relayConfig, startApp, stopHost, inboundRequest, INBOUND_TOKEN };
+module.exports = { packageBoth, relayConfig, startApp, stopHost, inboundRequest, INBOUND_TOKEN, LOAD_ROOMS, RELAY_VARIANTS };

@@ -6,6 +6,7 @@ const { performance } = require('perf_hooks');
 const { rssMiB } = require('./machine');
 const { offerLoad, settle, sleep } = require('./load');
 const { latencySummary } = require('./stats');
+const { sum } = require('./calls');
 
 /** Sends `count` messages keeping at most `window` in flight (fast, but never overloads the app). */
 async function sendClosedLoop(host, sink, { count, window, targets, onDone }) {
@@ -31,36 +32,48 @@ async function sendClosedLoop(host, sink, { count, window, targets, onDone }) {
     });
 }
 
-async function memory(kind, host, sink, { messages, window }, log) {
+/**
+ * RSS of the app's Deno runtime and, through its inspector, the live JS heap after a full GC, at
+ * the start and every fifth of `messages`; at the end the leftover per-call listener entries of
+ * the engine's runtime (see heap.js) against the round trips the app made.
+ */
+async function memory(kind, host, sink, { messages, window }, inspector, log) {
     const pid = host.runtimePid();
     await sleep(500);
-    const atStart = rssMiB(pid);
+    const sample = async (done) => ({ messages: done, rssMiB: rssMiB(pid), heapMiB: (await inspector.liveHeapMiB()).usedMiB });
+    const series = [await sample(0)];
+    const roundTrips0 = sum(host.counters.rpc);
     const t0 = performance.now();
-    const series = [{ messages: 0, rssMiB: atStart }];
     const every = Math.max(1, Math.round(messages / 5));
-    await sendClosedLoop(host, sink, {
-        count: messages,
-        window,
-        targets: 1,
-        onDone: (done) => {
-            if (done % every === 0) series.push({ messages: done, rssMiB: rssMiB(pid) });
-        },
-    });
-    await settle(() => host.counters);
+    let sent = 0;
+    while (sent < messages) {
+        const count = Math.min(every, messages - sent);
+        await sendClosedLoop(host, sink, { count, window, targets: 1 });
+        sent += count;
+        await settle(() => host.counters);
+        series.push(await sample(sent));
+    }
     const seconds = (performance.now() - t0) / 1000;
-    await sleep(500);
+    const roundTrips = sum(host.counters.rpc) - roundTrips0;
+    const responseKeys = await inspector.countHeapStrings('response:');
+    const first = series[0];
+    const last = series[series.length - 1];
     const result = {
         kind,
         messages,
-        startMiB: atStart,
-        afterMiB: rssMiB(pid),
+        startMiB: first.rssMiB,
+        afterMiB: last.rssMiB,
         peakMiB: rssMiB(pid, 'VmHWM'),
+        heapStartMiB: first.heapMiB,
+        heapAfterMiB: last.heapMiB,
+        roundTrips,
+        responseKeys,
         hostRssMiB: process.memoryUsage().rss / 2 ** 20,
         persistenceRecords: host.state.appPersistence(host.appId).size,
         series,
         seconds,
     };
-    log(`  ${kind}: Deno RSS ${result.startMiB.toFixed(1)} MiB at start → ${result.afterMiB.toFixed(1)} MiB after ${messages} messages (peak ${result.peakMiB.toFixed(1)} MiB, ${seconds.toFixed(1)} s; ${series.map((p) => `${p.messages}: ${p.rssMiB.toFixed(0)}`).join(', ')})`);
+    log(`  ${kind}: Deno RSS ${result.startMiB.toFixed(1)} → ${result.afterMiB.toFixed(1)} MiB, live heap ${result.heapStartMiB.toFixed(1)} → ${result.heapAfterMiB.toFixed(1)} MiB after ${messages} messages (${roundTrips} round trips, ${responseKeys} leftover response listeners; ${series.map((p) => `${p.messages}: ${p.rssMiB.toFixed(0)}/${p.heapMiB.toFixed(1)}`).join(', ')})`);
     return result;
 }
 

@@ -7,7 +7,7 @@
 const fs = require('fs');
 const http = require('http');
 const { performance } = require('perf_hooks');
-const { startApp, stopHost, inboundRequest } = require('./apps');
+const { startApp, stopHost, inboundRequest, LOAD_ROOMS, RELAY_VARIANTS } = require('./apps');
 const { latencySummary } = require('./stats');
 const { offerLoad, settle, sleep } = require('./load');
 
@@ -58,7 +58,7 @@ async function inboundLatency(kind, host, count) {
  * Between steps the backlog drains and the host's in-memory persistence is emptied (it scans every
  * record on each association lookup, which Rocket.Chat's indexed collection does not).
  */
-async function throughputRamp(host, sink, { startRate, factor, stepMs, maxRate, flatSteps }) {
+async function throughputRamp(host, sink, { startRate, factor, stepMs, maxRate, flatSteps }, roomIds) {
     const steps = [];
     let best = 0;
     let flat = 0;
@@ -70,6 +70,7 @@ async function throughputRamp(host, sink, { startRate, factor, stepMs, maxRate, 
         const load = await offerLoad(host, {
             rate,
             durationMs: stepMs,
+            roomIds,
             onTick: (elapsed) => {
                 if (windowStart === undefined && elapsed >= rampInMs) windowStart = { at: performance.now(), total: sink.total };
             },
@@ -77,7 +78,8 @@ async function throughputRamp(host, sink, { startRate, factor, stepMs, maxRate, 
         const windowEnd = { at: performance.now(), total: sink.total };
         const delivered = ((windowEnd.total - windowStart.total) * 1000) / (windowEnd.at - windowStart.at);
         const drained = await sink.waitForTotal(before + load.ids.length, 60000);
-        steps.push({ offered: rate, delivered, drained, lost: drained ? 0 : before + load.ids.length - sink.total });
+        const sendIndex = new Map(load.ids.map((id, i) => [id, i]));
+        steps.push({ offered: rate, delivered, drained, lost: drained ? 0 : before + load.ids.length - sink.total, outOfOrder: sink.outOfOrder(sendIndex) });
         if (!drained) break;
         // Saturated (the sink falls behind the offered rate) and no better than the best step so far.
         flat = delivered < rate * 0.95 && delivered < best * 1.05 ? flat + 1 : 0;
@@ -129,50 +131,57 @@ function gaugeHttpConcurrency(host) {
     return gauge;
 }
 
+/**
+ * One app set-up in a fresh host. The baseline and `relay` get every measurement; the other
+ * Relay Bridge set-ups (same code path for a single message) only CPU and the throughput ramp.
+ */
 async function measureApp(kind, zips, sink, options) {
     sink.reset();
     const host = await startApp(kind, zips, sink.url);
     const httpInFlight = gaugeHttpConcurrency(host);
+    const full = kind === 'baseline' || kind === 'relay';
+    const roomIds = kind === 'relay-rooms' ? LOAD_ROOMS : ['GENERAL'];
     try {
         await outboundLatency(host, sink, 30); // warm-up: JIT, connections, configuration cache
-        await inboundLatency(kind, host, 10);
-        await settle(() => host.counters);
-        host.resetCounters();
-        const outbound = await outboundLatency(host, sink, options.latencySamples);
-        await settle(() => host.counters);
-        const outboundCalls = { rpc: { ...host.counters.rpc }, appCalls: { ...host.counters.appCalls }, bridges: { ...host.counters.bridges }, messages: options.latencySamples };
-        host.resetCounters();
-        const inbound = await inboundLatency(kind, host, options.latencySamples);
-        await settle(() => host.counters);
-        const inboundCalls = { rpc: { ...host.counters.rpc }, appCalls: { ...host.counters.appCalls }, bridges: { ...host.counters.bridges }, messages: options.latencySamples };
-        const cpu = await cpuPerMessage(host, sink, options.cpu);
+        const result = { kind, rooms: roomIds.length };
+        if (full) {
+            await inboundLatency(kind, host, 10);
+            await settle(() => host.counters);
+            host.resetCounters();
+            const outbound = await outboundLatency(host, sink, options.latencySamples);
+            await settle(() => host.counters);
+            result.outboundCalls = { rpc: { ...host.counters.rpc }, appCalls: { ...host.counters.appCalls }, bridges: { ...host.counters.bridges }, messages: options.latencySamples };
+            host.resetCounters();
+            const inbound = await inboundLatency(kind, host, options.latencySamples);
+            await settle(() => host.counters);
+            result.inboundCalls = { rpc: { ...host.counters.rpc }, appCalls: { ...host.counters.appCalls }, bridges: { ...host.counters.bridges }, messages: options.latencySamples };
+            result.outbound = latencySummary(outbound);
+            result.inbound = latencySummary(inbound);
+        }
+        result.cpu = await cpuPerMessage(host, sink, options.cpu);
         httpInFlight.max = 0;
-        const ramp = await throughputRamp(host, sink, options.ramp);
-        return {
-            kind,
-            outbound: latencySummary(outbound),
-            inbound: latencySummary(inbound),
-            throughput: ramp.throughput,
-            steps: ramp.steps,
-            cpu,
-            outboundCalls,
-            inboundCalls,
-            maxHttpInFlight: httpInFlight.max,
-            errors: host.benchErrors.length,
-        };
+        const ramp = await throughputRamp(host, sink, options.ramp, roomIds);
+        result.throughput = ramp.throughput;
+        result.steps = ramp.steps;
+        result.outOfOrder = ramp.steps.reduce((n, step) => n + step.outOfOrder, 0);
+        result.maxHttpInFlight = httpInFlight.max;
+        result.errors = host.benchErrors.length;
+        return result;
     } finally {
         await stopHost(host);
     }
 }
 
-/** Interleaved repetitions: baseline, relay, baseline, relay…; each app in its own host. */
+/** Interleaved repetitions: baseline, relay, relay-rooms, relay-unordered, baseline…; each in its own host. */
 async function runFloor(zips, sink, options, log) {
-    const runs = { baseline: [], relay: [] };
+    const kinds = ['baseline', ...Object.keys(RELAY_VARIANTS)];
+    const runs = Object.fromEntries(kinds.map((kind) => [kind, []]));
     for (let rep = 1; rep <= options.repetitions; rep++) {
-        for (const kind of ['baseline', 'relay']) {
+        for (const kind of kinds) {
             const result = await measureApp(kind, zips, sink, options);
             runs[kind].push(result);
-            log(`  rep ${rep} ${kind.padEnd(8)} out p50 ${result.outbound.p50.toFixed(2)} ms, in p50 ${result.inbound.p50.toFixed(2)} ms, throughput ${result.throughput.toFixed(0)} msg/s (steps ${result.steps.map((s) => `${s.offered}→${s.delivered.toFixed(0)}`).join(' ')})`);
+            const latency = result.outbound ? `out p50 ${result.outbound.p50.toFixed(2)} ms, in p50 ${result.inbound.p50.toFixed(2)} ms, ` : '';
+            log(`  rep ${rep} ${kind.padEnd(15)} ${latency}throughput ${result.throughput.toFixed(0)} msg/s, ${result.outOfOrder} out of order (steps ${result.steps.map((s) => `${s.offered}→${s.delivered.toFixed(0)}`).join(' ')})`);
         }
     }
     return runs;

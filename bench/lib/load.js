@@ -9,10 +9,11 @@ const TICK_MS = 4;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Sends `rate` messages per second for `durationMs` into `roomId`. Resolves with the ids and send
- * times once the last one is sent. `onTick(elapsedMs)` runs on every tick (for windowed counting).
+ * Sends `rate` messages per second for `durationMs` into `roomIds` (in turn). Resolves with the
+ * ids and send times once the last one is sent. `onTick(elapsedMs)` runs on every tick (for
+ * windowed counting).
  */
-async function offerLoad(host, { rate, durationMs, roomId = 'GENERAL', onTick }) {
+async function offerLoad(host, { rate, durationMs, roomIds = ['GENERAL'], onTick }) {
     const ids = [];
     const sentAt = [];
     const total = Math.round((rate * durationMs) / 1000);
@@ -22,7 +23,7 @@ async function offerLoad(host, { rate, durationMs, roomId = 'GENERAL', onTick })
         const elapsed = performance.now() - start;
         const due = Math.min(total, Math.floor((elapsed * rate) / 1000) + 1);
         while (ids.length < due) {
-            const message = host.sendMessage({ roomId, text: `load ${prefix}${ids.length}` });
+            const message = host.sendMessage({ roomId: roomIds[ids.length % roomIds.length], text: `load ${prefix}${ids.length}` });
             ids.push(message.id);
             sentAt.push(performance.now());
         }

@@ -19,6 +19,7 @@ class BenchSink {
         this.duplicates = 0;
         this.arrivals = new Map(); // messageId -> [performance.now() per arrival]
         this.byPath = new Map(); // path -> Set(messageId)
+        this.lines = new Map(); // destination (path + the rule's channel) -> messageIds in arrival order
         this.waiters = new Map(); // messageId -> { count, resolve }
         this.countWaiters = [];
     }
@@ -29,15 +30,16 @@ class BenchSink {
             req.on('data', (chunk) => chunks.push(chunk));
             req.on('end', () => {
                 const at = performance.now();
-                let messageId;
+                let payload;
                 try {
-                    messageId = JSON.parse(Buffer.concat(chunks).toString('utf8')).message_id;
+                    payload = JSON.parse(Buffer.concat(chunks).toString('utf8'));
                 } catch {
-                    messageId = undefined;
+                    payload = {};
                 }
                 res.writeHead(200, { 'Content-Type': 'application/json' });
                 res.end('{"ok":true}');
-                this.record(req.url.split('?')[0], messageId, at);
+                const path = req.url.split('?')[0];
+                this.record(path, payload.message_id, at, payload.channel ? `${path} ${JSON.stringify(payload.channel)}` : path);
             });
         });
         this.server.keepAliveTimeout = 60000;
@@ -46,9 +48,12 @@ class BenchSink {
         return this;
     }
 
-    record(path, messageId, at) {
+    record(path, messageId, at, destination = path) {
         this.total += 1;
         if (messageId === undefined) return;
+        let line = this.lines.get(destination);
+        if (!line) this.lines.set(destination, (line = []));
+        line.push(messageId);
         let ids = this.byPath.get(path);
         if (!ids) this.byPath.set(path, (ids = new Set()));
         if (ids.has(messageId)) this.duplicates += 1;
@@ -68,6 +73,24 @@ class BenchSink {
                 return false;
             });
         }
+    }
+
+    /**
+     * Messages that reached their destination after a message sent later to the same destination
+     * (`sendIndex`: messageId → position in send order; other ids are ignored).
+     */
+    outOfOrder(sendIndex) {
+        let late = 0;
+        for (const line of this.lines.values()) {
+            let newest = -1;
+            for (const id of line) {
+                const index = sendIndex.get(id);
+                if (index === undefined) continue;
+                if (index < newest) late += 1;
+                else newest = index;
+            }
+        }
+        return late;
     }
 
     /** Resolves with the arrival times once `count` requests carried `messageId`. */

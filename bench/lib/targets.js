@@ -9,54 +9,63 @@ const { perMessage, shortName, sum } = require('./calls');
 const { latencySummary } = require('./stats');
 const { settle, sleep } = require('./load');
 
-async function configure(host, sink, targets) {
-    const stored = await host.updateSetting('relay_config', JSON.stringify(relayConfig(sink.url, targets)));
+async function configure(host, sink, targets, options = {}) {
+    const stored = await host.updateSetting('relay_config', JSON.stringify(relayConfig(sink.url, targets, options)));
     if (!stored.includes(`hook${targets - 1}`)) throw new Error(`relay configuration with ${targets} targets refused: ${host.benchErrors.join('; ')}`);
 }
 
 const describe = (counts) => Object.entries(counts).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ') || 'none';
 
 /**
- * For each target count: `messages` new messages, then an edit and a delete of each, one at a
- * time (each waits until every target has the request), counting the app's round trips per event.
+ * For each target count, with edit tracking (the default) and without (`track_edits: false`):
+ * `messages` new messages, then an edit and a delete of each, one at a time (each waits until
+ * every target has the request; without tracking, edits and deletes send nothing, so each waits
+ * until the app is quiet), counting the app's round trips per event.
  */
 async function roundTrips(host, sink, { targetCounts, messages }, log) {
     const rows = [];
-    for (const targets of targetCounts) {
-        await configure(host, sink, targets);
-        sink.reset();
-        for (let i = 0; i < 5; i++) {
-            const warm = host.sendMessage({ roomId: 'GENERAL', text: `warm ${i}` });
-            await sink.waitForMessage(warm.id, targets);
-        }
-        const ids = [];
-        const phases = [
-            { event: 'sent', arrivals: targets, act: (i) => ids.push(host.sendMessage({ roomId: 'GENERAL', text: `count ${i}` }).id) },
-            { event: 'edited', arrivals: 2 * targets, act: (i) => host.editMessage(ids[i], 'edited text') },
-            { event: 'deleted', arrivals: 3 * targets, act: (i) => host.deleteMessage(ids[i]) },
-        ];
-        for (const phase of phases) {
-            await settle(() => host.counters);
-            host.resetCounters();
-            for (let i = 0; i < messages; i++) {
-                phase.act(i);
-                await sink.waitForMessage(ids[i], phase.arrivals);
-                await sleep(2);
+    for (const trackEdits of [true, false]) {
+        for (const targets of targetCounts) {
+            await configure(host, sink, targets, trackEdits ? {} : { trackEdits: false });
+            sink.reset();
+            for (let i = 0; i < 5; i++) {
+                const warm = host.sendMessage({ roomId: 'GENERAL', text: `warm ${i}` });
+                await sink.waitForMessage(warm.id, targets);
             }
-            await settle(() => host.counters);
-            const { calls, periodic } = perMessage(host.counters.rpc, messages);
-            const row = {
-                targets,
-                event: phase.event,
-                calls,
-                periodic,
-                roundTrips: sum(calls),
-                periodicTrips: sum(periodic),
-                intoApp: sum(host.counters.appCalls) / messages,
-                bridgeCalls: sum(host.counters.bridges) / messages, // cross-check: what reached the host's bridges
-            };
-            rows.push(row);
-            log(`  ${String(targets).padStart(2)} target(s), ${phase.event.padEnd(7)}: ${row.roundTrips.toFixed(2)} round trips/message (${describe(calls)}); timer-driven ${row.periodicTrips.toFixed(2)} (${describe(periodic)})`);
+            const ids = [];
+            const phases = [
+                { event: 'sent', arrivals: targets, act: (i) => ids.push(host.sendMessage({ roomId: 'GENERAL', text: `count ${i}` }).id) },
+                { event: 'edited', arrivals: 2 * targets, act: (i) => host.editMessage(ids[i], 'edited text') },
+                { event: 'deleted', arrivals: 3 * targets, act: (i) => host.deleteMessage(ids[i]) },
+            ];
+            for (const phase of phases) {
+                await settle(() => host.counters);
+                host.resetCounters();
+                const totalBefore = sink.total;
+                for (let i = 0; i < messages; i++) {
+                    phase.act(i);
+                    if (trackEdits || phase.event === 'sent') await sink.waitForMessage(ids[i], phase.arrivals);
+                    else await settle(() => host.counters, 20);
+                    await sleep(2);
+                }
+                await settle(() => host.counters);
+                const relayed = (sink.total - totalBefore) / messages / targets;
+                const { calls, periodic } = perMessage(host.counters.rpc, messages);
+                const row = {
+                    targets,
+                    trackEdits,
+                    event: phase.event,
+                    relayed,
+                    calls,
+                    periodic,
+                    roundTrips: sum(calls),
+                    periodicTrips: sum(periodic),
+                    intoApp: sum(host.counters.appCalls) / messages,
+                    bridgeCalls: sum(host.counters.bridges) / messages, // cross-check: what reached the host's bridges
+                };
+                rows.push(row);
+                log(`  ${String(targets).padStart(2)} target(s), edits ${trackEdits ? 'tracked' : 'not tracked'}, ${phase.event.padEnd(7)}: ${row.roundTrips.toFixed(2)} round trips/message (${describe(calls)}); timer-driven ${row.periodicTrips.toFixed(2)} (${describe(periodic)})`);
+            }
         }
     }
     return rows;
