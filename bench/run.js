@@ -33,7 +33,7 @@ const PLAN = QUICK
         sustained: { rate: 300, durationMs: 8000, targets: 3, drainMs: 60000 },
     }
     : {
-        floor: { repetitions: 3, latencySamples: 300, cpu: { rate: 100, durationMs: 5000 }, ramp: { startRate: 150, factor: 1.2, stepMs: 3000, maxRate: 5000, flatSteps: 2 } },
+        floor: { repetitions: 5, latencySamples: 300, cpu: { rate: 100, durationMs: 5000 }, ramp: { startRate: 150, factor: 1.2, stepMs: 3000, maxRate: 5000, flatSteps: 2 } },
         roundTrips: { targetCounts: [1, 3, 10], messages: 50, idleMs: 10000 },
         scale: { ruleCounts: [10, 1000, 10000], iterations: 200000, loadRepetitions: 5 },
         fanOut: { targetCounts: [1, 10, 50], messages: 50 },

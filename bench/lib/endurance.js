@@ -55,6 +55,7 @@ async function memory(kind, host, sink, { messages, window }, inspector, log) {
     }
     const seconds = (performance.now() - t0) / 1000;
     const roundTrips = sum(host.counters.rpc) - roundTrips0;
+    const peakMiB = rssMiB(pid, 'VmHWM'); // before the snapshot, which itself takes memory
     const responseKeys = await inspector.countHeapStrings('response:');
     const first = series[0];
     const last = series[series.length - 1];
@@ -63,7 +64,7 @@ async function memory(kind, host, sink, { messages, window }, inspector, log) {
         messages,
         startMiB: first.rssMiB,
         afterMiB: last.rssMiB,
-        peakMiB: rssMiB(pid, 'VmHWM'),
+        peakMiB,
         heapStartMiB: first.heapMiB,
         heapAfterMiB: last.heapMiB,
         roundTrips,
