@@ -91,7 +91,7 @@ export interface RelayInstance {
     inboundRooms?: string[];
     /** Per-request timeout for this target (`timeout_ms`, default 10 s in the shell). */
     timeoutMs?: number;
-    /** Deliveries to this target at the same time (`max_in_flight`, default 1 = strictly in order). */
+    /** Deliveries to one destination (instance + channel) at the same time (`max_in_flight`, default 1 = strictly in order). */
     maxInFlight?: number;
     /**
      * Whether remote ids are recorded for this target so edits, deletes and thread replies can

@@ -44,7 +44,7 @@ export class OutboundRelay {
     private arrival: Promise<void> = Promise.resolve();
     /** New messages whose deliveries are under way here: an edit or delete waits for their id map. */
     private readonly sending = new Map<string, Promise<void>>();
-    /** Per target, its line: deliveries in flight and those waiting for a slot, in arrival order. */
+    /** Per destination (instance + channel), its line: deliveries in flight and those waiting for a slot, in arrival order. */
     private readonly lines = new Map<string, { inFlight: number; waiting: Array<() => void> }>();
 
     constructor(private readonly configStore: ConfigStore, private readonly outbox: Outbox) {}
