@@ -110,6 +110,17 @@ export function queryParams(url: URL): Array<[string, string]> {
     });
 }
 
+/**
+ * The one channel an Apprise URL names (or undefined): our URLs address one destination each, and
+ * more channels are more rules, so a list is refused at `key`.
+ */
+export function singleUrlChannel(channels: string[], key: string): string | undefined {
+    if (channels.length > 1) {
+        throw new ConfigError(key, `one channel per URL, got ${channels.join(', ')}; relay to more channels with more rules`);
+    }
+    return channels[0];
+}
+
 /** The last value of a query parameter (case-insensitive name), or undefined. */
 export function queryValue(url: URL, ...names: string[]): string | undefined {
     let found: string | undefined;

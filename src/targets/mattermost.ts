@@ -14,7 +14,7 @@ import type { HttpResult, OutboundRequest } from '../core/http';
 import { parseJsonBody } from '../core/http';
 import { neutraliseMentions, splitText, toCommonMark } from '../core/text';
 import {
-    decodeUrlPart, isSuccessStatus, optionalString, originOf, pathSegments, queryValue, requireHttpUrl, responseError,
+    decodeUrlPart, isSuccessStatus, optionalString, originOf, pathSegments, queryValue, requireHttpUrl, responseError, singleUrlChannel,
 } from './common';
 import type { NativeUrlAdapter } from './url';
 import type { DeliveryInput, TargetAdapter } from './types';
@@ -81,12 +81,9 @@ function fromUrl(url: URL): Record<string, unknown> {
     const protocol = url.protocol === 'mmosts:' ? 'https' : 'http';
     const path = segments.map((segment) => `/${encodeURIComponent(segment)}`).join('');
     const raw: Record<string, unknown> = { webhook_url: `${protocol}://${url.host}${path}/hooks/${encodeURIComponent(key)}` };
-    const channels = (queryValue(url, 'channel', 'channels', 'to') || '').split(/[\s,]+/).filter((channel) => channel);
-    if (channels.length > 1) {
-        throw new ConfigError('channel', `one channel per URL, got ${channels.join(', ')}; relay to more channels with more rules`);
-    }
-    if (channels.length === 1) {
-        raw.channel = channels[0];
+    const channel = singleUrlChannel((queryValue(url, 'channel', 'channels', 'to') || '').split(/[\s,]+/).filter((name) => name), 'channel');
+    if (channel) {
+        raw.channel = channel;
     }
     if (url.username) {
         raw.botname = decodeUrlPart(url.username);

@@ -24,7 +24,7 @@ import { parseJsonBody } from '../core/http';
 import { neutraliseMentions, splitText, toSlackMrkdwn } from '../core/text';
 import {
     bodyExcerpt, decodeUrlPart, fitChunksToParts, isSuccessStatus, optionalString, originOf, pathSegments, queryValue, requireString,
-    responseError, retryAfterMs,
+    responseError, retryAfterMs, singleUrlChannel,
 } from './common';
 import type { NativeUrlAdapter } from './url';
 import type { DeliveryInput, TargetAdapter } from './types';
@@ -153,11 +153,9 @@ function fromUrl(url: URL): Record<string, unknown> {
     if (extraTargets) {
         extraTargets.split(/[\s,]+/).filter((target) => target).forEach((target) => targets.push(target));
     }
-    if (targets.length > 1) {
-        throw new ConfigError('targets', `one channel per URL, got ${targets.join(', ')}; relay to more channels with more rules`);
-    }
-    if (targets.length === 1) {
-        raw.channel = targets[0];
+    const channel = singleUrlChannel(targets, 'targets');
+    if (channel) {
+        raw.channel = channel;
     }
     if (url.username) {
         raw.botname = decodeUrlPart(url.username);
