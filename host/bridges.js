@@ -22,6 +22,7 @@ const { UploadBridge } = engineRequire('server/bridges/UploadBridge');
 const { UserBridge } = engineRequire('server/bridges/UserBridge');
 const { ThreadBridge } = engineRequire('server/bridges/ThreadBridge');
 const { AppInterface } = engineRequire('definition/metadata');
+const { convertAppAttachments, determineFileType } = require('./server-rules');
 
 /** Makes every method of `target` not defined on `bridge` throw a clear error. */
 function loud(bridge, name) {
@@ -56,6 +57,30 @@ function countCalls(bridge, name, host) {
         }
     }
     return bridge;
+}
+
+/** A message in the server's shape (after convertAppMessage and the send checks) as the host stores it. */
+function fromServerShape(m) {
+    const record = {
+        id: m._id,
+        roomId: m.rid,
+        senderId: m.u._id,
+        text: m.msg || '',
+        threadId: m.tmid,
+        alias: m.alias,
+        avatarUrl: m.avatar,
+        emoji: m.emoji,
+        attachments: m.attachments,
+        file: m.file,
+        files: m.files,
+        customFields: m.customFields,
+        groupable: m.groupable,
+        parseUrls: m.parseUrls,
+        blocks: m.blocks,
+        createdAt: m.ts,
+    };
+    for (const key of Object.keys(record)) if (record[key] === undefined) delete record[key];
+    return record;
 }
 
 function notImplemented(bridge, method) {
@@ -222,45 +247,32 @@ class HostMessageBridge extends MessageBridge {
         super();
         this.host = host;
     }
-    toRecord(message, appId) {
-        const { state } = this.host;
-        const roomId = message.room && message.room.id;
-        if (!roomId || !state.rooms.has(roomId)) throw new Error(`message.room must be an existing room (got ${roomId})`);
-        const senderId = (message.sender && message.sender.id) || (this.host.appUser(appId) || {}).id;
-        if (!senderId || !state.users.has(senderId)) throw new Error(`message.sender must be an existing user (got ${senderId})`);
-        const record = {
-            roomId,
-            senderId,
-            text: message.text || '',
-            alias: message.alias,
-            avatarUrl: message.avatarUrl,
-            emoji: message.emoji,
-            threadId: message.threadId,
-            attachments: message.attachments,
-            file: message.file,
-            files: message.files,
-            customFields: message.customFields,
-            groupable: message.groupable,
-            parseUrls: message.parseUrls,
-            blocks: message.blocks,
-        };
-        for (const key of Object.keys(record)) if (record[key] === undefined) delete record[key];
-        return record;
-    }
+    /** bridges/messages.ts create: convertAppMessage, then executeSendMessage with all its checks. */
     async create(message, appId) {
-        const stored = this.host.state.insertMessage(this.toRecord(message, appId));
+        const rules = this.host.rules;
+        const converted = rules.convertAppMessage(message, this.host.appUser(appId));
+        const sent = rules.executeSendMessage(converted);
+        // sendMessage returns nothing for an _id that exists; the bridge then reads `._id` of it.
+        if (!sent) throw new TypeError("Cannot read properties of undefined (reading '_id')");
+        const stored = this.host.state.insertMessage(fromServerShape(sent));
         this.host.firePostMessage(AppInterface.IPostMessageSent, stored);
         return stored.id;
     }
-    /** The engine sends only the changed fields (plus id), as Rocket.Chat's bridge expects. */
+    /**
+     * bridges/messages.ts update → functions/updateMessage.ts: the engine sends only the changed
+     * fields (plus id); the server checks that the message exists and its customFields, nothing else.
+     */
     async update(message) {
-        if (!message.id || !this.host.state.messages.has(message.id)) throw new Error(`cannot update unknown message ${message.id}`);
+        if (!message.editor) throw new Error('Invalid editor assigned to the message for the update.');
         const changes = {};
-        for (const key of ['text', 'alias', 'avatarUrl', 'emoji', 'attachments', 'customFields', 'blocks', 'groupable', 'parseUrls', 'threadId']) {
+        for (const key of ['text', 'alias', 'avatarUrl', 'emoji', 'customFields', 'blocks', 'groupable', 'parseUrls', 'threadId']) {
             if (message[key] !== undefined) changes[key] = message[key];
         }
+        if (Array.isArray(message.attachments)) changes.attachments = convertAppAttachments(message.attachments);
+        this.host.rules.checkUpdate(message.id, changes);
         const editor = message.editor && message.editor.id ? this.host.state.users.get(message.editor.id) : undefined;
-        const stored = this.host.state.updateMessage(message.id, { ...changes, editedAt: new Date(), ...(editor ? { editor } : {}) });
+        if (!editor) throw new Error('Invalid editor assigned to the message for the update.');
+        const stored = this.host.state.updateMessage(message.id, { ...changes, editedAt: new Date(), editor });
         this.host.firePostMessage(AppInterface.IPostMessageUpdated, stored);
     }
     async delete(message, user) {
@@ -441,11 +453,18 @@ class HostUploadBridge extends UploadBridge {
         if (!entry) throw new Error(`no upload ${upload.id}`);
         return entry.bytes;
     }
-    /** Stores the bytes and, like Rocket.Chat, posts a message carrying the file into the room. */
+    /**
+     * bridges/uploads.ts createUpload: the type comes from the name (then the bytes), the upload
+     * must pass validateFileUpload, is stored, and then posted as a file message through
+     * executeSendMessage — whose refusal leaves the stored upload behind, as on the server.
+     */
     async createUpload(details, buffer, appId) {
-        // Rocket.Chat derives the type from the file when the app gives none.
-        const type = details.type || mimeTypeOf(details.name);
-        return this.host.storeUpload({ ...details, type, bytes: Buffer.from(buffer), appId });
+        if (!details.userId && !details.visitorToken) throw new Error('Missing user to perform the upload operation');
+        const bytes = Buffer.from(buffer);
+        const type = determineFileType(bytes, details.name);
+        const user = this.host.state.requireUser(details.userId);
+        this.host.rules.validateFileUpload({ size: bytes.length, type, rid: details.rid, user });
+        return this.host.storeUpload({ ...details, type, bytes, appId });
     }
 }
 
@@ -583,13 +602,6 @@ class HostSchedulerBridge extends SchedulerBridge {
         this.stopped = true;
         this.clearTimers(() => true);
     }
-}
-
-const MIME_TYPES = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', txt: 'text/plain', log: 'text/plain', pdf: 'application/pdf', json: 'application/json', mp3: 'audio/mpeg', mp4: 'video/mp4' };
-
-function mimeTypeOf(name) {
-    const ext = String(name || '').split('.').pop().toLowerCase();
-    return MIME_TYPES[ext] || 'application/octet-stream';
 }
 
 const INTERVAL_UNITS = { ms: 1, millisecond: 1, second: 1000, minute: 60000, hour: 3600000, day: 86400000 };

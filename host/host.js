@@ -12,7 +12,8 @@ const { denoBinary, DENO_DIR } = require('./paths');
 const { engineRequire } = require('./engine');
 const { HostState } = require('./state');
 const { HostBridges } = require('./bridges');
-const { RouteTable } = require('./routes');
+const { AppRouter } = require('./app-router');
+const { ServerRules, SERVER_SETTING_DEFAULTS } = require('./server-rules');
 const { MemoryMetadataStorage, MemorySourceStorage, MemoryLogStorage } = require('./storages');
 
 const { AppManager } = engineRequire('server/AppManager');
@@ -32,7 +33,9 @@ ProcessMessenger.prototype.setReceiver = function setReceiver(deno) {
 };
 const { AppInterface } = engineRequire('definition/metadata');
 
-const MAX_BODY_BYTES = 60 * 1024 * 1024;
+// The engine skips every app permission check when NODE_ENV is 'test' (AppPermissionManager),
+// which jest sets. A server never runs that way, so neither does the host.
+if (process.env.NODE_ENV === 'test') process.env.NODE_ENV = 'production';
 
 class LocalHost extends EventEmitter {
     /**
@@ -44,7 +47,8 @@ class LocalHost extends EventEmitter {
     constructor(options = {}) {
         super();
         this.options = options;
-        this.routes = new RouteTable();
+        this.routes = new AppRouter(() => this.manager.getApiManager());
+        this.rules = new ServerRules(this);
         this.notifications = [];
         // bridges: engine-facing bridge calls by `bridge.method`; rpc: the app's calls out of its
         // Deno sandbox by JSON-RPC method (persistence ones with their record kind); appCalls: the
@@ -64,7 +68,8 @@ class LocalHost extends EventEmitter {
         });
         this.port = this.server.address().port;
         this.siteUrl = this.options.siteUrl || `http://localhost:${this.port}`;
-        this.serverSettings = { Site_Url: this.siteUrl, Site_Name: 'Relay Bridge local host' };
+        // A fresh server's settings; tests change them like an admin would (host.serverSettings.X = …).
+        this.serverSettings = { ...SERVER_SETTING_DEFAULTS, Site_Url: this.siteUrl, Site_Name: 'Relay Bridge local host' };
         this.state = new HostState({ siteUrl: this.siteUrl });
         this.seed();
 
@@ -234,6 +239,10 @@ class LocalHost extends EventEmitter {
         return this.storeUpload({ rid: roomId, userId, name, type, size: bytes.length, bytes, text });
     }
 
+    /**
+     * Stores the bytes, then posts the file message the way sendFileMessage does: through
+     * executeSendMessage, so a refused message leaves the stored upload behind (as on the server).
+     */
     storeUpload({ rid, userId, name, type, size, bytes, text, appId }) {
         const room = this.state.requireRoom(rid);
         const id = require('./state').newId();
@@ -259,9 +268,10 @@ class LocalHost extends EventEmitter {
         };
         this.state.uploads.set(id, { upload, bytes });
         const file = { _id: id, name, type, size: bytes.length };
-        const attachment = { title: name, title_link: upload.path, type: 'file', ...(type.startsWith('image/') ? { image_url: upload.path, image_type: type } : {}) };
+        const attachment = { title: name, type: 'file', title_link: upload.path, title_link_download: true, ...(type.startsWith('image/') ? { image_url: upload.path, image_type: type } : {}) };
         const senderId = userId || (this.appUser(appId) || {}).id;
-        const stored = this.state.insertMessage({ roomId: rid, senderId, text: text || '', file, files: [file], attachments: [attachment] });
+        const message = this.rules.executeSendMessage({ rid, u: { _id: senderId }, msg: text || '', groupable: false, file, files: [file], attachments: [attachment] });
+        const stored = this.state.insertMessage({ roomId: message.rid, senderId, text: message.msg, file, files: [file], attachments: message.attachments, groupable: false });
         this.firePostMessage(AppInterface.IPostMessageSent, stored);
         return upload;
     }
@@ -300,30 +310,7 @@ class LocalHost extends EventEmitter {
             for (const handler of this.extraHandlers) {
                 if (await handler(req, res, url)) return;
             }
-            const route = this.routes.resolve(url.pathname);
-            if (!route) return sendJson(res, 404, { success: false, error: 'Not found' });
-            const raw = await readBody(req, MAX_BODY_BYTES);
-            if (raw === null) return sendJson(res, 413, { success: false, error: 'Payload too large' });
-            const content = parseContent(req.headers['content-type'], raw);
-            if (content instanceof Error) return sendJson(res, 400, { success: false, error: content.message });
-            const request = {
-                method: req.method.toLowerCase(),
-                headers: lowerCaseKeys(req.headers),
-                query: Object.fromEntries(url.searchParams),
-                params: route.params,
-                content,
-                privateHash: route.privateHash,
-            };
-            const response = await this.manager.getApiManager().executeApi(route.appId, route.path, request);
-            const status = (response && response.status) || 500;
-            const headers = (response && response.headers) || {};
-            let body = response && response.content;
-            if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body)) {
-                body = JSON.stringify(body);
-                if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
-            }
-            res.writeHead(status, headers);
-            res.end(body === undefined ? '' : body);
+            this.routes.server(req, res);
         } catch (e) {
             this.emit('serverError', e);
             if (!res.headersSent) sendJson(res, 500, { success: false, error: e.message });
@@ -355,12 +342,6 @@ class LocalHost extends EventEmitter {
     }
 }
 
-function lowerCaseKeys(headers) {
-    const out = {};
-    for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-    return out;
-}
-
 function readBody(req, limit) {
     return new Promise((resolve, reject) => {
         const chunks = [];
@@ -377,24 +358,6 @@ function readBody(req, limit) {
         req.on('end', () => resolve(Buffer.concat(chunks)));
         req.on('error', reject);
     });
-}
-
-/** Body parsing as Rocket.Chat's app API router does: JSON and urlencoded are parsed, the rest is text. */
-function parseContent(contentType = '', raw) {
-    if (raw.length === 0) return undefined;
-    const type = contentType.split(';')[0].trim().toLowerCase();
-    const text = raw.toString('utf8');
-    if (type === 'application/json' || type.endsWith('+json')) {
-        try {
-            return JSON.parse(text);
-        } catch (e) {
-            return new Error(`Invalid JSON body: ${e.message}`);
-        }
-    }
-    if (type === 'application/x-www-form-urlencoded') {
-        return Object.fromEntries(new URLSearchParams(text));
-    }
-    return text;
 }
 
 function sendJson(res, status, body) {

@@ -4,6 +4,7 @@
 
 const crypto = require('crypto');
 const { EventEmitter } = require('events');
+const { convertAttachmentsToApp } = require('./server-rules');
 
 const ROOM_TYPES = { channel: 'c', private: 'p', direct: 'd' };
 
@@ -119,7 +120,8 @@ class HostState extends EventEmitter {
 
     /** IRoom as the engine hands it to apps: creator expanded, usernames for DMs. */
     roomForApp(room) {
-        const { creatorId, ...rest } = room;
+        // muted/unmuted/encrypted/archived are server-side room fields the rooms converter does not map.
+        const { creatorId, muted, unmuted, encrypted, archived, ...rest } = room;
         return {
             ...rest,
             creator: this.requireUser(creatorId),
@@ -161,9 +163,11 @@ class HostState extends EventEmitter {
 
     /** IMessage as the engine hands it to apps. */
     messageForApp(stored) {
-        const { roomId, senderId, ...rest } = stored;
+        const { roomId, senderId, attachments, ...rest } = stored;
         return {
             ...rest,
+            // Stored in the server's shape; converters/messages.ts hands apps their own shape.
+            ...(attachments ? { attachments: convertAttachmentsToApp(attachments) } : {}),
             room: this.roomForApp(this.requireRoom(roomId)),
             sender: this.requireUser(senderId),
         };

@@ -121,8 +121,9 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
             visibility: ApiVisibility.PUBLIC,
             security: ApiSecurity.UNSECURE, // the endpoint authenticates every request itself
             endpoints: [
+                // One fixed path: engines before 1.62 split API calls on ':' and never find a
+                // `:param` route, so the source comes from the token (or `?source=`).
                 new InboundEndpoint(this, this.configStore, this.inboundLimiter, 'inbound'),
-                new InboundEndpoint(this, this.configStore, this.inboundLimiter, 'inbound/:source'),
                 new StatusEndpoint(this, this.configStore, this.outbox),
             ],
         });

@@ -62,6 +62,7 @@
 // match/ignore/trigger_words judge new messages; edits and deletes follow the original (the shell
 // relays them only when the original was relayed). System messages are never relayed.
 
+import { fnv1a } from './hash';
 import { ConfigError } from './errors';
 import { closestMatch, compileTemplate, MessageTemplates, Template } from './template';
 import type { TargetAdapter } from '../targets/types';
@@ -875,15 +876,4 @@ export function canonicalJson(value: unknown): string {
         return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`).join(',')}}`;
     }
     return JSON.stringify(value === undefined ? null : value);
-}
-
-/** 32-bit FNV-1a over UTF-16 code units, as 8 hex digits (stable in every runtime). */
-export function fnv1a(text: string): string {
-    let hash = 0x811c9dc5;
-    for (let i = 0; i < text.length; i++) {
-        hash ^= text.charCodeAt(i);
-        hash = Math.imul(hash, 0x01000193) >>> 0;
-    }
-    const hex = hash.toString(16);
-    return '00000000'.slice(hex.length) + hex;
 }

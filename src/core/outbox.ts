@@ -3,6 +3,7 @@
 // entries in persistence and a scheduler job works them off. Per target, entries go strictly in
 // order: only the oldest entry of a target is ever attempted.
 
+import { fnv1a } from './hash';
 import type { RelayEvent, RelayMessage } from './message';
 import type { RenderedMessage } from '../targets/types';
 
@@ -46,14 +47,9 @@ export function nextSequence(now: number): number {
     return now * 1000 + sequenceCounter;
 }
 
-/** Short stable hash of a target key, for entry ids and association keys. */
+/** Short stable hash of a target key, for entry ids and association keys (stored: keep the format). */
 export function targetHash(targetKey: string): string {
-    let hash = 0x811c9dc5;
-    for (let i = 0; i < targetKey.length; i++) {
-        hash ^= targetKey.charCodeAt(i);
-        hash = Math.imul(hash, 0x01000193) >>> 0;
-    }
-    return `t${hash.toString(16)}`;
+    return `t${fnv1a(targetKey).replace(/^0+(?=.)/, '')}`;
 }
 
 /** Groups entries by target, each queue in delivery order. */

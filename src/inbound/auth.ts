@@ -8,7 +8,7 @@ import { base64DecodedLength, decodeBase64 } from './base64';
 import { decodeBody } from './body';
 import { DEFAULT_LIMITS } from './types';
 import { ownValue } from './values';
-import { utf8Decode, utf8Encode } from './utf8';
+import { utf8Decode, utf8Encode } from '../core/utf8';
 import type { InboundRequest } from './request';
 
 export interface InboundSource {
@@ -89,16 +89,16 @@ export function constantTimeEqual(a: string, b: string): boolean {
 }
 
 /**
- * With a path source (`/<endpoint>/<source>`): 404 when no such source, 401 unless its token
+ * With a named source (`?source=`): 404 when no such source, 401 unless its token
  * matches. Without: the source whose token matches, comparing against every source so the time
  * taken does not reveal which one matched. Sources with an empty token never match.
  */
-export function authenticate<S extends InboundSource>(req: InboundRequest, sources: S[], sourceFromPath?: string): { source: S } | InboundError {
+export function authenticate<S extends InboundSource>(req: InboundRequest, sources: S[], namedSource?: string): { source: S } | InboundError {
     const token = extractToken(req);
-    if (sourceFromPath !== undefined && sourceFromPath !== '') {
-        const named = sources.filter((source) => source.name === sourceFromPath)[0];
+    if (namedSource !== undefined && namedSource !== '') {
+        const named = sources.filter((source) => source.name === namedSource)[0];
         if (named === undefined) {
-            return new InboundError(404, `unknown source ${JSON.stringify(sourceFromPath)}`);
+            return new InboundError(404, `unknown source ${JSON.stringify(namedSource)}`);
         }
         if (token === undefined) {
             return new InboundError(401, 'missing token');

@@ -3,7 +3,7 @@
 // the form-wrapped variants senders use: Rocket.Chat/Slack `payload=<json>`, Discord `payload_json`.
 
 import { InboundError } from './errors';
-import { utf8Decode } from './utf8';
+import { utf8Decode } from '../core/utf8';
 import { isUnsafeKey, InboundRequest } from './request';
 import { childPath, hasOwn, isPlainObject, ownValue } from './values';
 import type { InboundLimits } from './types';
@@ -30,6 +30,12 @@ export function decodeBody(req: InboundRequest, limits: InboundLimits): DecodedB
     }
     if (typeof body === 'string') {
         body = parseStringBody(body, type, limits);
+    } else if (isPlainObject(body) && Object.keys(body).length === 0) {
+        // Rocket.Chat parses only JSON and urlencoded bodies for apps; any other type arrives as {}.
+        if (type !== 'application/json' && type !== 'application/x-www-form-urlencoded') {
+            throw new InboundError(415, `content type ${type || '(none)'} is not supported; send application/json or application/x-www-form-urlencoded`);
+        }
+        throw new InboundError(400, 'empty request body', 'body');
     }
     guardShape(body, 'body', limits);
     if (!isPlainObject(body)) {

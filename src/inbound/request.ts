@@ -4,8 +4,8 @@
 export interface InboundRequest {
     /** Lower-case HTTP method (`post`). */
     method: string;
-    /** `''` for the shared endpoint, or the source name from `/<endpoint>/<source>`. */
-    path: string;
+    /** The source the request names with `?source=` (`''` when it leaves that to the token). */
+    namedSource: string;
     /** Header names lower-cased. */
     headers: Record<string, string>;
     query: Record<string, string>;
@@ -17,10 +17,10 @@ export interface InboundRequest {
  * Builds an InboundRequest from loosely typed parts (the engine's request object), lower-casing
  * header names and dropping anything that is not a string, so later code can trust the shape.
  */
-export function inboundRequest(parts: { method?: unknown; path?: unknown; headers?: unknown; query?: unknown; body?: unknown }): InboundRequest {
+export function inboundRequest(parts: { method?: unknown; namedSource?: unknown; headers?: unknown; query?: unknown; body?: unknown }): InboundRequest {
     return {
         method: typeof parts.method === 'string' ? parts.method.toLowerCase() : 'post',
-        path: typeof parts.path === 'string' ? parts.path : '',
+        namedSource: typeof parts.namedSource === 'string' ? parts.namedSource : '',
         headers: stringRecord(parts.headers, true),
         query: stringRecord(parts.query, false),
         body: parts.body,

@@ -5,6 +5,7 @@ import { ConfigError } from '../core/errors';
 import { activate, ActiveConfig } from '../core/relay';
 import { mergeLinks, parseQuickLinks, QuickLinkError, RoomLink } from '../core/links';
 import { DEFAULT_RETRY_POLICY, RetryPolicy } from '../core/retry';
+import { SERVER_DEFAULTS, SERVER_SETTING_IDS, serverPostRules, ServerPostRules } from '../inbound/serverRules';
 import { parseSecrets, substituteSecrets } from '../core/secrets';
 import { listLinks } from './records/links';
 import { DEFAULT_MAX_FILE_SIZE, DEFAULT_OUTBOX_MAX_ENTRIES, SettingId } from './settings';
@@ -23,6 +24,8 @@ export interface CurrentSettings {
     siteUrl: string;
     policy: RetryPolicy;
     limits: DeliveryLimits;
+    /** What the server will accept in a post (its own settings, read like the app's). */
+    server: ServerPostRules;
 }
 
 /** How long a configuration read from the settings is trusted before the settings are read again. */
@@ -46,6 +49,7 @@ export class ConfigStore {
     private siteUrl = '';
     private policy: RetryPolicy = DEFAULT_RETRY_POLICY;
     private limits: DeliveryLimits = { maxOutboxEntries: DEFAULT_OUTBOX_MAX_ENTRIES, maxFileSize: DEFAULT_MAX_FILE_SIZE, inboundPerMinute: 600 };
+    private server: ServerPostRules = SERVER_DEFAULTS;
     private checkedAt = 0;
     /** The last rejected configuration's error (secrets redacted), for status output. */
     public lastError?: string;
@@ -83,10 +87,11 @@ export class ConfigStore {
                 maxFileSize: Math.floor(positive(maxFileSize, DEFAULT_MAX_FILE_SIZE)),
                 inboundPerMinute: Math.max(0, Number(inboundPerMinute) || 0),
             };
+            this.server = await readServerRules(read);
             this.apply(String(text || ''), String(secrets || ''));
             this.checkedAt = Date.now();
         }
-        return { active: this.active, siteUrl: this.siteUrl, policy: this.policy, limits: this.limits };
+        return { active: this.active, siteUrl: this.siteUrl, policy: this.policy, limits: this.limits, server: this.server };
     }
 
     /** Validates a configuration without activating it (used to refuse a bad save). */
@@ -145,6 +150,16 @@ export class ConfigStore {
         }
         return url.replace(/\/+$/, '');
     }
+}
+
+/** The server's own settings that decide what a post may contain; one unreadable keeps its default. */
+async function readServerRules(read: IRead): Promise<ServerPostRules> {
+    const settings = read.getEnvironmentReader().getServerSettings();
+    const keys = Object.keys(SERVER_SETTING_IDS) as Array<keyof ServerPostRules>;
+    const values = await Promise.all(keys.map((key) => settings.getValueById(SERVER_SETTING_IDS[key]).catch(() => undefined)));
+    const raw: Partial<Record<keyof ServerPostRules, unknown>> = {};
+    keys.forEach((key, i) => (raw[key] = values[i]));
+    return serverPostRules(raw);
 }
 
 function positive(value: unknown, fallback: number): number {

@@ -4,9 +4,6 @@ import { IUser } from '@rocket.chat/apps-engine/definition/users';
 
 import { RelayEvent, RelayFile, RelayMessage, RoomKind } from '../core/message';
 
-/** customFields key the inbound endpoint sets: the instance a message came from (loop prevention). */
-export const ORIGIN_FIELD = 'relayBridgeOrigin';
-
 /** Fields that older engine definitions (1.46) do not declare but servers send. */
 type LooseMessage = IMessage & { type?: string; t?: string; files?: Array<{ _id: string; name: string; type?: string; size?: number }> };
 
@@ -37,10 +34,6 @@ export function toRelayMessage(event: RelayEvent, message: IMessage, siteUrl: st
     }
     if (message.alias) {
         relay.alias = message.alias;
-    }
-    const origin = message.customFields && message.customFields[ORIGIN_FIELD];
-    if (typeof origin === 'string' && origin) {
-        relay.origin = origin;
     }
     return relay;
 }

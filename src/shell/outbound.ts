@@ -11,6 +11,7 @@ import { attemptDelivery, loadFiles } from './delivery';
 import { toRelayMessage } from './normalize';
 import { Outbox } from './outbox';
 import { MessageMapRecord, readMessageMap, removeMessageMap, saveMessageMap } from './records/messageMap';
+import { readOrigin } from './records/origin';
 
 export interface OutboundAccessors {
     read: IRead;
@@ -18,7 +19,7 @@ export interface OutboundAccessors {
     persistence: IPersistence;
     modify: IModify;
     logger: ILogger;
-    /** The app's own user id (its messages are relayed only when they carry an origin); looked up lazily. */
+    /** The app's own user id (its messages are relayed only when they have an origin record); looked up lazily. */
     appUserId: () => Promise<string | undefined>;
 }
 
@@ -99,8 +100,14 @@ export class OutboundRelay {
             return undefined;
         }
         const relayMessage = toRelayMessage(event, message, siteUrl);
-        if (!relayMessage.origin && relayMessage.sender.id === (await acc.appUserId())) {
-            return undefined; // the app's own messages (replies, notices) are never relayed
+        if (relayMessage.sender.id === (await acc.appUserId())) {
+            // The app's own messages are relayed only when an inbound source posted them, and
+            // then never back to that source; replies and notices have no origin record.
+            const origin = await readOrigin(acc.read.getPersistenceReader(), relayMessage.id);
+            if (!origin) {
+                return undefined;
+            }
+            relayMessage.origin = origin;
         }
         const plans = planDeliveries(active, relayMessage);
         if (plans.length === 0) {

@@ -9,6 +9,7 @@ import { attemptDelivery, loadFiles } from './delivery';
 import { DeliveryCounters } from './records/counters';
 import { listInboundResults, removeInboundResult } from './records/inboundMap';
 import { listMessageMaps, mergeRemoteIds, readMessageMap, removeMessageMap } from './records/messageMap';
+import { listOrigins, removeOrigin } from './records/origin';
 import { listDeadLetters, listOutbox, readOutboxEntry, removeDeadLetter, removeOutboxEntry, saveDeadLetter, saveOutboxEntry } from './records/outbox';
 
 export const OUTBOX_PROCESSOR_ID = 'relay-bridge-outbox';
@@ -281,28 +282,29 @@ export class Outbox {
      * ID_MAP_MAX_RECORDS go (edits of such old messages are then not relayed), and dead letters
      * beyond DEAD_LETTER_MAX. Anything removed for a cap is reported in the log.
      */
-    public async expireRecords(read: IRead, persistence: IPersistence): Promise<{ maps: number; inbound: number; deadLetters: number }> {
+    public async expireRecords(read: IRead, persistence: IPersistence): Promise<{ maps: number; inbound: number; origins: number; deadLetters: number }> {
         const reader = read.getPersistenceReader();
-        const now = Date.now();
-        const maps = (await listMessageMaps(reader)).sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
-        const expiredMaps = maps.filter((m, i) => now - Date.parse(m.createdAt) > ID_MAP_MAX_AGE_MS || maps.length - i > ID_MAP_MAX_RECORDS);
-        for (const map of expiredMaps) {
+        const maps = expired(await listMessageMaps(reader));
+        for (const map of maps.expired) {
             await removeMessageMap(persistence, map.messageId);
         }
-        const inbound = (await listInboundResults(reader)).sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
-        const expiredInbound = inbound.filter((r, i) => now - Date.parse(r.createdAt) > ID_MAP_MAX_AGE_MS || inbound.length - i > ID_MAP_MAX_RECORDS);
-        for (const record of expiredInbound) {
+        const inbound = expired(await listInboundResults(reader));
+        for (const record of inbound.expired) {
             await removeInboundResult(persistence, record);
+        }
+        const origins = expired(await listOrigins(reader));
+        for (const record of origins.expired) {
+            await removeOrigin(persistence, record.messageId);
         }
         const letters = await listDeadLetters(reader);
         const overflow = letters.slice(0, Math.max(0, letters.length - DEAD_LETTER_MAX));
         for (const letter of overflow) {
             await removeDeadLetter(persistence, letter.id);
         }
-        if (maps.length > ID_MAP_MAX_RECORDS || inbound.length > ID_MAP_MAX_RECORDS || overflow.length > 0) {
-            this.logger().warn(`storage caps reached: removed ${expiredMaps.length} id maps, ${expiredInbound.length} inbound records, ${overflow.length} dead letters (caps ${ID_MAP_MAX_RECORDS} / ${DEAD_LETTER_MAX})`);
+        if (maps.overCap || inbound.overCap || origins.overCap || overflow.length > 0) {
+            this.logger().warn(`storage caps reached: removed ${maps.expired.length} id maps, ${inbound.expired.length} inbound records, ${origins.expired.length} origin records, ${overflow.length} dead letters (caps ${ID_MAP_MAX_RECORDS} / ${DEAD_LETTER_MAX})`);
         }
-        return { maps: expiredMaps.length, inbound: expiredInbound.length, deadLetters: overflow.length };
+        return { maps: maps.expired.length, inbound: inbound.expired.length, origins: origins.expired.length, deadLetters: overflow.length };
     }
 
     public async deadLetter(entry: OutboxEntry, reason: string, persistence: IPersistence): Promise<void> {
@@ -321,4 +323,14 @@ export class Outbox {
         this.scheduledFor = Math.max(at, now);
         await modify.getScheduler().scheduleOnce({ id: OUTBOX_PROCESSOR_ID, when: new Date(this.scheduledFor) });
     }
+}
+
+/** Records older than ID_MAP_MAX_AGE_MS, and the oldest beyond ID_MAP_MAX_RECORDS. */
+function expired<T extends { createdAt: string }>(records: T[]): { expired: T[]; overCap: boolean } {
+    const now = Date.now();
+    const sorted = records.slice().sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+    return {
+        expired: sorted.filter((r, i) => now - Date.parse(r.createdAt) > ID_MAP_MAX_AGE_MS || sorted.length - i > ID_MAP_MAX_RECORDS),
+        overCap: sorted.length > ID_MAP_MAX_RECORDS,
+    };
 }

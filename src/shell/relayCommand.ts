@@ -6,7 +6,7 @@ import { IUser } from '@rocket.chat/apps-engine/definition/users';
 import { LOCAL_INSTANCE, Route } from '../core/config';
 import { linkInstanceName, maskUrl, RoomLink } from '../core/links';
 import { RelayMessage, RoomKind } from '../core/message';
-import { fnv1a } from '../core/config';
+import { fnv1a } from '../core/hash';
 import { planDeliveries } from '../core/relay';
 import { formatDuration } from '../core/retry';
 import { targetKey } from '../core/rules';

@@ -47,8 +47,16 @@ describe('the packaged app in the real runtime', () => {
     it('is enabled, runs under its app user and serves its endpoints', async () => {
         expect(await host.appStatus()).toMatch(/enabled/);
         expect(host.appUser().username).toBe('relay-bridge.bot');
-        expect(host.routes.list(host.appId).sort()).toEqual(['inbound', 'inbound/:source', 'status']);
+        expect(host.routes.list(host.appId).sort()).toEqual(['inbound', 'status']);
         expect(host.bridges.command.commands.has('relay')).toBe(true);
+    });
+
+    it('runs the engine with its permission checks on (as a server does, whatever jest set NODE_ENV to)', () => {
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        const { AppPermissionManager } = require('../../host/engine').engineRequire('server/managers/AppPermissionManager');
+        // With NODE_ENV=test the engine grants any permission asked for, declared or not.
+        expect(AppPermissionManager.hasPermission(host.appId, { name: 'not-a-permission' })).toBeUndefined();
+        expect(AppPermissionManager.hasPermission(host.appId, { name: 'message.write' })).toMatchObject({ name: 'message.write' });
     });
 
     it('relays a message sent in a room to a local HTTP target', async () => {
@@ -91,7 +99,7 @@ describe('the packaged app in the real runtime', () => {
 
     it('does not echo its own inbound message back to the source, but relays it onward', async () => {
         const before = sink.requests.length;
-        const url = `${host.siteUrl}/api/apps/public/${host.appId}/inbound/ci`;
+        const url = `${host.siteUrl}/api/apps/public/${host.appId}/inbound?source=ci`;
         const response = await axios.post(url, { text: 'from ci via rules' }, { headers: { 'X-Relay-Token': TOKEN } });
         const stored = host.state.messages.get(response.data.message_id);
         expect(stored).toMatchObject({ alias: '[inbound] ci', text: 'from ci via rules' });

@@ -5,7 +5,7 @@ import axios, { AxiosRequestConfig } from 'axios';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { LocalHost, startHostWithApp } from '../support/host';
+import { LocalHost, originOf, startHostWithApp } from '../support/host';
 
 const EXT_TOKEN = 'ext-token-0123456789abcdef';
 const MB_TOKEN = 'mb-token-0123456789abcdef';
@@ -53,7 +53,11 @@ describe('inbound endpoint', () => {
         const response = await post(`/inbound${query}`, body, auth(EXT_TOKEN));
         expect(response.data).toMatchObject({ success: true });
         expect(response.status).toBe(200);
-        expect(stored(response.data.message_id)).toMatchObject({ senderId: host.appUser().id, customFields: { relayBridgeOrigin: 'ext' }, ...expected });
+        const message = stored(response.data.message_id);
+        expect(message).toMatchObject({ senderId: host.appUser().id, ...expected });
+        // Where it came from is on record, not on the message (the server refuses customFields by default).
+        expect(message.customFields).toBeUndefined();
+        expect(originOf(host, message.id)).toBe('ext');
     });
 
     it('accepts the form-encoded payload= variant of Rocket.Chat webhooks', async () => {
@@ -66,7 +70,7 @@ describe('inbound endpoint', () => {
     it('routes a Matterbridge message by rules, with the rule template and its base64 file as an upload', async () => {
         const before = host.state.uploads.size;
         const body = fixture('matterbridge-telegram-file.json');
-        const response = await post('/inbound/mb', { ...body, parent_id: '' }, { headers: { 'X-Relay-Token': MB_TOKEN } });
+        const response = await post('/inbound?source=mb', { ...body, parent_id: '' }, { headers: { 'X-Relay-Token': MB_TOKEN } });
         expect(response.data).toMatchObject({ success: true, room_id: 'RANDOM' });
         expect(stored(response.data.message_id)).toMatchObject({ roomId: 'RANDOM', alias: '[telegram] bob' });
         expect(host.state.uploads.size).toBe(before + 1);
@@ -103,8 +107,8 @@ describe('inbound endpoint', () => {
         ['a wrong token', '/inbound', { channel: '#general', text: 'x' }, auth('nope-nope-nope-nope-1'), 401, /invalid token/],
         ['a room outside the allow-list', '/inbound', { channel: '#staff', text: 'x' }, auth(EXT_TOKEN), 403, /may not post to #staff/],
         ['a room that does not exist (same answer)', '/inbound', { channel: '#nope', text: 'x' }, auth(EXT_TOKEN), 403, /may not post to #nope/],
-        ['an unknown source', '/inbound/ghost', { text: 'x' }, auth(EXT_TOKEN), 404, /unknown source/],
-        ['another source’s token on a named source', '/inbound/mb', { text: 'x' }, auth(EXT_TOKEN), 401, /invalid token/],
+        ['an unknown source', '/inbound?source=ghost', { text: 'x' }, auth(EXT_TOKEN), 404, /unknown source/],
+        ['another source’s token on a named source', '/inbound?source=mb', { text: 'x' }, auth(EXT_TOKEN), 401, /invalid token/],
         ['a body of the wrong shape', '/inbound', { channel: '#general', text: { nested: true } }, auth(EXT_TOKEN), 400, /text/],
         ['bad base64', '/inbound', { version: '1.0', message: 'x', attachments: [{ filename: 'a', base64: '@@@', mimetype: 'text/plain' }] }, auth(EXT_TOKEN), 400, /base64/],
     ])('refuses %s and writes nothing', async (_what, url, body, config, status, error) => {
@@ -129,7 +133,7 @@ describe('inbound endpoint', () => {
             expect(limited[0].data).toEqual({ success: false, error: expect.stringMatching(/too many requests from source "ext"/) });
             expect(host.state.messages.size).toBe(before + responses.filter((r) => r.status === 200).length);
             // Another source is not affected.
-            const other = await post('/inbound/mb', { text: 'unaffected', username: 'u', gateway: 'g' }, { headers: { 'X-Relay-Token': MB_TOKEN } });
+            const other = await post('/inbound?source=mb', { text: 'unaffected', username: 'u', gateway: 'g' }, { headers: { 'X-Relay-Token': MB_TOKEN } });
             expect(other.status).toBe(200);
         } finally {
             await host.updateSetting('inbound_rate_per_minute', 600);

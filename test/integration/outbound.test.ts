@@ -148,7 +148,7 @@ describe('outbound relay to Discord and a remote Rocket.Chat', () => {
         discord.requests.length = 0;
         remote.requests.length = 0;
         // A message that came in from Discord (connect rule) is relayed onward to the remote RC only.
-        const response = await axios.post(`${host.siteUrl}/api/apps/public/${host.appId}/inbound/dc`, { content: 'from discord', username: 'Dana' }, { headers: { Authorization: `Bearer ${INBOUND_TOKEN}` } });
+        const response = await axios.post(`${host.siteUrl}/api/apps/public/${host.appId}/inbound?source=dc`, { content: 'from discord', username: 'Dana' }, { headers: { Authorization: `Bearer ${INBOUND_TOKEN}` } });
         expect(response.data.success).toBe(true);
         const [onward] = await remote.waitFor(1);
         expect(onward.json).toMatchObject({ text: 'from discord', alias: 'Dana (local)' });

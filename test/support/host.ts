@@ -35,3 +35,13 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 150
     }
     throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
 }
+
+/**
+ * The inbound source the app recorded for a message it posted (its loop-prevention marker): the
+ * persistence record keyed by the message id, as the app writes it before posting.
+ */
+export function originOf(host: LocalHost, messageId: string): string | undefined {
+    const store = host.state.appPersistence(host.appId);
+    const found = store.withKeys(['misc:relay-bridge:origin', `message:${messageId}`]);
+    return found.length ? found[0][1].data.source : undefined;
+}

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../../src/core/errors';
-import { canonicalJson, fnv1a, parseRelayConfig, RelayConfig, Route, validateRelayConfig } from '../../../src/core/config';
+import { canonicalJson, parseRelayConfig, RelayConfig, Route, validateRelayConfig } from '../../../src/core/config';
+import { fnv1a } from '../../../src/core/hash';
 import { renderMessage, templateVarsFor } from '../../../src/core/template';
 import { message, registry, TOKEN } from './fixtures/relay';
 

@@ -1,7 +1,6 @@
-// The local host's Rocket.Chat stand-ins: API routing, scheduler, persistence association
+// The local host's Rocket.Chat stand-ins: scheduler, persistence association
 // semantics, loud failures for bridges the app must not use.
 /* eslint-disable @typescript-eslint/no-var-requires */
-const { RouteTable } = require('../../../host/routes');
 const { HostBridges, parseInterval } = require('../../../host/bridges');
 const { HostState, PersistenceStore } = require('../../../host/state');
 
@@ -11,26 +10,6 @@ function fakeHost() {
     host.appUser = () => undefined;
     return host;
 }
-
-describe('RouteTable', () => {
-    const table = new RouteTable();
-    table.register('app1', { path: 'inbound', visibility: 0, methods: ['post'] });
-    table.register('app1', { path: 'inbound/:source', visibility: 0, methods: ['post'] });
-    table.register('app1', { path: 'secret', visibility: 1, methods: ['get'] });
-
-    it.each([
-        ['/api/apps/public/app1/inbound', { appId: 'app1', path: 'inbound', params: {} }],
-        ['/api/apps/public/app1/inbound/ci', { appId: 'app1', path: 'inbound/:source', params: { source: 'ci' } }],
-        ['/api/apps/public/app1/inbound/a%20b', { appId: 'app1', path: 'inbound/:source', params: { source: 'a b' } }],
-        ['/api/apps/private/app1/HASH/secret', { appId: 'app1', path: 'secret', params: {}, privateHash: 'HASH' }],
-        ['/api/apps/public/app1/secret', undefined], // a private endpoint is not public
-        ['/api/apps/public/app1/inbound/a/b', undefined],
-        ['/api/apps/public/other/inbound', undefined],
-        ['/api/v1/chat.postMessage', undefined],
-    ])('%s', (url, expected) => {
-        expect(table.resolve(url)).toEqual(expected);
-    });
-});
 
 describe('parseInterval', () => {
     it.each([

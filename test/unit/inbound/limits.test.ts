@@ -179,7 +179,7 @@ function hostileRequest(next: () => number): InboundRequest {
     const format = formats[Math.floor(next() * formats.length)];
     return {
         method: next() < 0.9 ? 'post' : 'get',
-        path: '',
+        namedSource: '',
         headers: next() < 0.5 ? { 'content-type': 'application/json' } : { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Basic ' + STRINGS[Math.floor(next() * STRINGS.length)] },
         query: format ? { format, channel: STRINGS[Math.floor(next() * STRINGS.length)] } : {},
         body,

@@ -1,4 +1,4 @@
-import { utf8Decode, utf8Encode } from '../../../src/inbound/utf8';
+import { utf8Decode, utf8Encode } from '../../../src/core/utf8';
 import { inboundRequest } from '../../../src/inbound/request';
 import { parseInbound } from '../../../src/inbound/dialects';
 
@@ -42,9 +42,9 @@ describe('inboundRequest', () => {
         [
             'lower-cases method and header names, keeps query case, first of repeated values',
             { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Relay-Token': ['a', 'b'] }, query: { Format: 'slack', n: 1 }, body: { text: 'x' } },
-            { method: 'post', path: '', headers: { 'content-type': 'application/json', 'x-relay-token': 'a' }, query: { Format: 'slack' }, body: { text: 'x' } },
+            { method: 'post', namedSource: '', headers: { 'content-type': 'application/json', 'x-relay-token': 'a' }, query: { Format: 'slack' }, body: { text: 'x' } },
         ],
-        ['junk parts', { method: 5, headers: 'nope', query: null, path: 7 }, { method: 'post', path: '', headers: {}, query: {}, body: undefined }],
+        ['junk parts', { method: 5, headers: 'nope', query: null, namedSource: 7 }, { method: 'post', namedSource: '', headers: {}, query: {}, body: undefined }],
     ])('%s', (_name, parts, expected) => {
         expect(inboundRequest(parts)).toEqual(expected);
     });
