@@ -204,6 +204,8 @@ class HostHttpBridge extends HttpBridge {
         if (content && typeof content === 'object' && !(content instanceof Uint8Array)) {
             content = Buffer.from(Object.values(content));
         }
+        // Newer servers check the address (after resolving it) when the app asks for ssrfValidation.
+        if (request.ssrfValidation === true) await this.host.rules.checkForSsrf(url);
         this.host.counters.http += 1;
         const timeout = typeof request.timeout === 'number' && request.timeout > 0 ? request.timeout : 3 * 60 * 1000;
         try {
@@ -460,6 +462,9 @@ class HostUploadBridge extends UploadBridge {
      */
     async createUpload(details, buffer, appId) {
         if (!details.userId && !details.visitorToken) throw new Error('Missing user to perform the upload operation');
+        // Fault injection for tests: a storage failure, as a full disk or a lost GridFS write would be.
+        const fault = this.host.uploadFault && this.host.uploadFault(details);
+        if (fault) throw fault;
         const bytes = Buffer.from(buffer);
         const type = determineFileType(bytes, details.name);
         const user = this.host.state.requireUser(details.userId);

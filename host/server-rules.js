@@ -3,6 +3,8 @@
 // The bridges call these; the host must refuse what the server refuses, with the server's errors.
 'use strict';
 
+const dns = require('dns');
+const net = require('net');
 const Ajv = require('ajv');
 
 /** Server setting defaults (apps/meteor/server/settings/message.ts, threads.ts, file-upload.ts, e2e.ts). */
@@ -19,6 +21,7 @@ const SERVER_SETTING_DEFAULTS = Object.freeze({
     FileUpload_Enabled_Direct: true,
     E2E_Enable: false,
     E2E_Allow_Unencrypted_Messages: false,
+    SSRF_Allowlist: '',
 });
 
 /** Default roles of the permissions these rules check (server/lib/... upsertPermissions). */
@@ -201,6 +204,34 @@ class ServerRules {
         }
     }
 }
+
+// packages/server-fetch/src/checkForSsrf.ts: the ranges a server refuses to fetch from.
+const SSRF_BLOCKED_V4 = ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24', '192.0.2.0/24', '192.88.99.0/24', '192.168.0.0/16', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24', '224.0.0.0/4', '240.0.0.0/4', '255.255.255.255/32', '100.100.100.200/32'];
+// (::ffff:0:0/96 is checked on its own: node's BlockList would also apply it to every IPv4 address.)
+const SSRF_BLOCKED_V6 = ['::/128', '::1/128', '64:ff9b::/96', '100::/64', '2001::/32', '2001:db8::/32', '2002::/16', 'fc00::/7', 'fe80::/10', 'ff00::/8'];
+const ssrfBlockList = new net.BlockList();
+for (const range of SSRF_BLOCKED_V4) ssrfBlockList.addSubnet(range.split('/')[0], Number(range.split('/')[1]), 'ipv4');
+for (const range of SSRF_BLOCKED_V6) ssrfBlockList.addSubnet(range.split('/')[0], Number(range.split('/')[1]), 'ipv6');
+
+/**
+ * bridges/http.ts with `ssrfValidation: true` → server-fetch's checkForSsrf: http(s) only, the
+ * host (resolved when it is a name) outside the blocked ranges, unless on SSRF_Allowlist.
+ * (The exact error text of a refusal is not taken from the source; apps see a failed request.)
+ */
+ServerRules.prototype.checkForSsrf = async function checkForSsrf(url) {
+    const allow = String(this.setting('SSRF_Allowlist') || '').split(',').map((h) => h.trim()).filter(Boolean);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (allow.includes(host)) return;
+    const blocked = () => new Error(`request to ${url.origin} blocked: SSRF validation`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw blocked();
+    if (/metadata\.google\.internal/i.test(host) || /^::ffff:/i.test(host)) throw blocked();
+    const address = net.isIP(host) ? host : await dns.promises.lookup(host).then((r) => r.address, () => undefined);
+    if (!address || allow.includes(address) || !ssrfBlockList.check(address, net.isIP(address) === 6 ? 'ipv6' : 'ipv4')) {
+        if (!address) throw blocked();
+        return;
+    }
+    throw blocked();
+};
 
 /** converters/messages.ts _convertAppAttachments: only the app's keys are read; snake_case ones are lost. */
 function convertAppAttachments(attachments) {

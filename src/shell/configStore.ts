@@ -1,5 +1,6 @@
 import { IRead } from '@rocket.chat/apps-engine/definition/accessors';
 
+import { parseAllowList } from '../core/addressPolicy';
 import { AdapterRegistry, validateRelayConfig } from '../core/config';
 import { ConfigError } from '../core/errors';
 import { activate, ActiveConfig } from '../core/relay';
@@ -26,6 +27,8 @@ export interface CurrentSettings {
     limits: DeliveryLimits;
     /** What the server will accept in a post (its own settings, read like the app's). */
     server: ServerPostRules;
+    /** Private hosts the admin lets the server fetch from (names, IPs, CIDRs). */
+    privateHostsAllowed: string[];
 }
 
 /** How long a configuration read from the settings is trusted before the settings are read again. */
@@ -50,6 +53,7 @@ export class ConfigStore {
     private policy: RetryPolicy = DEFAULT_RETRY_POLICY;
     private limits: DeliveryLimits = { maxOutboxEntries: DEFAULT_OUTBOX_MAX_ENTRIES, maxFileSize: DEFAULT_MAX_FILE_SIZE, inboundPerMinute: 600 };
     private server: ServerPostRules = SERVER_DEFAULTS;
+    private privateHostsAllowed: string[] = [];
     private checkedAt = 0;
     /** The last rejected configuration's error (secrets redacted), for status output. */
     public lastError?: string;
@@ -60,7 +64,7 @@ export class ConfigStore {
     public async current(read: IRead): Promise<CurrentSettings> {
         if (Date.now() - this.checkedAt > RECHECK_MS) {
             const settings = read.getEnvironmentReader().getSettings();
-            const [text, secrets, siteUrl, baseDelay, maxDelay, giveUpHours, maxEntries, links, quick, maxFileSize, inboundPerMinute] = await Promise.all([
+            const [text, secrets, siteUrl, baseDelay, maxDelay, giveUpHours, maxEntries, links, quick, maxFileSize, inboundPerMinute, privateHosts] = await Promise.all([
                 settings.getValueById(SettingId.RelayConfig),
                 settings.getValueById(SettingId.Secrets),
                 settings.getValueById(SettingId.SiteUrl),
@@ -72,7 +76,9 @@ export class ConfigStore {
                 settings.getValueById(SettingId.QuickRelay),
                 settings.getValueById(SettingId.MaxFileSize),
                 settings.getValueById(SettingId.InboundRatePerMinute),
+                settings.getValueById(SettingId.PrivateHostsAllowed),
             ]);
+            this.privateHostsAllowed = parseAllowList(String(privateHosts || ''));
             this.links = links;
             this.quickText = String(quick || '');
             this.siteUrl = await this.resolveSiteUrl(read, siteUrl);
@@ -91,7 +97,7 @@ export class ConfigStore {
             this.apply(String(text || ''), String(secrets || ''));
             this.checkedAt = Date.now();
         }
-        return { active: this.active, siteUrl: this.siteUrl, policy: this.policy, limits: this.limits, server: this.server };
+        return { active: this.active, siteUrl: this.siteUrl, policy: this.policy, limits: this.limits, server: this.server, privateHostsAllowed: this.privateHostsAllowed };
     }
 
     /** Validates a configuration without activating it (used to refuse a bad save). */

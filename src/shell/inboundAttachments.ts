@@ -1,6 +1,6 @@
 import { IMessageAttachment } from '@rocket.chat/apps-engine/definition/messages';
 
-import { InboundMessage, RcAttachment } from '../inbound/types';
+import { InboundAttachment, RcAttachment } from '../inbound/types';
 
 // Senders write attachments in Rocket.Chat's webhook shape (snake_case). The server's converter
 // reads only the app's shape (title.value, imageUrl, author.name, …) and drops every other key,
@@ -15,9 +15,10 @@ function acceptedLink(url: string): boolean {
     return /^https?:\/\//i.test(url);
 }
 
-export function toAppAttachments(message: InboundMessage, notes: string[]): IMessageAttachment[] {
+/** The sender's attachments, plus the linked files that stay links, in the app's shape. */
+export function toAppAttachments(rcAttachments: RcAttachment[], links: InboundAttachment[], notes: string[]): IMessageAttachment[] {
     const out: IMessageAttachment[] = [];
-    message.rcAttachments.forEach((source, index) => {
+    rcAttachments.forEach((source, index) => {
         const a: RcAttachment = { ...source };
         for (const key of URL_KEYS) {
             const value = a[key];
@@ -77,7 +78,7 @@ export function toAppAttachments(message: InboundMessage, notes: string[]): IMes
         }
         out.push(converted as unknown as IMessageAttachment);
     });
-    for (const file of message.attachments) {
+    for (const file of links) {
         if (file.kind !== 'url') {
             continue;
         }

@@ -13,6 +13,7 @@ export const SettingId = {
     GiveUpAfterHours: 'give_up_after_hours',
     OutboxMaxEntries: 'outbox_max_entries',
     InboundRatePerMinute: 'inbound_rate_per_minute',
+    PrivateHostsAllowed: 'private_hosts_allowed',
     StatusToken: 'status_token',
     QuickRelay: 'quick_relay',
 } as const;
@@ -140,6 +141,18 @@ export const SETTINGS: ISetting[] = [
         section: 'relay_section_inbound',
         i18nLabel: 'inbound_rate_per_minute_label',
         i18nDescription: 'inbound_rate_per_minute_description',
+    },
+    {
+        id: SettingId.PrivateHostsAllowed,
+        type: SettingType.STRING,
+        packageValue: '',
+        required: false,
+        public: false,
+        multiline: true,
+        section: 'relay_section_inbound',
+        i18nLabel: 'private_hosts_allowed_label',
+        i18nDescription: 'private_hosts_allowed_description',
+        i18nPlaceholder: 'files.corp.example, 10.20.0.0/16',
     },
     {
         id: SettingId.StatusToken,

@@ -2,7 +2,10 @@
 // see docs/HOST-FIDELITY.md): every situation gets a clear answer, and a refusal writes nothing.
 import axios, { AxiosRequestConfig } from 'axios';
 
+import { createHash } from 'crypto';
+
 import { LocalHost, originOf, startHostWithApp } from '../support/host';
+import { Sink } from '../support/sink';
 
 const TOKEN = 'rules-token-0123456789abcdef';
 
@@ -144,5 +147,90 @@ describe('inbound on a server with Rocket.Chat’s rules', () => {
         expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
         expect(new Set(answers.map((a) => a.data.message_id)).size).toBe(1);
         expect(host.state.messages.size).toBe(before + 1);
+    });
+
+    it('goes on where it stopped when a retry follows a failed upload: no message or file twice', async () => {
+        const body = { version: '1.0', message: 'two files', attachments: ['one', 'two'].map((n) => ({ filename: `${n}.txt`, base64: Buffer.from(n).toString('base64'), mimetype: 'text/plain' })) };
+        const headers = { 'Idempotency-Key': 'upload-retry-1' };
+        const messages = host.state.messages.size;
+        const uploads = host.state.uploads.size;
+        host.uploadFault = (details: { name: string }) => (details.name === 'two.txt' ? new Error('GridFS write failed') : undefined);
+        const failed = await post(body, { headers }, '?channel=%23general');
+        expect([failed.status, failed.headers['retry-after']]).toEqual([503, '5']);
+        expect([host.state.messages.size - messages, host.state.uploads.size - uploads]).toEqual([2, 1]); // the text and one.txt
+        host.uploadFault = undefined;
+        const retried = await post(body, { headers }, '?channel=%23general');
+        expect(retried.status).toBe(200);
+        expect(retried.data.message_id).toBe(host.state.messagesInRoom('GENERAL').find((m: any) => m.text === 'two files').id);
+        expect([host.state.messages.size - messages, host.state.uploads.size - uploads]).toEqual([3, 2]);
+        expect([...host.state.uploads.values()].slice(-2).map((u: any) => u.upload.name)).toEqual(['one.txt', 'two.txt']);
+        const again = await post(body, { headers }, '?channel=%23general');
+        expect(again.data).toEqual(retried.data);
+        expect(host.state.uploads.size - uploads).toBe(2);
+    });
+
+    describe('files sent as links are copied into Rocket.Chat', () => {
+        const picture = Buffer.from(Array.from({ length: 300 * 1024 }, (_, i) => (i * 7919) % 256));
+        let files: Sink;
+        const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+        const linkTo = (path: string, name = 'cat.png') => ({ text: 'look', channel: { room_id: 'GENERAL' }, attachments: [{ type: 'image', url: `${files.url}${path}`, name }] });
+
+        beforeAll(async () => {
+            files = await new Sink((req) => {
+                if (req.path === '/cat.png') return { headers: { 'Content-Type': 'image/png' }, body: picture };
+                if (req.path === '/logo.svg') return { headers: { 'Content-Type': 'image/svg+xml' }, body: '<svg xmlns="http://www.w3.org/2000/svg"/>' };
+                return { status: 404, body: 'gone' };
+            }).start();
+        });
+        afterAll(async () => {
+            await files.stop();
+            await host.updateSetting('private_hosts_allowed', '');
+        });
+
+        it('refuses to fetch from a private address the admin did not list, and does not link it either', async () => {
+            const before = files.requests.length;
+            const response = await post(linkTo('/cat.png'));
+            expect(response.status).toBe(200);
+            expect(response.data.notes).toEqual([expect.stringMatching(/attachments\[0\] dropped: not fetched: a private, loopback or reserved address/)]);
+            expect(files.requests.length).toBe(before);
+            expect(stored(response.data.message_id).attachments).toBeUndefined();
+        });
+
+        it('downloads a listed host’s file (Range-capped) and uploads it byte for byte, after the text', async () => {
+            await host.updateSetting('private_hosts_allowed', '127.0.0.1');
+            host.serverSettings.SSRF_Allowlist = '127.0.0.1';
+            const uploads = host.state.uploads.size;
+            const response = await post(linkTo('/cat.png'));
+            expect(response.status).toBe(200);
+            expect(files.requests[files.requests.length - 1].headers.range).toBe(`bytes=0-${50 * 1024 * 1024}`);
+            expect(host.state.uploads.size).toBe(uploads + 1);
+            const upload = [...host.state.uploads.values()].pop();
+            expect([upload.upload.name, upload.upload.type, sha(upload.bytes)]).toEqual(['cat.png', 'image/png', sha(picture)]);
+            const messages = host.state.messagesInRoom('GENERAL');
+            expect(messages.slice(-2).map((m: any) => m.text || m.file.name)).toEqual(['look', 'cat.png']);
+        });
+
+        it('keeps the link (with a note) when the file cannot be copied: missing, too large, or a type the server refuses', async () => {
+            const missing = await post(linkTo('/gone.png'));
+            expect(missing.data.notes).toEqual([expect.stringMatching(/could not be downloaded \(HTTP 404\); linked instead/)]);
+            expect(stored(missing.data.message_id).attachments).toEqual([expect.objectContaining({ title_link: `${files.url}/gone.png` })]);
+            const svg = await post(linkTo('/logo.svg', 'logo.svg'));
+            expect(svg.data.notes).toEqual([expect.stringMatching(/image\/svg\+xml are not accepted .*; linked instead/)]);
+            await host.updateSetting('max_file_size', 1000);
+            try {
+                const big = await post(linkTo('/cat.png'));
+                expect(big.data.notes).toEqual([expect.stringMatching(/larger than the 1000-byte limit; linked instead/)]);
+            } finally {
+                await host.updateSetting('max_file_size', 52428800);
+            }
+        });
+
+        it('is refused by the server itself when the app lists a host the server’s SSRF allow-list does not', async () => {
+            host.serverSettings.SSRF_Allowlist = '';
+            const uploads = host.state.uploads.size;
+            const response = await post(linkTo('/cat.png'));
+            expect(response.data.notes).toEqual([expect.stringMatching(/could not be downloaded \(refused, unreachable or too slow\); linked instead/)]);
+            expect(host.state.uploads.size).toBe(uploads);
+        });
     });
 });

@@ -53,7 +53,7 @@ export class Sink {
                 }
                 const index = this.requests.push(recorded) - 1;
                 const reply = await this.handler(recorded, index);
-                const payload = reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+                const payload = reply.body === undefined ? '' : typeof reply.body === 'string' || Buffer.isBuffer(reply.body) ? reply.body : JSON.stringify(reply.body);
                 res.writeHead(reply.status || 200, { 'Content-Type': 'application/json', ...(reply.headers || {}) });
                 res.end(payload);
                 this.waiters.splice(0).forEach((w) => w());

@@ -15,6 +15,10 @@ export interface InboundResult {
     posted: Array<{ message_id: string; room_id: string }>;
     createdAt: string;
     deleted?: boolean;
+    /** false while the request's files are still being uploaded (a retry goes on from `uploaded`). */
+    complete?: boolean;
+    /** How many of the request's files are uploaded. */
+    uploaded?: number;
 }
 
 function keyRecord(source: string, key: string): RocketChatAssociationRecord {
