@@ -75,11 +75,14 @@ export async function postInbound(ctx: PostContext, targets: RoomTarget[]): Prom
     const { message, idempotencyKey, source } = ctx;
     // What the parser left out (buttons, unknown blocks, …) is said in the answer, not only logged.
     const notes: string[] = message.warnings.slice();
+    // Thread parents first: a request that will be refused should not cost a download.
+    const threadIds: Array<string | undefined> = [];
+    for (const target of targets) {
+        threadIds.push(await threadIn(ctx, target.room));
+    }
     const { uploads, links } = await collectFiles(ctx, notes);
     const plans: PostPlan[] = [];
-    for (const target of targets) {
-        plans.push(await plan(ctx, target, uploads, links, notes));
-    }
+    targets.forEach((target, i) => plans.push(plan(ctx, target, threadIds[i], uploads, links, notes)));
     // Ids derived from the idempotency key: concurrent or repeated requests with one key name the
     // same messages, and the server keeps each id once.
     const seed = idempotencyKey || `${Date.now()}\n${Math.random()}\n${Math.random()}`;
@@ -147,9 +150,8 @@ async function collectFiles(ctx: PostContext, notes: string[]): Promise<{ upload
     return { uploads, links };
 }
 
-/** Checks one destination against the server's rules and splits the text to its size limit. */
-async function plan(ctx: PostContext, target: RoomTarget, allUploads: UploadFile[], allLinks: InboundAttachment[], notes: string[]): Promise<PostPlan> {
-    const { room } = target;
+/** The thread the message goes into in this room, if any: its parent must be a message there. */
+async function threadIn(ctx: PostContext, room: IRoom): Promise<string | undefined> {
     const { message, server, read } = ctx;
     const threadId = message.tmid || (message.threadExternalId ? await mappedMessageId(read, ctx.source, message.threadExternalId, room.id) : undefined);
     if (threadId) {
@@ -162,6 +164,13 @@ async function plan(ctx: PostContext, target: RoomTarget, allUploads: UploadFile
             throw new InboundError(400, `the thread parent must be a message in ${describeRoom(room)}`, 'tmid');
         }
     }
+    return threadId;
+}
+
+/** Checks one destination against the server's rules and splits the text to its size limit. */
+function plan(ctx: PostContext, target: RoomTarget, threadId: string | undefined, allUploads: UploadFile[], allLinks: InboundAttachment[], notes: string[]): PostPlan {
+    const { room } = target;
+    const { message, server } = ctx;
     const uploads: UploadFile[] = [];
     const links = allLinks.slice();
     for (const file of allUploads) {
