@@ -1,5 +1,6 @@
-// The local host: the real Apps-Engine AppManager (1.62.0) and its Deno runtime, in-memory
-// bridges that behave like Rocket.Chat, and a real HTTP server for the app's API endpoints.
+// The local host: the real Apps-Engine AppManager (1.62.0; 1.53.1 with RELAY_BRIDGE_ENGINE=oldest)
+// and its Deno runtime, in-memory bridges that behave like Rocket.Chat, and a real HTTP server for
+// the app's API endpoints.
 // Used by `npm start`, the integration tests and the benchmarks.
 'use strict';
 
@@ -119,7 +120,7 @@ class LocalHost extends EventEmitter {
             throw new Error(`app install failed: ${JSON.stringify({ compiler: affs.getCompilerErrors(), storage: affs.getStorageError(), appUser: affs.getAppUserError(), license: affs.getLicenseValidationResult && affs.getLicenseValidationResult() })}`);
         }
         this.appId = app.getID();
-        this.countRuntimeCalls(app.getRuntimeController());
+        this.countRuntimeCalls(runtimeController(app));
         const status = await app.getStatus();
         if (!/enabled/.test(status)) throw new Error(`app installed but not enabled: status ${status}`);
         return this.appId;
@@ -168,7 +169,7 @@ class LocalHost extends EventEmitter {
 
     /** Kills the app's Deno subprocess the hard way; the engine's liveness manager restarts it. */
     killRuntime() {
-        const controller = this.manager.getOneById(this.appId).getRuntimeController();
+        const controller = runtimeController(this.manager.getOneById(this.appId));
         if (!controller.deno || !controller.deno.pid) throw new Error('the app has no running Deno process');
         const pid = controller.deno.pid;
         process.kill(pid, 'SIGKILL');
@@ -176,7 +177,7 @@ class LocalHost extends EventEmitter {
     }
 
     runtimePid() {
-        const controller = this.manager.getOneById(this.appId).getRuntimeController();
+        const controller = runtimeController(this.manager.getOneById(this.appId));
         return controller.deno ? controller.deno.pid : undefined;
     }
 
@@ -331,7 +332,7 @@ class LocalHost extends EventEmitter {
             const apps = await this.manager.get();
             await this.manager.unload(true).catch(() => undefined);
             // unload() does not wait for the Deno subprocesses to exit; a lingering one keeps Node alive.
-            await Promise.all(apps.map((app) => app.getRuntimeController().stopApp().catch(() => undefined)));
+            await Promise.all(apps.map((app) => runtimeController(app).stopApp().catch(() => undefined)));
             AppManager.Instance = undefined;
         }
         if (this.server) {
@@ -340,6 +341,11 @@ class LocalHost extends EventEmitter {
         }
         if (this.tempDir) fs.rmSync(this.tempDir, { recursive: true, force: true });
     }
+}
+
+/** The app's Deno subprocess controller; apps-engine < 1.62 (RELAY_BRIDGE_ENGINE=oldest) names the getter getDenoRuntime. */
+function runtimeController(app) {
+    return typeof app.getRuntimeController === 'function' ? app.getRuntimeController() : app.getDenoRuntime();
 }
 
 function readBody(req, limit) {

@@ -6,16 +6,18 @@
 // (parseArgs, writeAll, toArrayBuffer) plus one value import from the unpublished src/ folder
 // (AppsEngineException). We write small stand-ins, point the import map at them, and run
 // `deno install` so the npm: packages land in DENO_DIR from the npm registry alone.
+//
+// apps-engine 1.53.1 (RELAY_BRIDGE_ENGINE=oldest) is prepared too, differently: see prepareOldest().
 'use strict';
 
 const fs = require('fs');
 const path = require('path');
 const childProcess = require('child_process');
-const { engineDir, denoBinary, runtimeLinkDir, DENO_DIR } = require('./paths');
+const { engineInfo } = require('./paths');
 
 const MARKER = '.relay-bridge-offline';
 
-function writeStandIns(runtimeDir) {
+function writeStandIns(runtimeDir, engineDir, { sourceStandIn = true } = {}) {
     const dir = path.join(runtimeDir, 'offline-std');
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(
@@ -62,6 +64,8 @@ export async function toArrayBuffer(stream: ReadableStream<Uint8Array>): Promise
 }
 `,
     );
+    // 1.53.1 loads the exception with require() of the published .js: nothing to stand in for.
+    if (!sourceStandIn) return;
     // The import map maps @rocket.chat/apps-engine/ to ../src/, which is not published.
     const exceptionDir = path.join(engineDir, 'src', 'definition', 'exceptions');
     fs.mkdirSync(exceptionDir, { recursive: true });
@@ -83,7 +87,7 @@ export class AppsEngineException extends Error {
     );
 }
 
-function rewriteImportMap(runtimeDir) {
+function rewriteImportMap(runtimeDir, extraImports = {}, { trimLock = false } = {}) {
     const configPath = path.join(runtimeDir, 'deno.jsonc');
     const original = path.join(runtimeDir, 'deno.jsonc.orig');
     if (!fs.existsSync(original)) {
@@ -94,25 +98,45 @@ function rewriteImportMap(runtimeDir) {
         .replace(/"@std\/cli": "jsr:[^"]+"/, '"@std/cli/parse-args": "./offline-std/cli.ts"')
         .replace(/"@std\/io": "jsr:[^"]+"/, '"@std/io": "./offline-std/io.ts"')
         .replace(/"@std\/streams": "jsr:[^"]+"/, '"@std/streams": "./offline-std/streams.ts"');
+    for (const [from, to] of Object.entries(extraImports)) {
+        text = text.replace('"imports": {', `"imports": {\n\t\t${JSON.stringify(from)}: ${JSON.stringify(to)},`);
+    }
     if (/jsr:/.test(text)) {
         throw new Error(`deno.jsonc still names jsr packages after the rewrite: ${configPath}`);
     }
     fs.writeFileSync(configPath, text);
     const lock = path.join(runtimeDir, 'deno.lock');
-    if (fs.existsSync(lock)) {
+    if (fs.existsSync(lock) && !fs.existsSync(`${lock}.jsr`)) {
         fs.renameSync(lock, `${lock}.jsr`); // it pins the jsr packages we replaced
+    }
+    if (trimLock && fs.existsSync(`${lock}.jsr`)) {
+        // Keep the npm versions the release pinned (Deno 1.46 reads deno.lock next to the config;
+        // without it @rocket.chat/ui-kit's peer @rocket.chat/icons floats from 0.32.0 to the latest).
+        const pinned = JSON.parse(fs.readFileSync(`${lock}.jsr`, 'utf8'));
+        const { specifiers = {} } = pinned.packages || {};
+        for (const key of Object.keys(specifiers)) if (key.startsWith('jsr:')) delete specifiers[key];
+        if (pinned.packages) delete pinned.packages.jsr;
+        if (pinned.workspace && pinned.workspace.dependencies) {
+            pinned.workspace.dependencies = pinned.workspace.dependencies.filter((d) => !d.startsWith('jsr:'));
+        }
+        fs.writeFileSync(lock, `${JSON.stringify(pinned, null, 2)}\n`);
     }
 }
 
-function main() {
-    const runtimeDir = path.join(engineDir, 'deno-runtime');
-    const deno = denoBinary();
+function alreadyPrepared(DENO_DIR, deno) {
     const marker = path.join(DENO_DIR, MARKER);
-    if (fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === deno) {
-        console.log('[relay-bridge] Deno runtime cache already prepared');
+    return fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === deno;
+}
+
+function prepareDefault(info) {
+    const { engineDir, runtimeLinkDir, DENO_DIR } = info;
+    const runtimeDir = path.join(engineDir, 'deno-runtime');
+    const deno = info.realDenoBinary();
+    if (alreadyPrepared(DENO_DIR, deno)) {
+        console.log(`[relay-bridge] Deno runtime cache already prepared (apps-engine ${info.version})`);
         return;
     }
-    writeStandIns(runtimeDir);
+    writeStandIns(runtimeDir, engineDir);
     rewriteImportMap(runtimeDir);
 
     // Deno ignores the import map for files under node_modules: install through a symlink outside it.
@@ -129,8 +153,60 @@ function main() {
         env: { ...process.env, DENO_DIR, DENO_NO_UPDATE_CHECK: '1' },
         stdio: 'inherit',
     });
-    fs.writeFileSync(marker, deno);
+    fs.writeFileSync(path.join(DENO_DIR, MARKER), deno);
     console.log(`[relay-bridge] Deno runtime cache prepared in ${DENO_DIR} (${Date.now() - started} ms)`);
 }
 
-main();
+/**
+ * apps-engine 1.53.1 on Deno 1.46.3. Its runtime differs from 1.62.0's: the import map names only
+ * jsr:@std/cli; writeAll comes from a plain https://deno.land URL (unreachable here), mapped to the
+ * stand-in by a URL key in the import map; nothing value-imports from src/. The engine spawns
+ * `deno run <node_modules>/…/deno-runtime/main.ts` with neither --config nor --cached-only, and
+ * Deno 1.46 skips config files under node_modules and, finding our package.json, refuses main.ts
+ * ("TypeScript files are not supported in npm packages"). Older 1.x found deno.jsonc next to
+ * main.ts; a `deno` wrapper (what the host puts on PATH) names it and turns package.json off.
+ */
+function prepareOldest(info) {
+    const { engineDir, DENO_DIR, shimDir } = info;
+    let deno;
+    try {
+        deno = info.realDenoBinary();
+    } catch (e) {
+        console.warn(`[relay-bridge] apps-engine ${info.version} (RELAY_BRIDGE_ENGINE=oldest) not prepared: ${e.message}`);
+        return;
+    }
+    const runtimeDir = path.join(engineDir, 'deno-runtime');
+    const config = path.join(runtimeDir, 'deno.jsonc');
+    const shim = path.join(shimDir, 'deno');
+    if (alreadyPrepared(DENO_DIR, deno) && fs.existsSync(shim)) {
+        console.log(`[relay-bridge] Deno runtime cache already prepared (apps-engine ${info.version})`);
+        return;
+    }
+    writeStandIns(runtimeDir, engineDir, { sourceStandIn: false });
+    rewriteImportMap(runtimeDir, { 'https://deno.land/std@0.216.0/io/write_all.ts': './offline-std/io.ts' }, { trimLock: true });
+
+    fs.mkdirSync(shimDir, { recursive: true });
+    fs.writeFileSync(
+        shim,
+        `#!/bin/sh
+# Written by host/setup-deno.js: Deno 1.x as the apps-engine ${info.version} runtime expects it (see prepareOldest).
+export DENO_NO_PACKAGE_JSON=1 DENO_NO_UPDATE_CHECK=1
+if [ "$1" = run ]; then shift; exec "${deno}" run "--config=${config}" "$@"; fi
+exec "${deno}" "$@"
+`,
+        { mode: 0o755 },
+    );
+    const started = Date.now();
+    // What the engine's own scripts/deno-cache.js does (`deno cache main.ts`), with the config named.
+    // Deno 1.46 ignores SSL_CERT_FILE: trust the system store too (a TLS-inspecting proxy here).
+    childProcess.execFileSync(shim, ['cache', `--config=${config}`, 'main.ts'], {
+        cwd: runtimeDir,
+        env: { ...process.env, DENO_DIR, DENO_TLS_CA_STORE: process.env.DENO_TLS_CA_STORE || 'mozilla,system' },
+        stdio: 'inherit',
+    });
+    fs.writeFileSync(path.join(DENO_DIR, MARKER), deno);
+    console.log(`[relay-bridge] Deno runtime cache prepared in ${DENO_DIR} (${Date.now() - started} ms)`);
+}
+
+prepareDefault(engineInfo('default'));
+prepareOldest(engineInfo('oldest'));

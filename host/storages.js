@@ -37,6 +37,11 @@ class MemoryMetadataStorage extends AppMetadataStorage {
         Object.assign(current, item, { updatedAt: new Date() });
         return current;
     }
+    // apps-engine < 1.62 (RELAY_BRIDGE_ENGINE=oldest) stores every change through one whole-item
+    // update(); 1.62.0 uses the partial methods around it.
+    async update(item) {
+        return this.updatePartialAndReturnDocument(item);
+    }
     async updateStatus(id, status) {
         return this.patch(id, { status });
     }
