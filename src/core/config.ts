@@ -63,6 +63,7 @@
 // relays them only when the original was relayed). System messages are never relayed.
 
 import { fnv1a } from './hash';
+import { unsafeRegexReason } from './safeRegex';
 import { ConfigError } from './errors';
 import { closestMatch, compileTemplate, MessageTemplates, Template } from './template';
 import type { TargetAdapter } from '../targets/types';
@@ -785,6 +786,10 @@ function parseRegex(raw: unknown, path: string): RegExp {
     }
     if (!pattern) {
         throw new ConfigError(path, 'must not be an empty regex');
+    }
+    const unsafe = unsafeRegexReason(pattern);
+    if (unsafe) {
+        throw new ConfigError(path, unsafe);
     }
     try {
         return new RegExp(pattern, flags);

@@ -10,6 +10,7 @@
 
 import { canonicalJson, LOCAL_INSTANCE, RelayConfig, Route, RouteEndpoint } from './config';
 import type { RelayMessage, RoomKind } from './message';
+import { FILTER_TEXT_LIMIT } from './safeRegex';
 
 export type { Route, RouteEndpoint, RouteFilter } from './config';
 
@@ -145,7 +146,8 @@ export class RuleIndex {
 /**
  * Filters and loop prevention for one route. Never: system messages, a message back to the
  * instance it came from (`origin`), ignored users or bots. For new messages also `match`,
- * `ignore` and `trigger_words`; edits and deletes follow the original message.
+ * `ignore` (on the first FILTER_TEXT_LIMIT characters) and `trigger_words`; edits and deletes
+ * follow the original message.
  */
 export function routeAccepts(route: Route, message: RelayMessage): boolean {
     if (message.isSystem) {
@@ -164,7 +166,7 @@ export function routeAccepts(route: Route, message: RelayMessage): boolean {
     if (message.event !== 'sent') {
         return true;
     }
-    const text = message.text;
+    const text = message.text.length > FILTER_TEXT_LIMIT ? message.text.slice(0, FILTER_TEXT_LIMIT) : message.text;
     if (filter.match && !filter.match.test(text)) {
         return false;
     }

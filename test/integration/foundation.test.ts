@@ -86,6 +86,8 @@ describe('the packaged app in the real runtime', () => {
         expect(response.data).toMatchObject({ success: true, room_id: 'GENERAL' });
         const stored = host.state.messages.get(response.data.message_id);
         expect(stored).toMatchObject({ roomId: 'GENERAL', text: 'build passed', alias: 'Jenkins', avatarUrl: 'https://ci.example.com/jenkins.png', senderId: host.appUser().id });
+        // …and travels on by the #general → hook rule (the next tests count the hook's requests).
+        await eventually(() => sink.requests.some((r) => r.json && r.json.message_id === stored.id), 15000, 'the relay to the hook');
     });
 
     it('refuses a wrong token and writes nothing', async () => {
@@ -104,8 +106,8 @@ describe('the packaged app in the real runtime', () => {
         const stored = host.state.messages.get(response.data.message_id);
         expect(stored).toMatchObject({ alias: '[inbound] ci', text: 'from ci via rules' });
         // #general → hook is a rule, so the inbound message travels on to the webhook target…
-        const requests = await sink.waitFor(before + 1);
-        expect(requests[before].json).toMatchObject({ text: 'from ci via rules', message_id: stored.id });
+        const relayed = await eventually(() => sink.requests.slice(before).find((r) => r.json && r.json.message_id === stored.id), 15000, 'the relay to the hook');
+        expect(relayed.json).toMatchObject({ text: 'from ci via rules', message_id: stored.id });
         await host.idle();
         await eventually(() => host.pending.size === 0);
     });
