@@ -14,6 +14,7 @@ const { engineRequire } = require('./engine');
 const { HostState } = require('./state');
 const { HostBridges } = require('./bridges');
 const { AppRouter } = require('./app-router');
+const { AppsRestApi } = require('./apps-rest');
 const { ServerRules, SERVER_SETTING_DEFAULTS } = require('./server-rules');
 const { MemoryMetadataStorage, MemorySourceStorage, MemoryLogStorage } = require('./storages');
 
@@ -38,17 +39,26 @@ const { AppInterface } = engineRequire('definition/metadata');
 // which jest sets. A server never runs that way, so neither does the host.
 if (process.env.NODE_ENV === 'test') process.env.NODE_ENV = 'production';
 
+/** The seeded users' passwords for the REST login (`rc-apps deploy --username admin --password admin`). */
+const DEFAULT_PASSWORDS = { admin: 'admin', alice: 'alice', bob: 'bob' };
+
 class LocalHost extends EventEmitter {
     /**
      * @param {object} options
      * @param {number} [options.port] HTTP port (0 = any free port)
      * @param {string} [options.siteUrl] public URL of this "server" (default http://localhost:<port>)
      * @param {(entry: object) => void} [options.onLog] receives the app's log entries
+     * @param {Record<string, string>} [options.passwords] username → password for the REST login
+     * @param {boolean} [options.license] false: a community workspace without a valid license
+     * @param {string} [options.serverVersion] the Rocket.Chat version /api/info reports
      */
     constructor(options = {}) {
         super();
         this.options = options;
         this.routes = new AppRouter(() => this.manager.getApiManager());
+        this.appsRest = new AppsRestApi(this, { passwords: options.passwords || DEFAULT_PASSWORDS });
+        this.license = { valid: options.license !== false };
+        this.serverVersion = options.serverVersion || '7.0.0';
         this.rules = new ServerRules(this);
         this.notifications = [];
         // bridges: engine-facing bridge calls by `bridge.method`; rpc: the app's calls out of its
@@ -73,6 +83,7 @@ class LocalHost extends EventEmitter {
         this.serverSettings = { ...SERVER_SETTING_DEFAULTS, Site_Url: this.siteUrl, Site_Name: 'Relay Bridge local host' };
         this.state = new HostState({ siteUrl: this.siteUrl });
         this.seed();
+        this.appsRest.seed();
 
         // The engine spawns plain `deno` from PATH with this cache.
         const denoDir = path.dirname(denoBinary());
@@ -119,11 +130,19 @@ class LocalHost extends EventEmitter {
         if (!app) {
             throw new Error(`app install failed: ${JSON.stringify({ compiler: affs.getCompilerErrors(), storage: affs.getStorageError(), appUser: affs.getAppUserError(), license: affs.getLicenseValidationResult && affs.getLicenseValidationResult() })}`);
         }
-        this.appId = app.getID();
-        this.countRuntimeCalls(runtimeController(app));
+        this.adoptApp(app);
         const status = await app.getStatus();
         if (!/enabled/.test(status)) throw new Error(`app installed but not enabled: status ${status}`);
         return this.appId;
+    }
+
+    /**
+     * Makes an app installed or updated (also through the REST API) the one the host's helpers and
+     * the playground work with, and counts its runtime's calls. An update brings a new runtime.
+     */
+    adoptApp(app) {
+        if (!this.appId || this.appId === app.getID()) this.appId = app.getID();
+        this.countRuntimeCalls(runtimeController(app));
     }
 
     /** Counts the requests crossing the app's sandbox boundary, in both directions. */
@@ -311,6 +330,8 @@ class LocalHost extends EventEmitter {
             for (const handler of this.extraHandlers) {
                 if (await handler(req, res, url)) return;
             }
+            // Rocket.Chat's REST API (login, /api/apps management), before the apps' own endpoints.
+            if (await this.appsRest.handle(req, res)) return;
             this.routes.server(req, res);
         } catch (e) {
             this.emit('serverError', e);

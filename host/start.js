@@ -42,6 +42,9 @@ Send a message in #general as alice (relayed to the demo targets):
 Watch what the targets received:   curl ${host.siteUrl}/sinks
 Read the room:                      curl ${host.siteUrl}/api/host/rooms/general/messages
 
+Deploy a changed build into this host (Rocket.Chat's apps REST API; logins admin/admin, alice/alice, bob/bob):
+  npm run deploy -- --url ${host.siteUrl} --username admin --password admin
+
 Ctrl-C to stop.`);
 
     let stopping = false;

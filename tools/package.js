@@ -40,50 +40,63 @@ function stageApp(appDir, stageDir) {
     fs.writeFileSync(path.join(stageDir, 'package.json'), `${JSON.stringify(stagePackage, null, 2)}\n`);
 }
 
+/** rc-apps (apps-cli 1.9.0) run in a staged folder; its output is returned (or shown, `inherit`). */
+function runRcApps(stageDir, args, { inherit = false } = {}) {
+    const cli = path.join(root, 'node_modules', '@rocket.chat', 'apps-cli', 'bin', 'run');
+    return childProcess.spawnSync(process.execPath, [cli, ...args], {
+        cwd: stageDir,
+        encoding: 'utf8',
+        stdio: inherit ? 'inherit' : 'pipe',
+        env: { ...process.env, FORCE_COLOR: '0' },
+    });
+}
+
 /**
+ * Stages the app (one stage per process: parallel runs — tests, benchmarks, npm start — never
+ * collide), runs `rc-apps package` there and copies the zip to <workDir>/dist/.
  * @param {object} [options]
  * @param {string} [options.appDir] folder holding app.json and what ships (default: this project)
  * @param {string} [options.workDir] where .stage/ and dist/ go (default: this project); a private
  *     one keeps concurrent packaging runs (tests, benchmarks) from replacing each other's stage
  * @param {boolean} [options.quiet]
- * @returns {string} path of the zip in <workDir>/dist/
+ * @param {boolean} [options.keepStage] leave the stage in place (the caller removes it): `npm run
+ *     deploy` runs `rc-apps deploy` in the very folder this zip was built from
+ * @returns {string} path of the zip in <workDir>/dist/ (with keepStage: `{ zip, stageDir, zipName }`)
  */
-function packageApp({ appDir = root, workDir = root, quiet = false } = {}) {
+function packageApp({ appDir = root, workDir = root, quiet = false, keepStage = false } = {}) {
     const appJson = JSON.parse(fs.readFileSync(path.join(appDir, 'app.json'), 'utf8'));
-    // One stage per process as well: parallel runs (tests, benchmarks, npm start) never collide.
     const stageDir = path.join(workDir, '.stage', `${appJson.nameSlug}-${process.pid}`);
     stageApp(appDir, stageDir);
+    let handedOver = false;
+    try {
+        const result = runRcApps(stageDir, ['package']);
+        const output = `${result.stdout || ''}${result.stderr || ''}`;
+        if (result.status !== 0 || /error/i.test(output.replace(/0 errors?/gi, ''))) {
+            throw new Error(`rc-apps package failed (exit ${result.status}):\n${output}`);
+        }
 
-    const cli = path.join(root, 'node_modules', '@rocket.chat', 'apps-cli', 'bin', 'run');
-    const result = childProcess.spawnSync(process.execPath, [cli, 'package'], {
-        cwd: stageDir,
-        encoding: 'utf8',
-        env: { ...process.env, FORCE_COLOR: '0' },
-    });
-    const output = `${result.stdout || ''}${result.stderr || ''}`;
-    if (result.status !== 0 || /error/i.test(output.replace(/0 errors?/gi, ''))) {
-        throw new Error(`rc-apps package failed (exit ${result.status}):\n${output}`);
+        const zipName = `${appJson.nameSlug}_${appJson.version}.zip`;
+        const built = path.join(stageDir, 'dist', zipName);
+        if (!fs.existsSync(built)) {
+            throw new Error(`rc-apps reported success but ${built} is missing:\n${output}`);
+        }
+        const distDir = path.join(workDir, 'dist');
+        fs.mkdirSync(distDir, { recursive: true });
+        const target = path.join(distDir, zipName);
+        // Copy then rename: a reader never sees a half-written zip.
+        fs.copyFileSync(built, `${target}.${process.pid}.tmp`);
+        fs.renameSync(`${target}.${process.pid}.tmp`, target);
+        if (!quiet) {
+            console.log(`packaged ${path.relative(root, target)} (${fs.statSync(target).size} bytes)`);
+        }
+        handedOver = keepStage;
+        return keepStage ? { zip: target, stageDir, zipName } : target;
+    } finally {
+        if (!handedOver) fs.rmSync(stageDir, { recursive: true, force: true });
     }
-
-    const zipName = `${appJson.nameSlug}_${appJson.version}.zip`;
-    const built = path.join(stageDir, 'dist', zipName);
-    if (!fs.existsSync(built)) {
-        throw new Error(`rc-apps reported success but ${built} is missing:\n${output}`);
-    }
-    const distDir = path.join(workDir, 'dist');
-    fs.mkdirSync(distDir, { recursive: true });
-    const target = path.join(distDir, zipName);
-    // Copy then rename: a reader never sees a half-written zip.
-    fs.copyFileSync(built, `${target}.${process.pid}.tmp`);
-    fs.renameSync(`${target}.${process.pid}.tmp`, target);
-    fs.rmSync(stageDir, { recursive: true, force: true });
-    if (!quiet) {
-        console.log(`packaged ${path.relative(root, target)} (${fs.statSync(target).size} bytes)`);
-    }
-    return target;
 }
 
-module.exports = { packageApp };
+module.exports = { packageApp, runRcApps, stageApp };
 
 if (require.main === module) {
     try {
