@@ -22,7 +22,7 @@ const { UploadBridge } = engineRequire('server/bridges/UploadBridge');
 const { UserBridge } = engineRequire('server/bridges/UserBridge');
 const { ThreadBridge } = engineRequire('server/bridges/ThreadBridge');
 const { AppInterface } = engineRequire('definition/metadata');
-const { convertAppAttachments, determineFileType } = require('./server-rules');
+const { convertAppAttachments, determineFileType, parseRequestOptions, parseResponseData } = require('./server-rules');
 
 /** Makes every method of `target` not defined on `bridge` throw a clear error. */
 function loud(bridge, name) {
@@ -169,7 +169,11 @@ class HostEnvBridge extends EnvironmentalVariableBridge {
     }
 }
 
-/** Performs the app's requests for real, like Rocket.Chat's AppHttpBridge (fetch, same option handling). */
+/**
+ * Performs the app's requests for real, like Rocket.Chat's AppHttpBridge (bridges/http.ts) on
+ * serverFetch (packages/server-fetch): the same option handling, body rule and response parsing.
+ * (Fetch itself is Node's, not node-fetch; bodies reach it as the server's would.)
+ */
 class HostHttpBridge extends HttpBridge {
     constructor(host) {
         super();
@@ -178,13 +182,11 @@ class HostHttpBridge extends HttpBridge {
     async call(info) {
         const { request, method } = info;
         const url = new URL(info.url);
-        const headers = { ...(request.headers || {}) };
-        let content = request.content;
-        if (!content && request.data !== undefined && typeof request.data === 'object') {
-            content = JSON.stringify(request.data);
-            headers['Content-Type'] = 'application/json';
-        }
+        const { headers = {} } = request;
+        let { content } = request;
+        if (!content && typeof request.data === 'object') content = request.data;
         if (request.auth) {
+            if (request.auth.indexOf(':') < 0) throw new Error('auth option should be of the form "username:password"');
             headers.Authorization = `Basic ${Buffer.from(request.auth, 'ascii').toString('base64')}`;
         }
         const getOrHead = ['GET', 'HEAD'].includes(String(method).toUpperCase());
@@ -196,23 +198,19 @@ class HostHttpBridge extends HttpBridge {
                 headers['Content-Type'] = 'application/x-www-form-urlencoded';
             }
         }
-        if (request.query) {
-            url.search = url.search ? `${url.search}&${request.query}` : `?${request.query}`;
-        }
+        // (`request.query` is ignored: bridges/http.ts never reads it.)
         if (getOrHead) content = undefined;
-        // Bytes arrive from the Deno runtime as Uint8Array (msgpack), exactly as in Rocket.Chat.
-        if (content && typeof content === 'object' && !(content instanceof Uint8Array)) {
-            content = Buffer.from(Object.values(content));
-        }
         // Newer servers check the address (after resolving it) when the app asks for ssrfValidation.
         if (request.ssrfValidation === true) await this.host.rules.checkForSsrf(url);
+        // A body that is not a Node Buffer is JSON-stringified here, whatever its Content-Type said.
+        const options = parseRequestOptions({ method, body: content, headers });
         this.host.counters.http += 1;
-        const timeout = typeof request.timeout === 'number' && request.timeout > 0 ? request.timeout : 3 * 60 * 1000;
+        const timeout = request.timeout || 3 * 60 * 1000;
         try {
             const response = await fetch(url.href, {
                 method: String(method).toUpperCase(),
-                body: content,
-                headers,
+                body: options.body,
+                headers: options.headers,
                 signal: AbortSignal.timeout(timeout),
             });
             const result = {
@@ -225,16 +223,8 @@ class HostHttpBridge extends HttpBridge {
             if (request.encoding === null) {
                 result.content = body;
             } else {
-                result.content = body.toString(request.encoding || 'utf8');
-                const contentType = (response.headers.get('content-type') || '').split(';')[0];
-                result.data = null;
-                if (['application/json', 'text/javascript', 'application/javascript'].includes(contentType)) {
-                    try {
-                        result.data = JSON.parse(result.content);
-                    } catch {
-                        result.data = null;
-                    }
-                }
+                result.content = body.toString(request.encoding);
+                result.data = parseResponseData(response.headers.get('content-type'), result.content);
             }
             return result;
         } catch (e) {

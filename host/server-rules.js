@@ -233,6 +233,39 @@ ServerRules.prototype.checkForSsrf = async function checkForSsrf(url) {
     throw blocked();
 };
 
+/**
+ * packages/server-fetch/src/parsers.ts `parseRequestOptions`, which serverFetch applies to every
+ * request: unless the Content-Type is exactly `application/x-www-form-urlencoded`, a body that is
+ * an object but not a Node Buffer (a plain Uint8Array included) is JSON-stringified and the
+ * Content-Type forced to `application/json`. Mutates and returns `options`, as the source does.
+ */
+function parseRequestOptions(options) {
+    const headers = options.headers || {};
+    const contentType = headers['Content-Type'] || headers['content-type'];
+    if (contentType && contentType.toLowerCase() === 'application/x-www-form-urlencoded') return options;
+    try {
+        if (typeof options.body === 'object' && !Buffer.isBuffer(options.body)) {
+            options.body = JSON.stringify(options.body);
+            options.headers = { ...options.headers, 'Content-Type': 'application/json' };
+        }
+    } catch {
+        // the source ignores a body JSON.stringify refuses (a cycle, a BigInt)
+    }
+    return options;
+}
+
+/** bridges/http.ts: the response types whose body is also parsed into `data` (null otherwise, or when JSON.parse fails). */
+const JSON_RESPONSE_TYPES = ['application/json', 'text/javascript', 'application/javascript', 'application/x-javascript'];
+
+function parseResponseData(contentTypeHeader, text) {
+    if (!JSON_RESPONSE_TYPES.includes((contentTypeHeader || '').split(';')[0])) return null;
+    try {
+        return JSON.parse(text);
+    } catch {
+        return null;
+    }
+}
+
 /** converters/messages.ts _convertAppAttachments: only the app's keys are read; snake_case ones are lost. */
 function convertAppAttachments(attachments) {
     return attachments.map((a) =>
@@ -359,4 +392,4 @@ function determineFileType(buffer, name) {
     return 'application/octet-stream';
 }
 
-module.exports = { ServerRules, MeteorError, SERVER_SETTING_DEFAULTS, convertAppAttachments, convertAttachmentsToApp, determineFileType, contentTypeAllowed };
+module.exports = { ServerRules, parseRequestOptions, parseResponseData, MeteorError, SERVER_SETTING_DEFAULTS, convertAppAttachments, convertAttachmentsToApp, determineFileType, contentTypeAllowed };

@@ -26,16 +26,28 @@ export interface OutboundRequest {
     multipart?: MultipartPart[];
 }
 
+/**
+ * The most of an answer the app reads (1 MiB). No target's API answer comes near it; past it the
+ * body is cut, so a huge answer costs one delivery's worth of work, nothing more.
+ */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+
 export interface HttpResult {
     status: number;
     /** Header names lower-cased. */
     headers: Record<string, string>;
+    /** The body as UTF-8 text (its first MAX_RESPONSE_BYTES when `truncated`). */
     body: string;
+    /** The body was longer than MAX_RESPONSE_BYTES: `body` holds only its start. */
+    truncated?: boolean;
 }
 
-/** Parses a JSON response body, or returns undefined when it is not JSON. */
+/**
+ * Parses a JSON response body, or returns undefined when it is not JSON (or was cut short).
+ * JSON.parse makes a `__proto__` key an own property, never the object's prototype.
+ */
 export function parseJsonBody(result: HttpResult): any {
-    if (!result.body) {
+    if (!result.body || result.truncated) {
         return undefined;
     }
     try {

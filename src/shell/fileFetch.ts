@@ -1,6 +1,7 @@
 import { IHttp, IHttpRequest } from '@rocket.chat/apps-engine/definition/accessors';
 
 import { checkAddress } from '../core/addressPolicy';
+import { responseBytes } from './httpExecutor';
 
 // Copies a file a sender linked to, so it lives in Rocket.Chat instead of as a link that expires.
 // The URL is the sender's word: only public addresses (or private ones the admin listed) are
@@ -34,7 +35,7 @@ export async function fetchFile(http: IHttp, source: { url: string; name?: strin
     if (!response || (response.statusCode !== 200 && response.statusCode !== 206)) {
         return { ok: false, reason: `could not be downloaded (HTTP ${response ? response.statusCode : 'no answer'})`, link: true };
     }
-    const bytes = toBytes(response.content);
+    const bytes = responseBytes(response.content);
     if (!bytes) {
         return { ok: false, reason: 'could not be downloaded (no body)', link: true };
     }
@@ -48,25 +49,6 @@ export async function fetchFile(http: IHttp, source: { url: string; name?: strin
     }
     const type = (headers['content-type'] || '').split(';')[0].trim().toLowerCase();
     return { ok: true, file: { name: source.name || nameFromUrl(source.url), mimeType: type || source.mimeType, bytes } };
-}
-
-/** A response body with `encoding: null`, in whichever form the engine's transport delivered it. */
-function toBytes(content: unknown): Uint8Array | undefined {
-    if (content instanceof Uint8Array) {
-        return content;
-    }
-    if (content && typeof content === 'object') {
-        const data = (content as { type?: string; data?: unknown }).data;
-        if ((content as { type?: string }).type === 'Buffer' && Array.isArray(data)) {
-            return new Uint8Array(data as number[]);
-        }
-        // A typed array that lost its class on the way: {"0":1,"1":2,…}.
-        const values = Object.keys(content).map((k) => (content as Record<string, unknown>)[k]);
-        if (values.every((v) => typeof v === 'number')) {
-            return new Uint8Array(values as number[]);
-        }
-    }
-    return undefined;
 }
 
 function lowerCaseKeys(headers: unknown): Record<string, string> {

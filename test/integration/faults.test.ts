@@ -4,6 +4,8 @@
 //
 // Time is scaled: retries start at 50 ms and cap at 400 ms (production: 2 s and 10 min), so one
 // second here stands for about forty in production ("down for 60 s" ≈ 1.5 s).
+import axios from 'axios';
+
 import { eventually, LocalHost, startHostWithApp } from '../support/host';
 import { FaultySink } from '../support/faultySink';
 
@@ -18,6 +20,7 @@ interface ScenarioResult {
 }
 
 const TIME_SCALE = 40; // 2000 ms production base delay / 50 ms here
+const INBOUND_TOKEN = 'fault-suite-inbound-token-0123456789';
 
 describe('fault suite', () => {
     let host: LocalHost;
@@ -46,8 +49,12 @@ describe('fault suite', () => {
         await host.updateSetting(
             'relay_config',
             JSON.stringify({
-                instances: { hook: { type: 'webhook', url: sink.url, timeout_ms: 300 } },
-                rules: [{ from: { rocketchat: { room: '#general' } }, to: { hook: {} } }],
+                instances: { hook: { type: 'webhook', url: sink.url, timeout_ms: 300 }, ext: { type: 'inbound', token: INBOUND_TOKEN, rooms: ['#random'] } },
+                // Inbound posts go to #random, which relays nowhere: they add no deliveries.
+                rules: [
+                    { from: { rocketchat: { room: '#general' } }, to: { hook: {} } },
+                    { from: { ext: {} }, to: { rocketchat: { room: '#random' } } },
+                ],
             }),
         );
     });
@@ -138,6 +145,31 @@ describe('fault suite', () => {
             for (let i = 0; i < 10; i++) send();
         });
         expect(sink.rawDuplicates).toBeGreaterThan(rawBefore); // we did retry what timed out…
+    });
+
+    /** Posts one inbound message; resolves to the status and how long the answer took. */
+    async function inbound(text: string): Promise<{ status: number; ms: number }> {
+        const started = Date.now();
+        const response = await axios.post(`${host.siteUrl}/api/apps/public/${host.appId}/inbound?source=ext`, { text }, { headers: { Authorization: `Bearer ${INBOUND_TOKEN}` }, timeout: 20000, validateStatus: () => true });
+        return { status: response.status, ms: Date.now() - started };
+    }
+
+    it.each([
+        // The server parses a JSON answer into `data`; a `__proto__` key in it stops the Deno runtime's
+        // decoder (msgpack refuses the key) unless the app reads answers as bytes.
+        ['hostile answers (__proto__ key)', JSON.stringify({ ok: true }).replace('{', '{"__proto__":{"polluted":true},')],
+        ['huge answers (8 MB JSON)', JSON.stringify({ ok: true, padding: 'x'.repeat(8 * 1024 * 1024) })],
+    ])('%s: inbound keeps answering, nothing lost', async (name, body) => {
+        const requestsBefore = sink.rawRequests;
+        sink.setMode({ kind: 'answer', body, count: 3 });
+        await scenario(name, 10, async (send) => {
+            for (let i = 0; i < 10; i++) send();
+            await eventually(() => sink.rawRequests > requestsBefore, 10000, 'a first answer');
+            const answer = await inbound(`${name}: inbound during`);
+            expect(answer.status).toBe(200);
+            expect(answer.ms).toBeLessThan(5000);
+        });
+        expect((await inbound(`${name}: inbound after`)).status).toBe(200);
     });
 
     it('app disabled and re-enabled while deliveries wait in the outbox', async () => {

@@ -1,5 +1,6 @@
 // A webhook receiver that misbehaves on command: refuses connections (down), answers 429 with
-// Retry-After, 500s, stalls without answering, or drips its body slowly. It de-duplicates by
+// Retry-After, 500s, stalls without answering, drips its body slowly, or accepts and answers with
+// a body of the test's choosing (a hostile or huge one). It de-duplicates by
 // Idempotency-Key, as a careful receiver does, and counts raw duplicates separately.
 import * as http from 'http';
 import { AddressInfo, Socket } from 'net';
@@ -8,7 +9,8 @@ export type Mode =
     | { kind: 'ok' }
     | { kind: 'status'; status: number; retryAfter?: string; count: number }
     | { kind: 'stall'; ms: number; count: number }
-    | { kind: 'drip'; byteDelayMs: number; count: number };
+    | { kind: 'drip'; byteDelayMs: number; count: number }
+    | { kind: 'answer'; body: string; count: number };
 
 export interface Delivery {
     messageId: string;
@@ -77,6 +79,12 @@ export class FaultySink {
                 if (mode.kind === 'stall') {
                     // Never answers; the connection is dropped later. Nothing is accepted.
                     setTimeout(() => req.socket.destroy(), mode.ms);
+                    return;
+                }
+                if (mode.kind === 'answer') {
+                    this.accept(Buffer.concat(chunks), req);
+                    res.writeHead(200, { 'Content-Type': 'application/json' });
+                    res.end(mode.body);
                     return;
                 }
                 // drip: accepted (recorded) but the answer trickles in slower than the client waits
