@@ -41,7 +41,8 @@ describe('outbound relay to Discord and a remote Rocket.Chat', () => {
         // Remote Rocket.Chat REST API.
         remote = await new Sink((req) => {
             if (req.path === '/api/v1/chat.postMessage') return { body: { success: true, message: { _id: `R${++nextId}`, rid: 'REMOTE_ROOM', msg: req.json.text } } };
-            if (req.path.startsWith('/api/v1/rooms.upload/')) return { body: { success: true, message: { _id: `U${++nextId}`, rid: 'REMOTE_ROOM' } } };
+            if (req.path.startsWith('/api/v1/rooms.media/')) return { body: { success: true, file: { _id: `F${++nextId}`, url: '/file-upload/x' } } };
+            if (req.path.startsWith('/api/v1/rooms.mediaConfirm/')) return { body: { success: true, message: { _id: `U${++nextId}`, rid: 'REMOTE_ROOM' } } };
             return { body: { success: true } };
         }).start();
         host = await startHostWithApp();
