@@ -20,10 +20,14 @@ export interface OutboundRequest {
     method: HttpMethod;
     url: string;
     headers: Record<string, string>;
-    /** Serialised body (JSON, form or plain text); exclusive with `multipart`. */
+    /** Serialised body (JSON, form or plain text); exclusive with `multipart` and `bytes`. */
     body?: string;
     /** multipart/form-data parts; the shell encodes them with `encodeMultipart`. */
     multipart?: MultipartPart[];
+    /** A raw binary body (a media upload), sent as it is with the request's Content-Type. */
+    bytes?: Uint8Array;
+    /** The adapter's own name for the request (e.g. which upload it is), never sent: readResponse reads it back. */
+    tag?: string;
 }
 
 /**

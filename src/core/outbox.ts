@@ -23,6 +23,8 @@ export interface OutboxEntry {
     partsDone: number;
     /** Remote ids of the parts already delivered. */
     remoteIds: string[];
+    /** Values the delivered parts' responses carried (upload ids) for the parts still to do; absent in entries from before. */
+    carried?: Record<string, string>;
     attempts: number;
     firstAttemptAt: number;
     nextAttemptAt: number;

@@ -1,6 +1,8 @@
 import { IHttp, ILogger, IRead } from '@rocket.chat/apps-engine/definition/accessors';
 
+import { OutboundRequest } from '../core/http';
 import { RelayMessage } from '../core/message';
+import { DeliveryProgress, runRequests } from '../targets/run';
 import { DeliveryInput, OutboundFile, RenderedMessage, TargetAdapter, TargetError } from '../targets/types';
 import { DEFAULT_TIMEOUT_MS, executeRequest, hostOf } from './httpExecutor';
 
@@ -16,6 +18,8 @@ export interface DeliveryJob {
     partsDone: number;
     /** Remote ids of the parts already done. */
     remoteIds: string[];
+    /** Values the done requests' responses carried (upload ids), for the requests still to do. */
+    carried: Record<string, string>;
     /** Remote ids the message already has at this target (edits and deletes). */
     existingIds: string[];
     /** Remote id of the thread parent at this target. */
@@ -26,7 +30,7 @@ export interface DeliveryJob {
 
 export type AttemptResult =
     | { ok: true; remoteIds: string[] }
-    | { ok: false; remoteIds: string[]; partsDone: number; retryable: boolean; retryAfterMs?: number; error: string };
+    | { ok: false; remoteIds: string[]; partsDone: number; carried: Record<string, string>; retryable: boolean; retryAfterMs?: number; error: string };
 
 /**
  * Runs the adapter's requests for one delivery from `partsDone` on. A failure reports how far it
@@ -41,10 +45,11 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
         files: job.files,
         remoteIds: job.existingIds,
         remoteThreadId: job.parentId,
+        carried: job.carried,
     };
-    const remoteIds = job.remoteIds.slice();
-    let done = 0;
-    let current;
+    const progress: DeliveryProgress = { partsDone: job.partsDone, remoteIds: job.remoteIds.slice(), carried: job.carried };
+    const timeoutMs = job.timeoutMs || DEFAULT_TIMEOUT_MS;
+    let current: OutboundRequest | undefined;
     try {
         if (job.adapter.login && job.adapter.readLogin) {
             const login = job.adapter.login(input.config);
@@ -53,33 +58,32 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
                 input.session = job.adapter.readLogin(input.config, await executeRequest(http, login, job.timeoutMs));
             }
         }
-        const requests = job.adapter.buildRequests(input);
-        for (let i = 0; i < requests.length; i++) {
-            if (i < job.partsDone) {
-                continue;
-            }
-            current = requests[i];
-            const response = await executeRequest(http, current, job.timeoutMs || DEFAULT_TIMEOUT_MS);
-            const { remoteId } = job.adapter.readResponse(input, current, response);
-            if (remoteId) {
-                remoteIds.push(remoteId);
-            }
-            done = i + 1;
-        }
-        return { ok: true, remoteIds };
+        await runRequests(job.adapter, input, progress, (request) => executeRequest(http, withRawBody(request), timeoutMs), (request) => {
+            current = request;
+        });
+        return { ok: true, remoteIds: progress.remoteIds };
     } catch (e) {
         const where = current ? `${current.method} ${hostOf(current.url)}` : job.adapter.describe(job.config);
         const status = e instanceof TargetError && e.status ? ` HTTP ${e.status}` : '';
         return {
             ok: false,
-            remoteIds,
-            partsDone: Math.max(done, job.partsDone),
+            remoteIds: progress.remoteIds,
+            partsDone: progress.partsDone,
+            carried: progress.carried,
             // Anything that is not a target's answer (a bug, a bad request we built) is not retried.
             retryable: e instanceof TargetError ? e.retryable : false,
             retryAfterMs: e instanceof TargetError ? e.retryAfterMs : undefined,
             error: `[${where}]${status}: ${e instanceof Error ? e.message : String(e)}`,
         };
     }
+}
+
+/**
+ * A raw binary body handed to the executor as the engine's `content`: a Uint8Array travels
+ * through the runtime intact, as multipart bodies already do (see httpExecutor.ts).
+ */
+function withRawBody(request: OutboundRequest): OutboundRequest {
+    return request.bytes ? { ...request, bytes: undefined, body: request.bytes as unknown as string } : request;
 }
 
 /** Reads file bytes for targets that upload (within the size limit); others get links. */

@@ -204,6 +204,7 @@ export class OutboundRelay {
                 rendered: plan.rendered,
                 partsDone: 0,
                 remoteIds: [],
+                carried: {},
                 existingIds,
                 parentId: parentIds && parentIds.length ? parentIds[0] : undefined,
                 files: await loadFiles(message, plan.adapter, acc.read, acc.logger, files, maxFileSize),
@@ -221,7 +222,7 @@ export class OutboundRelay {
         if (decision.action === 'retry') {
             acc.logger.warn(`${what}; retrying from the outbox`);
             this.outbox.counters.count(plan.key, plan.instance.name, 'retried', result.error);
-            const entry = this.outbox.newEntry({ ...entryFields, partsDone: result.partsDone, remoteIds: result.remoteIds, attempts: 1, nextAttemptAt: decision.at, lastError: result.error });
+            const entry = this.outbox.newEntry({ ...entryFields, partsDone: result.partsDone, remoteIds: result.remoteIds, carried: result.carried, attempts: 1, nextAttemptAt: decision.at, lastError: result.error });
             this.outbox.markPending(plan.key); // later deliveries to this target now queue behind it
             return { key: plan.key, remoteIds: plan.instance.trackEdits ? result.remoteIds : [], queued: entry };
         }

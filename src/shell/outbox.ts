@@ -205,6 +205,7 @@ export class Outbox {
                     rendered: entry.rendered,
                     partsDone: entry.partsDone,
                     remoteIds: entry.remoteIds,
+                    carried: entry.carried || {},
                     existingIds,
                     parentId: parentIds && parentIds.length ? parentIds[0] : undefined,
                     files: await loadFiles(entry.message, instance.adapter, read, this.logger(), files, maxFileSize),
@@ -224,7 +225,7 @@ export class Outbox {
                 continue;
             }
             const decision = afterFailure(result, entry.attempts + 1, entry.firstAttemptAt, Date.now(), policy);
-            const updated: OutboxEntry = { ...entry, attempts: entry.attempts + 1, partsDone: result.partsDone, remoteIds: result.remoteIds, lastError: result.error, claimedBy: undefined, claimedUntil: undefined };
+            const updated: OutboxEntry = { ...entry, attempts: entry.attempts + 1, partsDone: result.partsDone, remoteIds: result.remoteIds, carried: result.carried, lastError: result.error, claimedBy: undefined, claimedUntil: undefined };
             if (decision.action === 'retry') {
                 updated.nextAttemptAt = decision.at;
                 await saveOutboxEntry(persistence, updated);
@@ -266,6 +267,7 @@ export class Outbox {
             rendered: old.rendered,
             partsDone: old.partsDone,
             remoteIds: old.remoteIds,
+            carried: old.carried,
         });
         this.markPending(entry.targetKey);
         await this.enqueue([entry], read, persistence, modify);

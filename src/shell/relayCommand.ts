@@ -171,7 +171,7 @@ export class RelayCommand implements ISlashCommand {
             plans.map(async (plan) => {
                 const started = Date.now();
                 const result = await attemptDelivery(
-                    { instance: plan.instance.name, adapter: plan.adapter, config: plan.instance.adapterConfig, channel: plan.channel, message, rendered: plan.rendered, partsDone: 0, remoteIds: [], existingIds: [], files: [], timeoutMs: plan.instance.timeoutMs },
+                    { instance: plan.instance.name, adapter: plan.adapter, config: plan.instance.adapterConfig, channel: plan.channel, message, rendered: plan.rendered, partsDone: 0, remoteIds: [], carried: {}, existingIds: [], files: [], timeoutMs: plan.instance.timeoutMs },
                     http,
                 );
                 const took = `${Date.now() - started} ms`;

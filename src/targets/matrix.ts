@@ -11,8 +11,12 @@
 // (`rb-{msgid}-{event}-{part}`, edits add a fingerprint of the new text), so a retried delivery
 // reuses them and the homeserver answers with the event it already created instead of posting twice.
 //
-// Remote id: the event id. Edits send `m.replace` events and report no ids, so the map keeps
-// pointing at the original events; deletes redact. Room aliases would need a directory lookup,
+// Files with bytes go to the media repository (`POST /_matrix/media/v3/upload`, raw bytes) and
+// the mxc:// URI it answers becomes an `m.image`/`m.video`/`m.audio`/`m.file` event, one per file
+// after the text (in the thread for a reply); other files are links in the text.
+//
+// Remote id: the event id ("file $…" for file events, which edits leave alone). Edits send
+// `m.replace` events and report no ids, so the map keeps pointing at the original events; deletes redact. Room aliases would need a directory lookup,
 // so only room ids (`!opaque:server`) are accepted.
 
 import { ConfigError } from '../core/errors';
@@ -20,12 +24,12 @@ import type { HttpResult, OutboundRequest } from '../core/http';
 import { parseJsonBody } from '../core/http';
 import { escapeHtml, neutraliseMentions, toHtml, toPlainText } from '../core/text';
 import {
-    decodeUrlPart, fitChunksToParts, isSuccessStatus, optionalString, originOf, pathSegments, queryValue,
+    decodeUrlPart, fitChunksToParts, isSuccessStatus, mediaKind, optionalString, originOf, pathSegments, queryValue,
     requireHttpUrl, requireString, responseError,
     requestsForEvent,
 } from './common';
 import { fingerprint, splitToFit, truncateToFit, utf8Length } from './sizing';
-import type { DeliveryInput, TargetAdapter } from './types';
+import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter } from './types';
 import { TargetError } from './types';
 
 export interface MatrixConfig {
@@ -46,6 +50,10 @@ const MAX_TEXT = 32000;
 const PROFILE_KEY = 'com.beeper.per_message_profile';
 const MAX_PROFILE_BYTES = 255;
 const HTML_FORMAT = 'org.matrix.custom.html';
+// Synapse's default max_upload_size; larger files are linked.
+const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
+// Marks a file event's id in the message map (event ids never contain a space).
+const FILE_MARK = 'file ';
 // Room ids: `!opaque:server`, or just `!opaque` from room version 12 on.
 const ROOM_ID = /^![^\s:/]+(?::[^\s/]+)?$/;
 
@@ -140,10 +148,16 @@ function roomFor(input: DeliveryInput<MatrixConfig>): string {
     return roomId;
 }
 
-/** Rocket.Chat markdown with @room defused (it notifies the whole room) and file links appended. */
+/** Uploaded when bytes came along (for an edit: could have, so the text keeps the links it had) within the limit. */
+function isUpload(file: OutboundFile, needBytes: boolean): boolean {
+    return (!needBytes || file.bytes !== undefined) && (file.bytes ? file.bytes.length : file.size) <= MAX_UPLOAD_BYTES;
+}
+
+/** Rocket.Chat markdown with @room defused (it notifies the whole room) and links to the files not uploaded. */
 function sourceText(input: DeliveryInput<MatrixConfig>): string {
     const text = neutraliseMentions(input.rendered.text).replace(/(^|[^\w@.\-])@room(?![\w.\-])/g, '$1@\u200Broom');
-    const links = input.files.map((file) => `[${file.name.replace(/[[\]]/g, '')}](${file.url})`);
+    const links = input.files.filter((file) => !isUpload(file, input.message.event === 'sent'))
+        .map((file) => `[${file.name.replace(/[[\]]/g, '')}](${file.url})`);
     return [text].concat(links).filter((line) => line.trim().length > 0).join('\n');
 }
 
@@ -194,14 +208,37 @@ function messageContent(input: DeliveryInput<MatrixConfig>, chunk: string): Reco
 }
 
 function sentContent(input: DeliveryInput<MatrixConfig>, chunk: string): Record<string, unknown> {
-    const content = messageContent(input, chunk);
+    return inThread(input, messageContent(input, chunk));
+}
+
+/** A file event: its mxc:// URI, name, type and size; the sender's profile, no name fallback (the body is the file name). */
+function fileContent(input: DeliveryInput<MatrixConfig>, file: OutboundFile, mxc: string): Record<string, unknown> {
+    const kind = mediaKind(file.mimeType);
+    const content: Record<string, unknown> = {
+        msgtype: kind === 'file' ? 'm.file' : `m.${kind}`,
+        body: file.name,
+        filename: file.name,
+        url: mxc,
+        info: { mimetype: file.mimeType || 'application/octet-stream', size: (file.bytes as Uint8Array).length },
+        'm.mentions': {},
+    };
+    const profile = profileFor(input);
+    if (profile) {
+        content[PROFILE_KEY] = Object.assign({}, profile, { has_fallback: false });
+    }
+    return inThread(input, content);
+}
+
+function inThread(input: DeliveryInput<MatrixConfig>, content: Record<string, unknown>): Record<string, unknown> {
     if (input.remoteThreadId) {
+        // A parent that was only files is threaded on its first file event.
+        const root = input.remoteThreadId.replace(FILE_MARK, '');
         content['m.relates_to'] = {
             rel_type: 'm.thread',
-            event_id: input.remoteThreadId,
+            event_id: root,
             // Clients without threads show it as a reply to the thread root.
             is_falling_back: true,
-            'm.in_reply_to': { event_id: input.remoteThreadId },
+            'm.in_reply_to': { event_id: root },
         };
     }
     return content;
@@ -242,16 +279,37 @@ function redact(input: DeliveryInput<MatrixConfig>, eventId: string, part: numbe
 
 function buildSent(input: DeliveryInput<MatrixConfig>): OutboundRequest[] {
     const chunks = splitToFit(sourceText(input), MAX_TEXT, (chunk) => fitsEvent(sentContent(input, chunk)));
-    return chunks.map((chunk, part) => put(input, `send/m.room.message/${transactionId(input, part)}`, sentContent(input, chunk)));
+    const requests = chunks.map((chunk, part) => put(input, `send/m.room.message/${transactionId(input, part)}`, sentContent(input, chunk)));
+    const { config } = input;
+    input.files.filter((file) => isUpload(file, true)).forEach((file, index) => {
+        requests.push({
+            method: 'POST',
+            url: `${config.homeserver}/_matrix/media/v3/upload?filename=${encodeURIComponent(file.name)}`,
+            headers: { Authorization: `Bearer ${config.accessToken}`, 'Content-Type': file.mimeType || 'application/octet-stream' },
+            bytes: file.bytes,
+            tag: mediaKey(index),
+        });
+        // Built again once the upload answered its mxc:// URI.
+        const event = put(input, `send/m.room.message/${transactionId(input, chunks.length + index)}`, fileContent(input, file, input.carried[mediaKey(index)] || ''));
+        event.tag = 'file';
+        requests.push(event);
+    });
+    return requests;
+}
+
+/** Carried-value key of the `index`th upload's mxc:// URI. */
+function mediaKey(index: number): string {
+    return `media.${index}`;
 }
 
 function buildEdited(input: DeliveryInput<MatrixConfig>): OutboundRequest[] {
-    const fits = (chunk: string) => fitsEvent(editContent(input, chunk, input.remoteIds[0]));
-    const chunks = fitChunksToParts(splitToFit(sourceText(input), MAX_TEXT, fits), input.remoteIds.length, MAX_TEXT);
+    const textIds = input.remoteIds.filter((id) => id.indexOf(FILE_MARK) !== 0);
+    const fits = (chunk: string) => fitsEvent(editContent(input, chunk, textIds[0]));
+    const chunks = fitChunksToParts(splitToFit(sourceText(input), MAX_TEXT, fits), textIds.length, MAX_TEXT);
     if (chunks.length > 0 && !fits(chunks[chunks.length - 1])) {
         chunks[chunks.length - 1] = truncateToFit(chunks[chunks.length - 1], MAX_TEXT, fits);
     }
-    return input.remoteIds.map((eventId, part) => (part < Math.max(chunks.length, 1)
+    return textIds.map((eventId, part) => (part < Math.max(chunks.length, 1)
         ? put(input, `send/m.room.message/${transactionId(input, part)}`, editContent(input, chunks[part] || '', eventId))
         // The text got shorter than the parts it once needed: the surplus parts go.
         : redact(input, eventId, part)));
@@ -262,19 +320,25 @@ function buildRequests(input: DeliveryInput<MatrixConfig>): OutboundRequest[] {
 }
 
 function buildDeleted(input: DeliveryInput<MatrixConfig>): OutboundRequest[] {
-    return input.remoteIds.map((eventId, part) => redact(input, eventId, part));
+    return input.remoteIds.map((id, part) => redact(input, id.indexOf(FILE_MARK) === 0 ? id.slice(FILE_MARK.length) : id, part));
 }
 
-function readResponse(input: DeliveryInput<MatrixConfig>, request: OutboundRequest, response: HttpResult): { remoteId?: string } {
+function readResponse(input: DeliveryInput<MatrixConfig>, request: OutboundRequest, response: HttpResult): ReadResult {
     const body = parseJsonBody(response);
     const isRedaction = request.url.indexOf('/redact/') >= 0;
     if (isSuccessStatus(response.status)) {
+        if (request.bytes) {
+            if (body && typeof body.content_uri === 'string' && body.content_uri.indexOf('mxc://') === 0) {
+                return { carry: { [request.tag as string]: body.content_uri } };
+            }
+            throw new TargetError(`Matrix answered ${response.status} to a media upload without an mxc:// content_uri`, response.status, false);
+        }
         // Edits and redactions keep the original event ids in the message map.
         if (input.message.event !== 'sent' || isRedaction) {
             return {};
         }
         if (body && typeof body.event_id === 'string') {
-            return { remoteId: body.event_id };
+            return { remoteId: request.tag === 'file' ? FILE_MARK + body.event_id : body.event_id };
         }
         throw new TargetError(`Matrix answered ${response.status} without an event_id`, response.status, false);
     }
@@ -301,7 +365,7 @@ function fail(response: HttpResult, detail: string | undefined, retryAfterMs?: n
 export const matrixTarget: TargetAdapter<MatrixConfig> = {
     type: 'matrix',
     schemes: ['matrix', 'matrixs'],
-    capabilities: { edit: true, delete: true, threads: true, upload: false, identity: 'prefix' },
+    capabilities: { edit: true, delete: true, threads: true, upload: true, identity: 'prefix' },
     limits: { maxTextLength: MAX_TEXT },
     parseConfig,
     fromUrl,

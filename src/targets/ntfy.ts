@@ -7,7 +7,8 @@
 //
 // Bodies over 4096 bytes become attachments on ntfy, so longer text is split. Edits and deletes
 // are off: ntfy 2.16 can replace and delete notifications by sequence id, but older servers would
-// publish a second notification instead. Files go as links in the text.
+// publish a second notification instead. Files with bytes follow the text as attachments, one
+// notification each (`PUT` with the bytes as the body and a `Filename` header); others are links.
 //
 // Remote id: the ntfy message id.
 
@@ -37,6 +38,8 @@ export interface NtfyConfig {
 }
 
 const MAX_BODY_BYTES = 4096;
+// ntfy.sh's default attachment-file-size-limit (15M); larger files are linked.
+const MAX_ATTACHMENT_BYTES = 15 * 1024 * 1024;
 const DEFAULT_SERVER = 'https://ntfy.sh';
 const TOPIC = /^[-_A-Za-z0-9]{1,64}$/;
 const PRIORITIES: Record<string, string> = { 1: 'min', 2: 'low', 3: 'default', 4: 'high', 5: 'max', min: 'min', low: 'low', default: 'default', high: 'high', max: 'max', urgent: 'max' };
@@ -181,7 +184,8 @@ function buildRequests(input: DeliveryInput<NtfyConfig>): OutboundRequest[] {
         return []; // no edits or deletes (see the top of this file)
     }
     const { config, rendered } = input;
-    const links = input.files.map((file) => `[${file.name.replace(/[[\]]/g, '')}](${file.url})`);
+    const attachments = input.files.filter((file) => file.bytes !== undefined && file.bytes.length <= MAX_ATTACHMENT_BYTES);
+    const links = input.files.filter((file) => attachments.indexOf(file) < 0).map((file) => `[${file.name.replace(/[[\]]/g, '')}](${file.url})`);
     const text = [toCommonMark(rendered.text)].concat(links).filter((line) => line.trim().length > 0).join('\n');
     const headers: Record<string, string> = {};
     if (rendered.alias.trim()) {
@@ -201,8 +205,15 @@ function buildRequests(input: DeliveryInput<NtfyConfig>): OutboundRequest[] {
         headers.Authorization = config.authorization;
     }
     const url = `${config.server}/${topicFor(input)}`;
-    return splitToFit(text, MAX_BODY_BYTES, (chunk) => utf8Length(chunk) <= MAX_BODY_BYTES)
+    const requests: OutboundRequest[] = splitToFit(text, MAX_BODY_BYTES, (chunk) => utf8Length(chunk) <= MAX_BODY_BYTES)
         .map((body) => ({ method: 'POST' as const, url, headers: Object.assign({}, headers), body }));
+    delete headers['X-Markdown']; // an attachment's notification has no text of ours
+    return requests.concat(attachments.map((file) => ({
+        method: 'PUT' as const,
+        url,
+        headers: Object.assign({}, headers, { Filename: headerValue(file.name), 'Content-Type': file.mimeType || 'application/octet-stream' }),
+        bytes: file.bytes,
+    })));
 }
 
 function readResponse(_input: DeliveryInput<NtfyConfig>, _request: OutboundRequest, response: HttpResult): { remoteId?: string } {
@@ -223,7 +234,7 @@ function describe(config: NtfyConfig): string {
 export const ntfyTarget: TargetAdapter<NtfyConfig> = {
     type: 'ntfy',
     schemes: ['ntfy', 'ntfys'],
-    capabilities: { edit: false, delete: false, threads: false, upload: false, identity: 'native' },
+    capabilities: { edit: false, delete: false, threads: false, upload: true, identity: 'native' },
     limits: { maxTextLength: MAX_BODY_BYTES },
     parseConfig,
     fromUrl,

@@ -5,8 +5,13 @@
 // (false: name in the text instead of alias/avatar) and `upload_files` (false: files as links).
 // Apprise URLs: rocket:// (http) and rockets:// (https), see fromUrl.
 //
+// Files with bytes are uploaded in two steps, `rooms.media/{rid}` (stores the file, answers its
+// id) then `rooms.mediaConfirm/{rid}/{fileId}` (posts it, with alias/avatar and `tmid` like a
+// message); a server without rooms.media answers 404 and gets the one-step `rooms.upload/{rid}`
+// instead (same fields; deprecated since 6.10, removed in 8.0). One message per file, after the text.
+//
 // Remote id: "roomId/messageId" (chat.update and chat.delete need the room), with "/upload"
-// appended for messages created by rooms.upload so edits leave them alone.
+// appended for file messages so edits leave them alone.
 //
 // Webhook mode: an incoming webhook answers without a message id, so there is nothing to edit or
 // delete; buildRequests returns [] for those events (capabilities are static and describe api mode).
@@ -21,7 +26,7 @@ import {
     responseError, retryAfterMs,
 } from './common';
 import type { NativeUrlAdapter } from './url';
-import type { DeliveryInput, OutboundFile, TargetAdapter } from './types';
+import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter } from './types';
 import { TargetError } from './types';
 
 export type RocketChatAuth =
@@ -41,7 +46,7 @@ export interface RocketChatConfig {
     channel?: string;
     /** Larger files are linked instead of uploaded. */
     maxFileSize: number;
-    /** Upload file bytes with rooms.upload; false links them (rooms.upload is gone in Rocket.Chat 8). */
+    /** Upload file bytes (rooms.media, or rooms.upload on older servers); false links them. */
     uploadFiles: boolean;
     /** Send alias/avatar/emoji (needs `message-impersonate`); false puts the name in the text. */
     impersonate: boolean;
@@ -50,6 +55,8 @@ export interface RocketChatConfig {
 const MAX_TEXT = 5000; // Rocket.Chat's default Message_MaxAllowedSize
 const DEFAULT_MAX_FILE_SIZE = 52428800; // 50 MiB, as NextBridge
 const UPLOAD_SUFFIX = '/upload';
+// Carried value of a file's rooms.media step when the server has no rooms.media (never a file id: ids have no dots).
+const LEGACY_UPLOAD = 'rooms.upload';
 // Apprise: `[user:]{id}/{token}@host` is an incoming webhook (the slash written %2F).
 const WEBHOOK_CREDENTIAL = /^[a-z0-9]+\/[a-z0-9]+$/i;
 const ROOM_ID = /^[A-Za-z0-9]+$/;
@@ -155,9 +162,12 @@ function fromUrl(url: URL): Record<string, unknown> {
             throw new ConfigError('targets', `"${target}" is not #channel, @user or a room id`);
         }
     }
+    // Apprise: alias/avatar only when asked for in basic mode (the user may lack message-impersonate), on otherwise.
     const avatar = queryValue(url, 'avatar');
     if (avatar !== undefined) {
         raw.avatar = avatar;
+    } else if (mode === 'basic') {
+        raw.avatar = 'no';
     }
     if (mode === 'webhook') {
         if (!webhook) {
@@ -225,7 +235,7 @@ function destinationFor(input: DeliveryInput<RocketChatConfig>): Destination {
 function rocketText(input: DeliveryInput<RocketChatConfig>): string {
     const text = neutraliseMentions(input.rendered.text);
     // Without impersonation every message would look like the API user's: name it in the text.
-    return input.config.impersonate || !input.rendered.alias ? text : `*${input.rendered.alias}*: ${text}`;
+    return input.config.impersonate || !input.rendered.alias || !text.trim() ? text : `*${input.rendered.alias}*: ${text}`;
 }
 
 function identityFields(input: DeliveryInput<RocketChatConfig>): Record<string, unknown> {
@@ -266,12 +276,12 @@ function jsonPost(url: string, headers: Record<string, string>, payload: Record<
     return { method: 'POST', url, headers: Object.assign({ 'Content-Type': 'application/json' }, headers), body: JSON.stringify(payload) };
 }
 
-/** Text chunks as messages (link attachments on the last), then one rooms.upload per file with bytes. */
+/** Text chunks as messages (link attachments on the last), then two requests per file with bytes (see the top). */
 function buildSent(input: DeliveryInput<RocketChatConfig>): OutboundRequest[] {
     const { config } = input;
     const thread = input.remoteThreadId ? decodeRemoteId(input.remoteThreadId) : undefined;
     const destination = destinationFor(input);
-    // A thread reply goes to the parent's room; rooms.upload needs a room id in its path.
+    // A thread reply goes to the parent's room; the upload endpoints need a room id in their path.
     const roomId = (thread && thread.roomId) || destination.roomId;
     const canUpload = config.sendMethod === 'api' && config.uploadFiles && roomId !== undefined;
     const uploads = input.files.filter((file) => canUpload && file.bytes !== undefined && file.bytes.length <= config.maxFileSize);
@@ -296,23 +306,43 @@ function buildSent(input: DeliveryInput<RocketChatConfig>): OutboundRequest[] {
         }
         return jsonPost(url, headers, payload);
     });
-    for (const file of uploads) {
-        const parts: MultipartPart[] = [{
+    // The file message's fields: sendFileMessage takes alias, avatar, emoji, msg, tmid (and no others).
+    const fields: Record<string, string> = identityFields(input) as Record<string, string>;
+    if (!input.config.impersonate && input.rendered.alias) {
+        fields.msg = `*${input.rendered.alias}*`; // who sent it, as the text messages say
+    }
+    if (thread) {
+        fields.tmid = thread.messageId;
+    }
+    const api = `${config.serverUrl}/api/v1`;
+    const room = encodeURIComponent(roomId as string);
+    uploads.forEach((file, index) => {
+        const filePart: MultipartPart = {
             name: 'file',
             file: { filename: file.name, contentType: file.mimeType || 'application/octet-stream', bytes: file.bytes as Uint8Array },
-        }];
-        if (thread) {
-            parts.push({ name: 'tmid', value: thread.messageId });
+        };
+        requests.push({ method: 'POST', url: `${api}/rooms.media/${room}`, headers: authHeaders(input), multipart: [filePart], tag: mediaKey(index) });
+        const fileId = input.carried[mediaKey(index)];
+        if (fileId === LEGACY_UPLOAD) {
+            const parts = [filePart].concat(Object.keys(fields).map((name) => ({ name, value: fields[name] })));
+            requests.push({ method: 'POST', url: `${api}/rooms.upload/${room}`, headers: authHeaders(input), multipart: parts });
+        } else {
+            // Before rooms.media answered, the id is not known yet; the request is built again then.
+            requests.push(jsonPost(`${api}/rooms.mediaConfirm/${room}/${encodeURIComponent(fileId || '')}`, headers, fields));
         }
-        // rooms.upload takes no alias or avatar: uploads show as the API user.
-        requests.push({
-            method: 'POST',
-            url: `${config.serverUrl}/api/v1/rooms.upload/${encodeURIComponent(roomId as string)}`,
-            headers: authHeaders(input),
-            multipart: parts,
-        });
-    }
+    });
     return requests;
+}
+
+/** Key of the carried rooms.media answer for the `index`th uploaded file. */
+function mediaKey(index: number): string {
+    return `media.${index}`;
+}
+
+/** Which upload step a request is, from its URL. */
+function uploadStep(request: OutboundRequest): 'media' | 'confirm' | 'upload' | undefined {
+    const match = /\/api\/v1\/rooms\.(media|mediaConfirm|upload)\//.exec(request.url);
+    return match ? (match[1] === 'mediaConfirm' ? 'confirm' : match[1] as 'media' | 'upload') : undefined;
 }
 
 function buildEdited(input: DeliveryInput<RocketChatConfig>): OutboundRequest[] {
@@ -368,9 +398,8 @@ function failure(config: RocketChatConfig, request: OutboundRequest, response: H
         return new TargetError(`Rocket.Chat answered 401: ${detail || 'unauthorised'}`, 401, true);
     }
     const error = responseError('Rocket.Chat', response, detail);
-    if (response.status === 404 && request.url.indexOf('/api/v1/rooms.upload/') >= 0) {
-        // rooms.upload was deprecated in 6.10 and removed in 8.0; its successor needs two dependent calls.
-        const hint = 'rooms.upload is gone on Rocket.Chat 8+: set upload_files to false to send files as links';
+    if (response.status === 404 && uploadStep(request) === 'upload') {
+        const hint = 'the server has neither rooms.media nor rooms.upload: set upload_files to false to send files as links';
         return new TargetError(`${error.message} (${hint})`, 404, false);
     }
     const resetAt = Number(response.headers['x-ratelimit-reset']);
@@ -381,8 +410,12 @@ function failure(config: RocketChatConfig, request: OutboundRequest, response: H
     return error;
 }
 
-function readResponse(input: DeliveryInput<RocketChatConfig>, request: OutboundRequest, response: HttpResult): { remoteId?: string } {
+function readResponse(input: DeliveryInput<RocketChatConfig>, request: OutboundRequest, response: HttpResult): ReadResult {
     const body = parseJsonBody(response);
+    const step = uploadStep(request);
+    if (step === 'media') {
+        return { carry: { [request.tag as string]: readMediaFileId(input.config, request, response, body) } };
+    }
     if (!isSuccessStatus(response.status) || (body && body.success === false)) {
         throw failure(input.config, request, response);
     }
@@ -391,9 +424,24 @@ function readResponse(input: DeliveryInput<RocketChatConfig>, request: OutboundR
     }
     const message = body && body.message;
     if (message && typeof message._id === 'string' && typeof message.rid === 'string') {
-        return { remoteId: encodeRemoteId(message.rid, message._id, request.url.indexOf('/api/v1/rooms.upload/') >= 0) };
+        return { remoteId: encodeRemoteId(message.rid, message._id, step !== undefined) };
     }
     return {};
+}
+
+/** rooms.media answers `{file: {_id, url}}`; 404 means a server without it (rooms.upload then). */
+function readMediaFileId(config: RocketChatConfig, request: OutboundRequest, response: HttpResult, body: any): string {
+    if (response.status === 404) {
+        return LEGACY_UPLOAD;
+    }
+    if (!isSuccessStatus(response.status) || (body && body.success === false)) {
+        throw failure(config, request, response);
+    }
+    const file = body && body.file;
+    if (!file || typeof file._id !== 'string' || !file._id) {
+        throw new TargetError(`Rocket.Chat answered ${response.status} to rooms.media without a file id`, response.status, false);
+    }
+    return file._id;
 }
 
 function login(config: RocketChatConfig): OutboundRequest | undefined {

@@ -12,6 +12,14 @@
 // bot needs the chat:write.customize scope for them. So by default (`identity: "prefix"`) the name
 // goes into the text as `*Name*: …`; `identity: "legacy"` sends `username`/`icon_url` instead.
 //
+// Files (api mode): each file's bytes go up through `files.getUploadURLExternal` (a one-time URL
+// and a file id) and a POST to that URL; then one `files.completeUploadExternal` shares them all
+// in the channel (in the thread for a reply), after the text. Sharing needs the channel's id: the
+// rule's `channel_id`, an id-looking channel, or the one chat.postMessage answered for the text;
+// a file-only message to a `#name` therefore has its files linked. Webhooks cannot upload: links.
+// The share message's ts is not in the answer (Slack shares asynchronously), so edits and deletes
+// leave files alone.
+//
 // Remote id (api mode): "channelId/ts" — chat.update and chat.delete need the channel id, which
 // chat.postMessage answers even when it was given a `#name`.
 //
@@ -27,7 +35,7 @@ import {
     responseError, retryAfterMs, singleUrlChannel,
 } from './common';
 import type { NativeUrlAdapter } from './url';
-import type { DeliveryInput, TargetAdapter } from './types';
+import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter } from './types';
 import { TargetError } from './types';
 
 export interface SlackConfig {
@@ -48,6 +56,10 @@ export interface SlackConfig {
 }
 
 const MAX_TEXT = 40000; // Slack truncates longer text
+const MAX_UPLOAD_BYTES = 1024 * 1024 * 1024; // Slack's file size limit, 1 GB
+// Channel, group and DM ids, as opposed to `#name`.
+const CHANNEL_ID = /^[CGD][A-Z0-9]{6,}$/;
+const CHANNEL_KEY = 'channel';
 const DEFAULT_API_URL = 'https://slack.com/api';
 const WEBHOOK_PATH = /^\/services\/[A-Za-z0-9]+\/[A-Za-z0-9]+\/[A-Za-z0-9]+\/?$/;
 const NATIVE_HOST = /^hooks\.slack(?:-gov)?\.com$/i;
@@ -192,11 +204,19 @@ function channelFor(input: DeliveryInput<SlackConfig>): string | undefined {
     return ruleChannel ? ruleChannel.replace(/^\+/, '') : input.config.channel;
 }
 
-/** mrkdwn text with file links; in prefix identity the name leads as `*Name*: `. */
-function slackText(input: DeliveryInput<SlackConfig>): string {
+/**
+ * Whether a file goes up as a file: api mode, within Slack's limit, with bytes when sending (for an
+ * edit, whether it could have: the text must keep the links it had).
+ */
+function isUpload(input: DeliveryInput<SlackConfig>, file: OutboundFile, needBytes: boolean): boolean {
+    return input.config.mode === 'api' && (!needBytes || file.bytes !== undefined) && (file.bytes ? file.bytes.length : file.size) <= MAX_UPLOAD_BYTES;
+}
+
+/** mrkdwn text with links to the files not uploaded; in prefix identity the name leads as `*Name*: `. */
+function slackText(input: DeliveryInput<SlackConfig>, uploads: OutboundFile[] = []): string {
     const text = neutraliseMentions(toSlackMrkdwn(input.rendered.text));
     // `|` and `>` would end the link early: the URL keeps them percent-encoded, the label drops `|`.
-    const links = input.files.map((file) =>
+    const links = input.files.filter((file) => uploads.indexOf(file) < 0).map((file) =>
         `<${file.url.replace(/\|/g, '%7C').replace(/>/g, '%3E')}|${escapeSlack(file.name).replace(/\|/g, '')}>`);
     const body = [text].concat(links).filter((line) => line.trim().length > 0).join('\n');
     const name = escapeSlack(input.rendered.alias || '').replace(/\*/g, '').trim();
@@ -230,11 +250,10 @@ function apiRequest(config: SlackConfig, method: string, payload: Record<string,
 
 function buildSent(input: DeliveryInput<SlackConfig>): OutboundRequest[] {
     const { config } = input;
-    const chunks = splitText(slackText(input), MAX_TEXT);
     const identity = identityFields(input);
     if (config.mode === 'webhook') {
         const channel = channelFor(input);
-        return chunks.map((text) => ({
+        return splitText(slackText(input), MAX_TEXT).map((text) => ({
             method: 'POST' as const,
             url: config.webhookUrl as string,
             headers: { 'Content-Type': 'application/json' },
@@ -247,18 +266,63 @@ function buildSent(input: DeliveryInput<SlackConfig>): OutboundRequest[] {
     if (!channel) {
         throw new TargetError('Slack: no channel; set channel in the rule channel or the instance', 0, false);
     }
-    return chunks.map((text) => {
+    let uploads = input.files.filter((file) => isUpload(input, file, true));
+    let texts = splitText(slackText(input, uploads), MAX_TEXT);
+    if (uploads.length > 0 && texts.length === 0 && !CHANNEL_ID.test(channel)) {
+        uploads = []; // no text to learn the channel id from: link the files instead
+        texts = splitText(slackText(input), MAX_TEXT);
+    }
+    const requests = texts.map((text) => {
         const payload: Record<string, unknown> = { channel, text };
         if (parent) {
             payload.thread_ts = parent.ts;
         }
         return apiRequest(config, 'chat.postMessage', Object.assign(payload, identity));
     });
+    if (uploads.length === 0) {
+        return requests;
+    }
+    uploads.forEach((file, index) => {
+        const bytes = file.bytes as Uint8Array;
+        requests.push({
+            method: 'POST',
+            url: `${config.apiUrl}/files.getUploadURLExternal`,
+            headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Bearer ${config.botToken}` },
+            body: `filename=${encodeURIComponent(file.name)}&length=${bytes.length}`,
+            tag: uploadKey(index),
+        });
+        // The one-time URL is signed: no token goes with the bytes. Known once the request above answered.
+        requests.push({
+            method: 'POST',
+            url: input.carried[`${uploadKey(index)}.url`] || '',
+            headers: {},
+            multipart: [{ name: 'filename', file: { filename: file.name, contentType: file.mimeType || 'application/octet-stream', bytes } }],
+        });
+    });
+    const share: Record<string, unknown> = {
+        files: uploads.map((file, index) => ({ id: input.carried[`${uploadKey(index)}.id`] || '', title: file.name })),
+        channel_id: CHANNEL_ID.test(channel) ? channel : input.carried[CHANNEL_KEY] || '',
+    };
+    if (parent) {
+        share.thread_ts = parent.ts;
+    }
+    const name = escapeSlack(input.rendered.alias || '').replace(/\*/g, '').trim();
+    if (texts.length === 0 && config.identity === 'prefix' && name) {
+        share.initial_comment = `*${name}*`; // who shared them, as text messages say
+    }
+    requests.push(apiRequest(config, 'files.completeUploadExternal', share));
+    return requests;
+}
+
+/** Carried-value key of the `index`th upload (`.url`, `.id`). */
+function uploadKey(index: number): string {
+    return `file.${index}`;
 }
 
 function buildEdited(input: DeliveryInput<SlackConfig>): OutboundRequest[] {
     const fallbackChannel = channelFor(input);
-    const chunks = fitChunksToParts(splitText(slackText(input), MAX_TEXT), input.remoteIds.length, MAX_TEXT);
+    const uploaded = input.files.filter((file) => isUpload(input, file, false));
+    const chunks = fitChunksToParts(splitText(slackText(input, uploaded), MAX_TEXT), input.remoteIds.length, MAX_TEXT);
     return input.remoteIds.map(decodeRemoteId).map((part, index) => {
         const target = { channel: part.channel || fallbackChannel, ts: part.ts };
         return index < Math.max(chunks.length, 1)
@@ -283,20 +347,29 @@ function buildRequests(input: DeliveryInput<SlackConfig>): OutboundRequest[] {
         apiRequest(input.config, 'chat.delete', { channel: part.channel || fallbackChannel, ts: part.ts }));
 }
 
-function readResponse(input: DeliveryInput<SlackConfig>, request: OutboundRequest, response: HttpResult): { remoteId?: string } {
-    if (input.config.mode === 'webhook') {
-        // Success is a plain `ok`; failures are plain text such as `invalid_payload` or `channel_not_found`.
+function readResponse(input: DeliveryInput<SlackConfig>, request: OutboundRequest, response: HttpResult): ReadResult {
+    const isUploadUrl = request.multipart !== undefined;
+    if (input.config.mode === 'webhook' || isUploadUrl) {
+        // Success is a plain `ok` (the upload URL: `OK - {length}`); failures are plain text such as `invalid_payload`.
         if (!isSuccessStatus(response.status)) {
-            throw responseError('Slack', response);
+            throw responseError(isUploadUrl ? 'Slack file upload' : 'Slack', response);
         }
         return {};
     }
     const body = parseJsonBody(response);
     if (body && body.ok === true && isSuccessStatus(response.status)) {
-        const isDelete = /\/chat\.delete$/.test(request.url);
-        return !isDelete && typeof body.channel === 'string' && typeof body.ts === 'string'
-            ? { remoteId: encodeRemoteId(body.channel, body.ts) }
-            : {};
+        if (request.tag) {
+            return readUploadUrl(request.tag, body);
+        }
+        const isPost = /\/chat\.postMessage$/.test(request.url);
+        if (!isPost && !/\/chat\.update$/.test(request.url)) {
+            return {};
+        }
+        const result: ReadResult = typeof body.channel === 'string' && typeof body.ts === 'string' ? { remoteId: encodeRemoteId(body.channel, body.ts) } : {};
+        if (isPost && typeof body.channel === 'string' && input.files.length > 0 && !input.carried[CHANNEL_KEY]) {
+            result.carry = { [CHANNEL_KEY]: body.channel }; // the id files are shared to
+        }
+        return result;
     }
     const error = body && typeof body.error === 'string' ? body.error : undefined;
     if (error === 'message_not_found' && /\/chat\.delete$/.test(request.url)) {
@@ -311,10 +384,18 @@ function readResponse(input: DeliveryInput<SlackConfig>, request: OutboundReques
         response.status, retryable, retryable ? retryAfterMs(response) : undefined);
 }
 
+/** files.getUploadURLExternal answers `{ok, upload_url, file_id}`. */
+function readUploadUrl(key: string, body: any): ReadResult {
+    if (typeof body.upload_url !== 'string' || typeof body.file_id !== 'string') {
+        throw new TargetError('Slack answered files.getUploadURLExternal without upload_url and file_id', 200, false);
+    }
+    return { carry: { [`${key}.url`]: body.upload_url, [`${key}.id`]: body.file_id } };
+}
+
 export const slackTarget: TargetAdapter<SlackConfig> & NativeUrlAdapter = {
     type: 'slack',
     schemes: ['slack'],
-    capabilities: { edit: true, delete: true, threads: true, upload: false, identity: 'prefix' },
+    capabilities: { edit: true, delete: true, threads: true, upload: true, identity: 'prefix' },
     limits: { maxTextLength: MAX_TEXT },
     parseConfig,
     fromUrl,

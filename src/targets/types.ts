@@ -10,7 +10,11 @@ export interface TargetCapabilities {
     edit: boolean;
     delete: boolean;
     threads: boolean;
-    /** Accepts file bytes (multipart); otherwise files go as links. */
+    /**
+     * Files travel as files (the shell loads their bytes): multipart or a media upload, in at
+     * least one of the target's modes. Otherwise files go as links to Rocket.Chat. The README's
+     * target table says the same per target (test/unit/targets/readme.test.ts).
+     */
     upload: boolean;
     /** `native`: the target shows our alias/avatar per message; `prefix`: the name goes into the text. */
     identity: 'native' | 'prefix';
@@ -55,6 +59,18 @@ export interface DeliveryInput<C> {
     remoteThreadId?: string;
     /** Headers obtained by `login` (e.g. Rocket.Chat basic mode), when the adapter has one. */
     session?: Record<string, string>;
+    /**
+     * Values this delivery's earlier responses carried (an upload's file id or URL), by the key
+     * the adapter gave them in readResponse. Stored with the delivery, so a retry resumes with them.
+     */
+    carried: Record<string, string>;
+}
+
+/** What readResponse read: the message id to keep, and values later requests need. */
+export interface ReadResult {
+    remoteId?: string;
+    /** Merged into `carried`; the requests after this one are then built again. */
+    carry?: Record<string, string>;
 }
 
 /** Raised for a response that is not a success; `retryable` tells the delivery layer whether to try again. */
@@ -83,10 +99,15 @@ export interface TargetAdapter<C = any> {
     fromUrl(url: URL): Record<string, unknown>;
     /** Secret-free description for status output and logs. */
     describe(config: C): string;
-    /** Requests for this event, executed in order; an empty list means nothing to do. */
+    /**
+     * Requests for this event, executed in order; an empty list means nothing to do. A request
+     * that needs a value from an earlier response (an upload id) reads it from `input.carried`:
+     * after a response carries values the list is built again and the run goes on after the
+     * request that answered, so a request may depend on what comes before it, never after.
+     */
     buildRequests(input: DeliveryInput<C>): OutboundRequest[];
-    /** Reads the remote id from the response to `request`; throws TargetError when it failed. */
-    readResponse(input: DeliveryInput<C>, request: OutboundRequest, response: HttpResult): { remoteId?: string };
+    /** Reads the remote id (and carried values) from the response to `request`; throws TargetError when it failed. */
+    readResponse(input: DeliveryInput<C>, request: OutboundRequest, response: HttpResult): ReadResult;
     /** Optional login request whose response `readLogin` turns into session headers. */
     login?(config: C): OutboundRequest | undefined;
     readLogin?(config: C, response: HttpResult): Record<string, string>;

@@ -8,6 +8,10 @@
 // its own topic. Zulip has no per-message name or avatar: the name leads the text as `**Name**: `.
 // Zulip's topics are its threads, so a Rocket.Chat thread reply is an ordinary message here.
 //
+// Files with bytes are uploaded first (`POST /api/v1/user_uploads`, multipart) and the message
+// links the `/user_uploads/…` path Zulip answers (Zulip shares a file by linking it); an edit
+// rebuilds the text with links to Rocket.Chat, as the upload paths are not kept.
+//
 // Remote id: the Zulip message id.
 //
 // Apprise URL: zulip://{botname}@{organization}/{token}[/{stream}] — the bot's email is
@@ -25,7 +29,7 @@ import {
 } from './common';
 import { splitToFit, truncateToFit, utf8Length } from './sizing';
 import { requireSecureUrl } from './slack';
-import type { DeliveryInput, TargetAdapter } from './types';
+import type { DeliveryInput, ReadResult, TargetAdapter } from './types';
 import { TargetError } from './types';
 
 export interface ZulipConfig {
@@ -41,6 +45,7 @@ export interface ZulipConfig {
 
 const MAX_BYTES = 10000; // Zulip's message length limit
 const MAX_TOPIC = 60; // Zulip's topic length limit (code points)
+const MAX_UPLOAD_BYTES = 25 * 1024 * 1024; // Zulip's default MAX_FILE_UPLOAD_SIZE; larger files are linked
 const DEFAULT_TOPIC = '{room}';
 const DEFAULT_HOST = 'zulipchat.com';
 const BOTNAME = /^[A-Za-z0-9_-]{1,32}$/;
@@ -111,10 +116,10 @@ function neutraliseZulipMentions(text: string): string {
         (code !== undefined ? all : `@\u200B${silent}**${word}**`));
 }
 
-/** Zulip markdown with file links; the name leads as `**Name**: `. */
+/** Zulip markdown with file links (to the uploaded copy when there is one); the name leads as `**Name**: `. */
 function zulipText(input: DeliveryInput<ZulipConfig>): string {
     const text = neutraliseZulipMentions(neutraliseMentions(toCommonMark(input.rendered.text)));
-    const links = input.files.map((file) => `[${file.name.replace(/[[\]]/g, '')}](${file.url})`);
+    const links = input.files.map((file, index) => `[${file.name.replace(/[[\]]/g, '')}](${input.carried[uploadKey(index)] || file.url})`);
     const body = [text].concat(links).filter((line) => line.trim().length > 0).join('\n');
     const name = (input.rendered.alias || '').replace(/\*/g, '').trim();
     return name && body ? `**${name}**: ${body}` : body;
@@ -163,12 +168,30 @@ function buildSent(input: DeliveryInput<ZulipConfig>): OutboundRequest[] {
     const topicTemplate = channel.topic || config.topic;
     // Only `{room}` is substituted: the topic is an address, not a message template.
     const topic = truncateCodePoints(topicTemplate.split('{room}').join(message.room.name).trim(), MAX_TOPIC) || message.room.name;
-    return splitToBytes(zulipText(input)).map((content) => ({
+    const uploads: OutboundRequest[] = [];
+    input.files.forEach((file, index) => {
+        if (file.bytes !== undefined && file.bytes.length <= MAX_UPLOAD_BYTES) {
+            uploads.push({
+                method: 'POST',
+                url: `${config.site}/api/v1/user_uploads`,
+                headers: headers(config, false),
+                multipart: [{ name: 'filename', file: { filename: file.name, contentType: file.mimeType || 'application/octet-stream', bytes: file.bytes } }],
+                tag: uploadKey(index),
+            });
+        }
+    });
+    // The text comes after the uploads: it links what they answered.
+    return uploads.concat(splitToBytes(zulipText(input)).map((content) => ({
         method: 'POST' as const,
         url: `${config.site}/api/v1/messages`,
         headers: headers(config, true),
         body: form([['type', 'stream'], ['to', stream], ['topic', topic], ['content', content]]),
-    }));
+    })));
+}
+
+/** Carried-value key of the uploaded copy of input.files[index]. */
+function uploadKey(index: number): string {
+    return `upload.${index}`;
 }
 
 function buildEdited(input: DeliveryInput<ZulipConfig>): OutboundRequest[] {
@@ -190,9 +213,17 @@ function buildDeleted(input: DeliveryInput<ZulipConfig>): OutboundRequest[] {
     return input.remoteIds.map((remoteId) => ({ method: 'DELETE' as const, url: messageUrl(input.config, remoteId), headers: headers(input.config, false) }));
 }
 
-function readResponse(_input: DeliveryInput<ZulipConfig>, request: OutboundRequest, response: HttpResult): { remoteId?: string } {
+function readResponse(_input: DeliveryInput<ZulipConfig>, request: OutboundRequest, response: HttpResult): ReadResult {
     const body = parseJsonBody(response);
     if (isSuccessStatus(response.status) && (!body || body.result !== 'error')) {
+        if (request.multipart) {
+            // `url` since Zulip 9.0, `uri` before (still sent, deprecated).
+            const path = body && (typeof body.url === 'string' ? body.url : body.uri);
+            if (typeof path !== 'string' || !path) {
+                throw new TargetError(`Zulip answered ${response.status} to an upload without its url`, response.status, false);
+            }
+            return { carry: { [request.tag as string]: path } };
+        }
         if (request.method === 'PATCH') {
             // The edited message keeps its id; answering it keeps the id map exact after an edit dropped parts.
             return { remoteId: decodeURIComponent(request.url.slice(request.url.lastIndexOf('/') + 1)) };
@@ -214,7 +245,7 @@ function readResponse(_input: DeliveryInput<ZulipConfig>, request: OutboundReque
 export const zulipTarget: TargetAdapter<ZulipConfig> = {
     type: 'zulip',
     schemes: ['zulip'],
-    capabilities: { edit: true, delete: true, threads: false, upload: false, identity: 'prefix' },
+    capabilities: { edit: true, delete: true, threads: false, upload: true, identity: 'prefix' },
     limits: { maxTextLength: MAX_BYTES },
     parseConfig,
     fromUrl,

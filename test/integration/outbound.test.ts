@@ -4,26 +4,11 @@
 import axios from 'axios';
 
 import { eventually, LocalHost, startHostWithApp } from '../support/host';
-import { RecordedRequest, Sink } from '../support/sink';
+import { multipartParts } from '../support/multipart';
+import { Sink } from '../support/sink';
 
 const INBOUND_TOKEN = 'discord-side-token-0123456789';
 
-/** Splits a multipart/form-data body into its parts (binary-safe). */
-function multipartParts(request: RecordedRequest): Array<{ headers: string; body: Buffer }> {
-    const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(request.headers['content-type'])!;
-    const marker = Buffer.from(`--${boundary[1] || boundary[2]}`);
-    const parts: Array<{ headers: string; body: Buffer }> = [];
-    let start = request.body.indexOf(marker) + marker.length;
-    for (;;) {
-        const next = request.body.indexOf(marker, start);
-        if (next < 0) break;
-        const chunk = request.body.subarray(start + 2, next - 2); // skip CRLF after marker and before the next
-        const split = chunk.indexOf('\r\n\r\n');
-        parts.push({ headers: chunk.subarray(0, split).toString('utf8'), body: chunk.subarray(split + 4) });
-        start = next + marker.length;
-    }
-    return parts;
-}
 
 describe('outbound relay to Discord and a remote Rocket.Chat', () => {
     let host: LocalHost;
@@ -41,7 +26,8 @@ describe('outbound relay to Discord and a remote Rocket.Chat', () => {
         // Remote Rocket.Chat REST API.
         remote = await new Sink((req) => {
             if (req.path === '/api/v1/chat.postMessage') return { body: { success: true, message: { _id: `R${++nextId}`, rid: 'REMOTE_ROOM', msg: req.json.text } } };
-            if (req.path.startsWith('/api/v1/rooms.upload/')) return { body: { success: true, message: { _id: `U${++nextId}`, rid: 'REMOTE_ROOM' } } };
+            if (req.path.startsWith('/api/v1/rooms.media/')) return { body: { success: true, file: { _id: `F${++nextId}`, url: '/file-upload/x' } } };
+            if (req.path.startsWith('/api/v1/rooms.mediaConfirm/')) return { body: { success: true, message: { _id: `U${++nextId}`, rid: 'REMOTE_ROOM' } } };
             return { body: { success: true } };
         }).start();
         host = await startHostWithApp();

@@ -2,6 +2,7 @@
 // service answers the way the service documents, and messages sent, edited, deleted, threaded
 // and uploaded in #general must arrive as the documented requests.
 import { LocalHost, startHostWithApp } from '../support/host';
+import { multipartParts } from '../support/multipart';
 import { RecordedRequest, Sink } from '../support/sink';
 
 const ROOM = '!relay:example.org';
@@ -10,23 +11,6 @@ const BOT_TOKEN = '123456789:AAH-test_token';
 const CHAT = -1001234567890;
 const NAME = 'Alice Liddell';
 
-/** Splits a multipart/form-data body into its parts (binary-safe). */
-function multipartParts(request: RecordedRequest): Array<{ name: string; headers: string; body: Buffer }> {
-    const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(request.headers['content-type'])!;
-    const marker = Buffer.from(`--${boundary[1] || boundary[2]}`);
-    const parts: Array<{ name: string; headers: string; body: Buffer }> = [];
-    let start = request.body.indexOf(marker) + marker.length;
-    for (;;) {
-        const next = request.body.indexOf(marker, start);
-        if (next < 0) break;
-        const chunk = request.body.subarray(start + 2, next - 2);
-        const split = chunk.indexOf('\r\n\r\n');
-        const headers = chunk.subarray(0, split).toString('utf8');
-        parts.push({ name: (/name="([^"]*)"/.exec(headers) || [])[1] || '', headers, body: chunk.subarray(split + 4) });
-        start = next + marker.length;
-    }
-    return parts;
-}
 
 describe('outbound relay to Matrix, Telegram, ntfy and Gotify', () => {
     let host: LocalHost;
@@ -46,6 +30,9 @@ describe('outbound relay to Matrix, Telegram, ntfy and Gotify', () => {
 
     beforeAll(async () => {
         matrix = await new Sink((req) => {
+            if (req.method === 'POST' && req.path === '/_matrix/media/v3/upload' && req.headers.authorization === 'Bearer syt_test') {
+                return { body: { content_uri: `mxc://example.org/m${++nextId}` } };
+            }
             if (req.method !== 'PUT' || req.headers.authorization !== 'Bearer syt_test') {
                 return { status: 401, body: { errcode: 'M_UNKNOWN_TOKEN', error: 'Invalid access token passed.' } };
             }
@@ -205,7 +192,7 @@ describe('outbound relay to Matrix, Telegram, ntfy and Gotify', () => {
         });
     });
 
-    it('uploads files to Telegram as sendPhoto / sendDocument multipart with the exact bytes; Matrix gets a link', async () => {
+    it('uploads files to Telegram as sendPhoto / sendDocument multipart with the exact bytes, and to Matrix as media + m.image', async () => {
         await settle();
         reset();
         const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff, 0xfe, 0x80, 0x42]);
@@ -222,8 +209,10 @@ describe('outbound relay to Matrix, Telegram, ntfy and Gotify', () => {
         expect(parts[3].headers).toMatch(/filename="pixel.png"/);
         expect(parts[3].headers).toMatch(/Content-Type: image\/png/i);
         expect(Buffer.compare(parts[3].body, png)).toBe(0);
-        const [link] = await matrix.waitFor(1);
-        expect(link.json.body).toMatch(new RegExp(`^${NAME}: a picture\\npixel\\.png \\(http://localhost:\\d+/file-upload/[^/]+/pixel\\.png\\)$`));
+        const [text, media, image] = await matrix.waitFor(3);
+        expect(text.json.body).toBe(`${NAME}: a picture`);
+        expect([media.path, media.query.filename, media.headers['content-type'], Buffer.compare(media.body, png)]).toEqual(['/_matrix/media/v3/upload', 'pixel.png', 'image/png', 0]);
+        expect(image.json).toMatchObject({ msgtype: 'm.image', body: 'pixel.png', url: expect.stringMatching(/^mxc:\/\/example\.org\/m\d+$/), info: { mimetype: 'image/png', size: png.length } });
         await settle();
 
         reset();

@@ -5,6 +5,7 @@ import { ConfigError } from '../../../src/core/errors';
 import type { HttpResult, OutboundRequest } from '../../../src/core/http';
 import type { RelayMessage } from '../../../src/core/message';
 import { targetRegistry } from '../../../src/targets/index';
+import { runRequests } from '../../../src/targets/run';
 import type { DeliveryInput, OutboundFile, RenderedMessage, TargetAdapter } from '../../../src/targets/types';
 
 export function makeMessage(overrides: Partial<RelayMessage> = {}): RelayMessage {
@@ -50,7 +51,23 @@ export function makeInput<C>(adapter: TargetAdapter<C>, raw: Record<string, unkn
         remoteIds: options.remoteIds || [],
         remoteThreadId: options.remoteThreadId,
         session: options.session,
+        carried: {},
     };
+}
+
+/**
+ * Runs an adapter's requests through the delivery loop (src/targets/run.ts) against scripted
+ * answers, as the shell would: the requests as sent, and the ids kept.
+ */
+export async function runScripted<C>(
+    adapter: TargetAdapter<C>,
+    input: DeliveryInput<C>,
+    answer: (request: OutboundRequest, index: number) => HttpResult,
+): Promise<{ sent: OutboundRequest[]; remoteIds: string[]; carried: Record<string, string> }> {
+    const sent: OutboundRequest[] = [];
+    const progress = { partsDone: 0, remoteIds: [] as string[], carried: {} as Record<string, string> };
+    await runRequests(adapter, input, progress, async (request) => answer(request, sent.push(request) - 1));
+    return { sent, remoteIds: progress.remoteIds, carried: progress.carried };
 }
 
 export const bytesOf = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -70,6 +87,9 @@ export function view(request: OutboundRequest): Record<string, unknown> {
             shown.body = request.body;
         }
     }
+    if (request.bytes) {
+        shown.bytes = new TextDecoder().decode(request.bytes);
+    }
     if (request.multipart) {
         shown.multipart = request.multipart.map((part) => part.file
             ? { name: part.name, filename: part.file.filename, contentType: part.file.contentType, bytes: new TextDecoder().decode(part.file.bytes) }
@@ -83,7 +103,7 @@ export function response(status: number, body: unknown = '', headers: Record<str
 }
 
 /** What readResponse did: the id it read, or the TargetError it threw, as plain data. */
-export function outcome(run: () => { remoteId?: string }): Record<string, unknown> {
+export function outcome(run: () => { remoteId?: string; carry?: Record<string, string> }): Record<string, unknown> {
     try {
         return run();
     } catch (error) {

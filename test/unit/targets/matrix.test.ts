@@ -1,6 +1,6 @@
 import { matrixTarget } from '../../../src/targets/matrix';
 import { fingerprint } from '../../../src/targets/sizing';
-import { file, makeInput, outcome, response, view } from './harness';
+import { file, makeInput, outcome, response, runScripted, view } from './harness';
 
 const HS = 'https://matrix.example.org';
 const ROOM = '!room1:example.org';
@@ -67,8 +67,8 @@ describe('matrix target: requests', () => {
             }))],
         ],
         [
-            'files become links',
-            { files: [file('cat.png', 'image/png', true)] },
+            'files without bytes become links',
+            { files: [file('cat.png', 'image/png', false)] },
             [send('rb-MSG1-sent-0', content(
                 'hello world\ncat.png (https://chat.example.com/file-upload/cat.png)',
                 'hello <b>world</b><br><a href="https://chat.example.com/file-upload/cat.png">cat.png</a>',
@@ -119,6 +119,66 @@ describe('matrix target: requests', () => {
         [raw, { room_id: '#general:example.org' }, 'Matrix: room_id "#general:example.org" is a room alias'],
     ])('unusable room: %j %j', (config, channel, message) => {
         expect(() => matrixTarget.buildRequests(makeInput(matrixTarget, config, { channel }))).toThrow(message);
+    });
+});
+
+describe('matrix target: uploads', () => {
+    const upload = (name: string, type: string) => ({
+        method: 'POST', url: `${HS}/_matrix/media/v3/upload?filename=${encodeURIComponent(name)}`,
+        headers: { Authorization: 'Bearer syt_secret', 'Content-Type': type }, bytes: 'abc',
+    });
+    // The homeserver: media → an mxc:// URI, events → their ids.
+    const homeserver = () => {
+        let next = 0;
+        return (request: { url: string }) => (request.url.indexOf('/_matrix/media/') >= 0
+            ? response(200, { content_uri: `mxc://example.org/m${++next}` })
+            : response(200, { event_id: `$ev${++next}` }));
+    };
+    const fileEvent = (msgtype: string, name: string, type: string, mxc: string, extra: Record<string, unknown> = {}) => ({
+        msgtype, body: name, filename: name, url: mxc, info: { mimetype: type, size: 3 }, 'm.mentions': {},
+        'com.beeper.per_message_profile': { ...profile, has_fallback: false }, ...extra,
+    });
+
+    it('text, then each file: media upload, then an m.image / m.file event with its mxc:// URI, in the thread', async () => {
+        const thread = { rel_type: 'm.thread', event_id: '$root', is_falling_back: true, 'm.in_reply_to': { event_id: '$root' } };
+        const input = makeInput(matrixTarget, raw, {
+            message: { threadId: 'P' }, remoteThreadId: 'file $root',
+            files: [file('cat.png', 'image/png', true), file('a b.txt', 'text/plain', true)],
+        });
+        const run = await runScripted(matrixTarget, input, homeserver());
+        expect(run.sent.map(view)).toEqual([
+            send('rb-MSG1-sent-0', content('hello world', 'hello <b>world</b>', { 'm.relates_to': thread })),
+            upload('cat.png', 'image/png'),
+            send('rb-MSG1-sent-1', fileEvent('m.image', 'cat.png', 'image/png', 'mxc://example.org/m2', { 'm.relates_to': thread })),
+            upload('a b.txt', 'text/plain'),
+            send('rb-MSG1-sent-2', fileEvent('m.file', 'a b.txt', 'text/plain', 'mxc://example.org/m4', { 'm.relates_to': thread })),
+        ]);
+        expect(run.remoteIds).toEqual(['$ev1', 'file $ev3', 'file $ev5']);
+    });
+
+    it('edits leave file events alone; deletes redact them too', () => {
+        const ids = ['$e1', 'file $f1'];
+        const edited = matrixTarget.buildRequests(makeInput(matrixTarget, raw, { message: { event: 'edited' }, remoteIds: ids, files: [file('cat.png', 'image/png', false)] }));
+        expect(edited.map(view)).toEqual([send(editTxn('hello *world*', 0), edit('$e1', 'hello world', 'hello <b>world</b>'))]);
+        const deleted = matrixTarget.buildRequests(makeInput(matrixTarget, raw, { message: { event: 'deleted' }, remoteIds: ids }));
+        expect(deleted.map(view)).toEqual([redact('$e1', 'rb-MSG1-deleted-0'), redact('$f1', 'rb-MSG1-deleted-1')]);
+    });
+
+    it.each([
+        ['an mxc:// URI is carried', response(200, { content_uri: 'mxc://example.org/x' }), { carry: { 'media.0': 'mxc://example.org/x' } }],
+        [
+            'no content_uri',
+            response(200, {}),
+            { error: 'TargetError', message: 'Matrix answered 200 to a media upload without an mxc:// content_uri', status: 200, retryable: false },
+        ],
+        [
+            'too large',
+            response(413, { errcode: 'M_TOO_LARGE', error: 'Cannot upload files larger than 50M' }),
+            { error: 'TargetError', message: 'Matrix answered 413: M_TOO_LARGE: Cannot upload files larger than 50M', status: 413, retryable: false },
+        ],
+    ])('media upload answer: %s', (_name, result, expected) => {
+        const request = { method: 'POST' as const, url: `${HS}/_matrix/media/v3/upload`, headers: {}, bytes: new Uint8Array([1]), tag: 'media.0' };
+        expect(outcome(() => matrixTarget.readResponse(makeInput(matrixTarget, raw), request, result))).toEqual(expected);
     });
 });
 

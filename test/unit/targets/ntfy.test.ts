@@ -16,7 +16,19 @@ describe('ntfy target: requests', () => {
             [post('hello **world**', { 'X-Title': '=?UTF-8?B?SsO8cmdlbiDwn5qA?=', 'X-Markdown': 'yes' })],
         ],
         ['mentions are plain text here', { rendered: { text: '@here look' } }, [post('@here look')]],
-        ['files become links', { files: [file('cat.png', 'image/png', true)] }, [post('hello **world**\n[cat.png](https://chat.example.com/file-upload/cat.png)')]],
+        ['files without bytes become links', { files: [file('cat.png', 'image/png', false)] }, [post('hello **world**\n[cat.png](https://chat.example.com/file-upload/cat.png)')]],
+        [
+            'files with bytes: one attachment each after the text (PUT, Filename)',
+            { files: [file('cat.png', 'image/png', true), file('köln.txt', 'text/plain', true)] },
+            [
+                post('hello **world**'),
+                { method: 'PUT', url: 'https://ntfy.sh/relay_alerts', headers: { 'X-Title': 'Alice', 'X-Icon': 'https://cdn.example.com/alice.png', Filename: 'cat.png', 'Content-Type': 'image/png' }, bytes: 'abc' },
+                {
+                    method: 'PUT', url: 'https://ntfy.sh/relay_alerts',
+                    headers: { 'X-Title': 'Alice', 'X-Icon': 'https://cdn.example.com/alice.png', Filename: '=?UTF-8?B?a8O2bG4udHh0?=', 'Content-Type': 'text/plain' }, bytes: 'abc',
+                },
+            ],
+        ],
         [
             'split at 4096 bytes',
             { rendered: { text: `${'ü'.repeat(1500)}\n\n${'ü'.repeat(1500)}` } },

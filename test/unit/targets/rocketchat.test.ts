@@ -1,6 +1,6 @@
 import { decodeRemoteId, encodeRemoteId, RocketChatRemoteId, rocketChatTarget } from '../../../src/targets/rocketchat';
 import { TargetError } from '../../../src/targets/types';
-import { file, makeInput, outcome, response, view } from './harness';
+import { file, makeInput, outcome, response, runScripted, view } from './harness';
 
 const SERVER = 'https://remote.example.net';
 const tokenRaw = { server_url: `${SERVER}/`, user_id: 'BOTID', auth_token: 'PAT', room_id: 'DEFROOM' };
@@ -32,31 +32,6 @@ describe('rocketchat target: api mode requests', () => {
             [postMessage({ roomId: 'R9', text: 'hello *world*', ...who, tmid: 'P9' })],
         ],
         [
-            'files with bytes: rooms.upload after the text; without bytes: attachments',
-            { message: { threadId: 'PARENT' }, remoteThreadId: 'R9/P9', files: [file('a.txt', 'text/plain', true), file('cat.png', 'image/png', false)] },
-            [
-                postMessage({
-                    roomId: 'R9', text: 'hello *world*', ...who, tmid: 'P9',
-                    attachments: [{
-                        title: 'cat.png', title_link: 'https://chat.example.com/file-upload/cat.png', title_link_download: true,
-                        image_url: 'https://chat.example.com/file-upload/cat.png',
-                    }],
-                }),
-                {
-                    method: 'POST', url: `${SERVER}/api/v1/rooms.upload/R9`, headers: { 'X-User-Id': 'BOTID', 'X-Auth-Token': 'PAT' },
-                    multipart: [{ name: 'file', filename: 'a.txt', contentType: 'text/plain', bytes: 'abc' }, { name: 'tmid', value: 'P9' }],
-                },
-            ],
-        ],
-        [
-            'file only, no text',
-            { rendered: { text: '' }, files: [file('a.txt', 'text/plain', true)] },
-            [{
-                method: 'POST', url: `${SERVER}/api/v1/rooms.upload/DEFROOM`, headers: { 'X-User-Id': 'BOTID', 'X-Auth-Token': 'PAT' },
-                multipart: [{ name: 'file', filename: 'a.txt', contentType: 'text/plain', bytes: 'abc' }],
-            }],
-        ],
-        [
             'edited: chat.update per text part, uploads untouched',
             { message: { event: 'edited' as const }, remoteIds: ['R1/M1', 'R1/M2/upload'] },
             [api('chat.update', { roomId: 'R1', msgId: 'M1', text: 'hello *world*' })],
@@ -74,6 +49,70 @@ describe('rocketchat target: api mode requests', () => {
     ])('%s', (_name, options, expected) => {
         const input = makeInput(rocketChatTarget, tokenRaw, options);
         expect(rocketChatTarget.buildRequests(input).map(view)).toEqual(expected);
+    });
+
+    describe('uploads', () => {
+        const HEADERS = { 'X-User-Id': 'BOTID', 'X-Auth-Token': 'PAT' };
+        const media = (room: string, name: string, type: string) => ({
+            method: 'POST', url: `${SERVER}/api/v1/rooms.media/${room}`, headers: HEADERS, multipart: [{ name: 'file', filename: name, contentType: type, bytes: 'abc' }],
+        });
+        // A server with rooms.media (6.x and later, the only one on 8.x) and one without (404, as unknown routes answer).
+        const server = (hasMedia: boolean) => {
+            let next = 0;
+            return (request: { url: string }) => {
+                if (/rooms\.media\//.test(request.url)) {
+                    return hasMedia ? response(200, { success: true, file: { _id: `F${++next}`, url: `/file-upload/F${next}/x` } }) : response(404, { success: false, error: 'API endpoint not found' });
+                }
+                return response(200, { success: true, message: { _id: `M${++next}`, rid: 'R9' } });
+            };
+        };
+        const twoFiles = {
+            message: { threadId: 'PARENT' }, remoteThreadId: 'R9/P9',
+            files: [file('a.txt', 'text/plain', true), file('cat.png', 'image/png', true), file('big.bin', 'application/octet-stream', false)],
+        };
+        const textPost = postMessage({
+            roomId: 'R9', text: 'hello *world*', ...who, tmid: 'P9',
+            attachments: [{ title: 'big.bin', title_link: 'https://chat.example.com/file-upload/big.bin', title_link_download: true }],
+        });
+
+        it('every file with bytes: rooms.media, then rooms.mediaConfirm with its id, alias/avatar and tmid; files without bytes are linked', async () => {
+            const run = await runScripted(rocketChatTarget, makeInput(rocketChatTarget, tokenRaw, twoFiles), server(true));
+            expect(run.sent.map(view)).toEqual([
+                textPost,
+                media('R9', 'a.txt', 'text/plain'),
+                api('rooms.mediaConfirm/R9/F2', { ...who, tmid: 'P9' }),
+                media('R9', 'cat.png', 'image/png'),
+                api('rooms.mediaConfirm/R9/F4', { ...who, tmid: 'P9' }),
+            ]);
+            expect(run.remoteIds).toEqual(['R9/M1', 'R9/M3/upload', 'R9/M5/upload']);
+        });
+
+        it('a server without rooms.media (404) gets rooms.upload with the same fields', async () => {
+            const run = await runScripted(rocketChatTarget, makeInput(rocketChatTarget, tokenRaw, twoFiles), server(false));
+            const upload = (name: string, type: string) => ({
+                ...media('R9', name, type), url: `${SERVER}/api/v1/rooms.upload/R9`,
+                multipart: [
+                    { name: 'file', filename: name, contentType: type, bytes: 'abc' },
+                    { name: 'alias', value: 'Alice' }, { name: 'avatar', value: who.avatar }, { name: 'tmid', value: 'P9' },
+                ],
+            });
+            expect(run.sent.map(view)).toEqual([textPost, media('R9', 'a.txt', 'text/plain'), upload('a.txt', 'text/plain'), media('R9', 'cat.png', 'image/png'), upload('cat.png', 'image/png')]);
+            expect(run.remoteIds).toEqual(['R9/M1', 'R9/M2/upload', 'R9/M3/upload']);
+        });
+
+        it('a file alone, without impersonation: no text message, the name as the file message\'s text', async () => {
+            const input = makeInput(rocketChatTarget, { ...tokenRaw, avatar: 'no' }, { rendered: { text: '' }, files: [file('a.txt', 'text/plain', true)] });
+            const run = await runScripted(rocketChatTarget, input, server(true));
+            expect(run.sent.map(view)).toEqual([media('DEFROOM', 'a.txt', 'text/plain'), api('rooms.mediaConfirm/DEFROOM/F1', { msg: '*Alice*' })]);
+        });
+
+        it('a file over max_file_size is linked', async () => {
+            const input = makeInput(rocketChatTarget, { ...tokenRaw, max_file_size: 2 }, { files: [file('a.txt', 'text/plain', true)] });
+            expect(rocketChatTarget.buildRequests(input).map(view)).toEqual([postMessage({
+                roomId: 'DEFROOM', text: 'hello *world*', ...who,
+                attachments: [{ title: 'a.txt', title_link: 'https://chat.example.com/file-upload/a.txt', title_link_download: true }],
+            })]);
+        });
     });
 
     it('login mode uses the session headers; a channel name cannot take uploads, so files are linked', () => {
@@ -139,6 +178,19 @@ describe('rocketchat target: responses', () => {
     it.each([
         ['postMessage → rid/_id', input, at('chat.postMessage'), response(200, { success: true, message: { _id: 'M1', rid: 'R1' } }), { remoteId: 'R1/M1' }],
         ['rooms.upload → marked upload', input, at('rooms.upload/R1'), response(200, { success: true, message: { _id: 'M2', rid: 'R1' } }), { remoteId: 'R1/M2/upload' }],
+        ['rooms.mediaConfirm → marked upload', input, at('rooms.mediaConfirm/R1/F1'), response(200, { success: true, message: { _id: 'M2', rid: 'R1' } }), { remoteId: 'R1/M2/upload' }],
+        ['rooms.media → the file id, carried', input, { ...at('rooms.media/R1'), tag: 'media.3' }, response(200, { success: true, file: { _id: 'F1', url: '/file-upload/F1/a.txt' } }), { carry: { 'media.3': 'F1' } }],
+        ['rooms.media 404 → rooms.upload next', input, { ...at('rooms.media/R1'), tag: 'media.0' }, response(404, { success: false, error: 'Not found' }), { carry: { 'media.0': 'rooms.upload' } }],
+        [
+            'rooms.media without a file id',
+            input, { ...at('rooms.media/R1'), tag: 'media.0' }, response(200, { success: true }),
+            { error: 'TargetError', message: 'Rocket.Chat answered 200 to rooms.media without a file id', status: 200, retryable: false },
+        ],
+        [
+            'rooms.media refused (too large)',
+            input, { ...at('rooms.media/R1'), tag: 'media.0' }, response(400, { success: false, error: 'File size exceeds allowed size of 1 MB [error-file-too-large]', errorType: 'error-file-too-large' }),
+            { error: 'TargetError', message: 'Rocket.Chat answered 400: File size exceeds allowed size of 1 MB [error-file-too-large]', status: 400, retryable: false },
+        ],
         ['chat.update → same id', input, at('chat.update'), response(200, { success: true, message: { _id: 'M1', rid: 'R1' } }), { remoteId: 'R1/M1' }],
         ['chat.delete → nothing', input, at('chat.delete'), response(200, { success: true, _id: 'M1' }), {}],
         ['webhook → no id', input, { method: 'POST' as const, url: `${SERVER}/hooks/a/b`, headers: {} }, response(200, { success: true }), {}],
@@ -168,11 +220,11 @@ describe('rocketchat target: responses', () => {
             { error: 'TargetError', message: 'Rocket.Chat answered 429: too many requests', status: 429, retryable: true, retryAfterMs: 12000 },
         ],
         [
-            'rooms.upload 404 (Rocket.Chat 8+) says what to do',
+            'rooms.upload 404 too says what to do',
             input, at('rooms.upload/R1'), response(404, { success: false, error: 'Not found' }),
             {
                 error: 'TargetError', status: 404, retryable: false,
-                message: 'Rocket.Chat answered 404: Not found (rooms.upload is gone on Rocket.Chat 8+: set upload_files to false to send files as links)',
+                message: 'Rocket.Chat answered 404: Not found (the server has neither rooms.media nor rooms.upload: set upload_files to false to send files as links)',
             },
         ],
         [

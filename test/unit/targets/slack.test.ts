@@ -1,5 +1,5 @@
 import { decodeRemoteId, encodeRemoteId, slackTarget } from '../../../src/targets/slack';
-import { file, makeInput, outcome, response, view } from './harness';
+import { file, makeInput, outcome, response, runScripted, view } from './harness';
 
 const HOOK = 'https://hooks.slack.com/services/T0001/B0002/XXXXyyyyZZZZ';
 const API = 'https://slack.com/api';
@@ -104,6 +104,88 @@ describe('slack target: bot mode requests', () => {
     it.each([['C1/1700000000.000100', { channel: 'C1', ts: '1700000000.000100' }], ['1.2', { ts: '1.2' }]])('decodeRemoteId(%s)', (id, decoded) => {
         expect(decodeRemoteId(id)).toEqual(decoded);
         expect(encodeRemoteId('C1', '1.2')).toBe('C1/1.2');
+    });
+});
+
+describe('slack target: bot mode uploads', () => {
+    const FORM_HEADERS = { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Bearer ${TOKEN}` };
+    const UPLOAD_HOST = 'https://files.slack.com/upload/v1';
+    // Slack: text → {channel id, ts}; getUploadURLExternal → a one-time URL and a file id; the URL → `OK - n`.
+    const slack = () => {
+        let next = 0;
+        return (request: { url: string }) => {
+            if (request.url.endsWith('/chat.postMessage')) return response(200, { ok: true, channel: 'C0123GENERAL', ts: `1.${++next}` });
+            if (request.url.endsWith('/files.getUploadURLExternal')) return response(200, { ok: true, upload_url: `${UPLOAD_HOST}/U${++next}`, file_id: `F${next}` });
+            if (request.url.startsWith(UPLOAD_HOST)) return response(200, 'OK - 3', { 'content-type': 'text/plain' });
+            return response(200, { ok: true, files: [{ id: 'F2' }, { id: 'F3' }] });
+        };
+    };
+    const getUrl = (filename: string) => ({ method: 'POST', url: `${API}/files.getUploadURLExternal`, headers: FORM_HEADERS, body: `filename=${filename}&length=3` });
+    const put = (url: string, filename: string, contentType: string) => ({ method: 'POST', url, headers: {}, multipart: [{ name: 'filename', filename, contentType, bytes: 'abc' }] });
+
+    it('text first (it tells the channel id), then every file up, then one share in the thread; files without bytes stay links', async () => {
+        const input = makeInput(slackTarget, botRaw, {
+            message: { threadId: 'P' }, remoteThreadId: '#general/1700000000.000100',
+            files: [file('a b.txt', 'text/plain', true), file('cat.png', 'image/png', true), file('gone.pdf', 'application/pdf', false)],
+        });
+        const run = await runScripted(slackTarget, input, slack());
+        expect(run.sent.map(view)).toEqual([
+            api('chat.postMessage', { channel: '#general', text: '*Alice*: hello *world*\n<https://chat.example.com/file-upload/gone.pdf|gone.pdf>', thread_ts: '1700000000.000100' }),
+            getUrl('a%20b.txt'), put(`${UPLOAD_HOST}/U2`, 'a b.txt', 'text/plain'),
+            getUrl('cat.png'), put(`${UPLOAD_HOST}/U3`, 'cat.png', 'image/png'),
+            api('files.completeUploadExternal', {
+                files: [{ id: 'F2', title: 'a b.txt' }, { id: 'F3', title: 'cat.png' }], channel_id: 'C0123GENERAL', thread_ts: '1700000000.000100',
+            }),
+        ]);
+        expect(run.remoteIds).toEqual(['C0123GENERAL/1.1']);
+    });
+
+    it('files alone to a channel id: shared with the name as the comment', async () => {
+        const input = makeInput(slackTarget, botRaw, { channel: { channel_id: 'C0123GENERAL' }, rendered: { text: '' }, files: [file('a.txt', 'text/plain', true)] });
+        const run = await runScripted(slackTarget, input, slack());
+        expect(run.sent.map(view)).toEqual([
+            getUrl('a.txt'), put(`${UPLOAD_HOST}/U1`, 'a.txt', 'text/plain'),
+            api('files.completeUploadExternal', { files: [{ id: 'F1', title: 'a.txt' }], channel_id: 'C0123GENERAL', initial_comment: '*Alice*' }),
+        ]);
+    });
+
+    it('files alone to a #name: no id to share to, so they are linked', () => {
+        const input = makeInput(slackTarget, botRaw, { rendered: { text: '' }, files: [file('a.txt', 'text/plain', true)] });
+        expect(slackTarget.buildRequests(input).map(view)).toEqual([
+            api('chat.postMessage', { channel: '#general', text: '*Alice*: <https://chat.example.com/file-upload/a.txt|a.txt>' }),
+        ]);
+    });
+
+    it('an edit keeps the text without the uploaded files\' links', () => {
+        const input = makeInput(slackTarget, botRaw, { message: { event: 'edited' }, remoteIds: ['C0GEN/1.1'], files: [file('a.txt', 'text/plain', false)] });
+        expect(slackTarget.buildRequests(input).map(view)).toEqual([api('chat.update', { channel: 'C0GEN', ts: '1.1', text: '*Alice*: hello *world*' })]);
+    });
+
+    it.each([
+        [
+            'getUploadURLExternal refused',
+            { url: `${API}/files.getUploadURLExternal`, tag: 'file.0' }, response(200, { ok: false, error: 'file_uploads_disabled' }),
+            { error: 'TargetError', message: 'Slack answered 200: file_uploads_disabled', status: 200, retryable: false },
+        ],
+        [
+            'getUploadURLExternal without a URL',
+            { url: `${API}/files.getUploadURLExternal`, tag: 'file.0' }, response(200, { ok: true }),
+            { error: 'TargetError', message: 'Slack answered files.getUploadURLExternal without upload_url and file_id', status: 200, retryable: false },
+        ],
+        [
+            'the upload URL failing',
+            { url: `${UPLOAD_HOST}/U1`, multipart: [] }, response(500, 'upload failed'),
+            { error: 'TargetError', message: 'Slack file upload answered 500: upload failed', status: 500, retryable: true },
+        ],
+        [
+            'completeUploadExternal refused',
+            { url: `${API}/files.completeUploadExternal` }, response(200, { ok: false, error: 'channel_not_found' }),
+            { error: 'TargetError', message: 'Slack answered 200: channel_not_found', status: 200, retryable: false },
+        ],
+        ['completeUploadExternal: no id to keep', { url: `${API}/files.completeUploadExternal` }, response(200, { ok: true, files: [] }), {}],
+    ])('%s', (_name, request, result, expected) => {
+        const input = makeInput(slackTarget, botRaw, { files: [file('a.txt', 'text/plain', true)] });
+        expect(outcome(() => slackTarget.readResponse(input, { method: 'POST', headers: {}, ...request }, result))).toEqual(expected);
     });
 });
 

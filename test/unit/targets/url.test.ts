@@ -24,22 +24,24 @@ describe('parseTargetUrl: valid URLs', () => {
         ['https://discord.com/api/webhooks/111222/tok?thread_id=9', 'discord', { webhook_url: 'https://discord.com/api/webhooks/111222/tok', thread_id: '9' }],
         ['https://discordapp.com/api/webhooks/111222/tok', 'discord', { webhook_url: 'https://discordapp.com/api/webhooks/111222/tok' }],
         // rocket / rockets: the seed 003 sample_urls
-        ['rockets://bot:pw@chat.example.com/@alice', 'rocketchat', { send_method: 'api', server_url: 'https://chat.example.com', username: 'bot', password: 'pw', channel: '@alice' }],
-        ['rocket://bot:pw@chat.example.com/#general', 'rocketchat', { send_method: 'api', server_url: 'http://chat.example.com', username: 'bot', password: 'pw', channel: '#general' }],
-        ['rocket://bot:pw@chat.example.com/GENERAL', 'rocketchat', { send_method: 'api', server_url: 'http://chat.example.com', username: 'bot', password: 'pw', room_id: 'GENERAL' }],
+        ['rockets://bot:pw@chat.example.com/@alice', 'rocketchat', { send_method: 'api', server_url: 'https://chat.example.com', username: 'bot', password: 'pw', avatar: 'no', channel: '@alice' }],
+        ['rocket://bot:pw@chat.example.com/#general', 'rocketchat', { send_method: 'api', server_url: 'http://chat.example.com', username: 'bot', password: 'pw', avatar: 'no', channel: '#general' }],
+        ['rocket://bot:pw@chat.example.com/GENERAL', 'rocketchat', { send_method: 'api', server_url: 'http://chat.example.com', username: 'bot', password: 'pw', avatar: 'no', room_id: 'GENERAL' }],
         ['rocket://hookid%2Fhooktoken@chat.example.com/@alice', 'rocketchat', { send_method: 'webhook', webhook_url: 'http://chat.example.com/hooks/hookid/hooktoken', channel: '@alice' }],
         ['rockets://hookid%2Fhooktoken@chat.example.com/#general', 'rocketchat', { send_method: 'webhook', webhook_url: 'https://chat.example.com/hooks/hookid/hooktoken', channel: '#general' }],
         ['rockets://hookid%2Fhooktoken@chat.example.com/Room42', 'rocketchat', { send_method: 'webhook', webhook_url: 'https://chat.example.com/hooks/hookid/hooktoken', room_id: 'Room42' }],
         // rocket / rockets: the other documented forms
-        ['rockets://bot:pw@chat.example.com:3000/#general', 'rocketchat', { send_method: 'api', server_url: 'https://chat.example.com:3000', username: 'bot', password: 'pw', channel: '#general' }],
-        ['rocket://l2g:awes0m3!@rocket.server.local/#nuxref', 'rocketchat', { send_method: 'api', server_url: 'http://rocket.server.local', username: 'l2g', password: 'awes0m3!', channel: '#nuxref' }],
+        ['rockets://bot:pw@chat.example.com:3000/#general', 'rocketchat', { send_method: 'api', server_url: 'https://chat.example.com:3000', username: 'bot', password: 'pw', avatar: 'no', channel: '#general' }],
+        ['rocket://l2g:awes0m3!@rocket.server.local/#nuxref', 'rocketchat', { send_method: 'api', server_url: 'http://rocket.server.local', username: 'l2g', password: 'awes0m3!', avatar: 'no', channel: '#nuxref' }],
         ['rocket://abcd%2F12345@chat.example.com/', 'rocketchat', { send_method: 'webhook', webhook_url: 'http://chat.example.com/hooks/abcd/12345' }],
         ['rockets://botname:abcd%2F12345@chat.example.com:8443/?avatar=no', 'rocketchat', { send_method: 'webhook', webhook_url: 'https://chat.example.com:8443/hooks/abcd/12345', avatar: 'no' }],
         [`rockets://BOTUSERID:${TOKEN_40}@chat.example.com/#general`, 'rocketchat', { send_method: 'api', server_url: 'https://chat.example.com', user_id: 'BOTUSERID', auth_token: TOKEN_40, channel: '#general' }],
         ['rockets://BOTUSERID:shorttoken@chat.example.com/?mode=token&to=%23dev', 'rocketchat', { send_method: 'api', server_url: 'https://chat.example.com', user_id: 'BOTUSERID', auth_token: 'shorttoken', channel: '#dev' }],
-        ['rockets://bot:pw@chat.example.com', 'rocketchat', { send_method: 'api', server_url: 'https://chat.example.com', username: 'bot', password: 'pw' }],
+        // basic mode: alias/avatar only when asked for (Apprise's default), token mode keeps them
+        ['rockets://bot:pw@chat.example.com/#general?avatar=yes', 'rocketchat', { send_method: 'api', server_url: 'https://chat.example.com', username: 'bot', password: 'pw', channel: '#general', avatar: 'yes' }],
+        ['rockets://bot:pw@chat.example.com', 'rocketchat', { send_method: 'api', server_url: 'https://chat.example.com', username: 'bot', password: 'pw', avatar: 'no' }],
         ['https://chat.example.com/hooks/HID/HTOKEN', 'rocketchat', { send_method: 'webhook', webhook_url: 'https://chat.example.com/hooks/HID/HTOKEN' }],
-        ['  ROCKETS://bot:pw@chat.example.com/#general  ', 'rocketchat', { send_method: 'api', server_url: 'https://chat.example.com', username: 'bot', password: 'pw', channel: '#general' }],
+        ['  ROCKETS://bot:pw@chat.example.com/#general  ', 'rocketchat', { send_method: 'api', server_url: 'https://chat.example.com', username: 'bot', password: 'pw', avatar: 'no', channel: '#general' }],
     ])('%s', (url, type, raw) => {
         const parsed = targetRegistry.parseTargetUrl(url);
         expect(parsed).toEqual({ type, raw });

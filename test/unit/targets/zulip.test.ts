@@ -1,5 +1,5 @@
 import { zulipTarget } from '../../../src/targets/zulip';
-import { file, makeInput, outcome, response, view } from './harness';
+import { file, makeInput, outcome, response, runScripted, view } from './harness';
 
 const SITE = 'https://example.zulipchat.com';
 const raw = { site: `${SITE}/`, bot_email: 'relay-bot@example.zulipchat.com', api_key: 'lqn6mpwpam6VZzbCW0o7olmk3hwbQSK0', stream: 'general' };
@@ -63,6 +63,38 @@ describe('zulip target: requests', () => {
         expect(outcome(() => ({ remoteId: String(zulipTarget.buildRequests(input).length) }))).toMatchObject({
             error: 'TargetError', retryable: false, message: 'Zulip: no stream; set stream in the rule channel or the instance',
         });
+    });
+});
+
+describe('zulip target: uploads', () => {
+    it('uploads every file with bytes first, then links the paths Zulip answered (others link Rocket.Chat)', async () => {
+        const input = makeInput(zulipTarget, raw, { files: [file('cat.png', 'image/png', true), file('gone.pdf', 'application/pdf', false), file('a.txt', 'text/plain', true)] });
+        let next = 0;
+        const run = await runScripted(zulipTarget, input, (request) => (request.multipart
+            ? response(200, { result: 'success', msg: '', uri: `/user_uploads/2/ab/${++next}/x`, url: `/user_uploads/2/ab/${next}/x` })
+            : response(200, { result: 'success', msg: '', id: 42 })));
+        const upload = (name: string, type: string) => ({
+            method: 'POST', url: `${SITE}/api/v1/user_uploads`, headers: { Authorization: AUTH }, multipart: [{ name: 'filename', filename: name, contentType: type, bytes: 'abc' }],
+        });
+        expect(run.sent.map(view)).toEqual([
+            upload('cat.png', 'image/png'),
+            upload('a.txt', 'text/plain'),
+            send('**Alice**: hello **world**\n[cat.png](/user_uploads/2/ab/1/x)\n[gone.pdf](https://chat.example.com/file-upload/gone.pdf)\n[a.txt](/user_uploads/2/ab/2/x)', 'general', 'general'),
+        ]);
+        expect(run.remoteIds).toEqual(['42']);
+    });
+
+    it.each([
+        ['uri only (before Zulip 9.0)', response(200, { result: 'success', msg: '', uri: '/user_uploads/1/x' }), { carry: { 'upload.0': '/user_uploads/1/x' } }],
+        ['no url', response(200, { result: 'success', msg: '' }), { error: 'TargetError', message: 'Zulip answered 200 to an upload without its url', status: 200, retryable: false }],
+        [
+            'too large',
+            response(400, { result: 'error', msg: 'Uploaded file is larger than the allowed limit of 25 MiB', code: 'BAD_REQUEST' }),
+            { error: 'TargetError', message: 'Zulip answered 400: Uploaded file is larger than the allowed limit of 25 MiB [BAD_REQUEST]', status: 400, retryable: false },
+        ],
+    ])('upload answer: %s', (_name, result, expected) => {
+        const request = { method: 'POST' as const, url: `${SITE}/api/v1/user_uploads`, headers: {}, multipart: [], tag: 'upload.0' };
+        expect(outcome(() => zulipTarget.readResponse(makeInput(zulipTarget, raw), request, result))).toEqual(expected);
     });
 });
 
