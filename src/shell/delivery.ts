@@ -58,7 +58,7 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
                 input.session = job.adapter.readLogin(input.config, await executeRequest(http, login, job.timeoutMs));
             }
         }
-        await runRequests(job.adapter, input, progress, (request) => executeRequest(http, withRawBody(request), timeoutMs), (request) => {
+        await runRequests(job.adapter, input, progress, (request) => executeRequest(http, request, timeoutMs), (request) => {
             current = request;
         });
         return { ok: true, remoteIds: progress.remoteIds };
@@ -76,14 +76,6 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
             error: `[${where}]${status}: ${e instanceof Error ? e.message : String(e)}`,
         };
     }
-}
-
-/**
- * A raw binary body handed to the executor as the engine's `content`: a Uint8Array travels
- * through the runtime intact, as multipart bodies already do (see httpExecutor.ts).
- */
-function withRawBody(request: OutboundRequest): OutboundRequest {
-    return request.bytes ? { ...request, bytes: undefined, body: request.bytes as unknown as string } : request;
 }
 
 /** Reads file bytes for targets that upload (within the size limit); others get links. */

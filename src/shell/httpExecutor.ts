@@ -25,6 +25,8 @@ export async function executeRequest(http: IHttp, request: OutboundRequest, time
         const encoded = encodeMultipart(request.multipart);
         options.headers!['Content-Type'] = encoded.contentType;
         options.content = asNodeBuffer(encoded.body) as unknown as string;
+    } else if (request.bytes) {
+        options.content = asNodeBuffer(request.bytes) as unknown as string;
     } else if (request.body !== undefined) {
         options.content = request.body;
     }

@@ -30,6 +30,13 @@ describe('executeRequest', () => {
         expect(options.encoding).toBeNull();
     });
 
+    it('sends a raw binary body (Matrix media, ntfy attachments) as a Node Buffer too', async () => {
+        const { calls, http } = fakeHttp(Buffer.from('{}'));
+        await executeRequest(http, { method: 'PUT', url: 'https://ntfy.example/t', headers: { Filename: 'a.bin' }, bytes: new Uint8Array([0, 255, 1]) });
+        expect(Buffer.isBuffer(calls[0].options.content)).toBe(true);
+        expect([...calls[0].options.content]).toEqual([0, 255, 1]);
+    });
+
     it('parses a JSON answer with a __proto__ key into an own property, never a prototype', async () => {
         const { http } = fakeHttp(Buffer.from('{"__proto__":{"polluted":true},"id":"7"}'));
         const result = await executeRequest(http, { method: 'POST', url: 'https://x.example/', headers: {}, body: '{}' });
