@@ -198,6 +198,30 @@ class LocalHost extends EventEmitter {
         return item.settings[id].value;
     }
 
+    /**
+     * Saves like Administration → Apps → Settings → Save: the UI posts every setting in storage
+     * order with its form value (`value ?? packageValue` unless edited), and the REST route runs
+     * each one whose value differs from the stored one through the settings manager, in turn.
+     * `values`: the settings the admin edited, by id. Resolves to the ids that were updated.
+     */
+    async saveSettingsLikeAdminUi(values) {
+        const stored = this.manager.getOneById(this.appId).getStorageItem().settings;
+        const updated = [];
+        for (const setting of Object.values(stored)) {
+            const value = Object.prototype.hasOwnProperty.call(values, setting.id) ? values[setting.id] : setting.value !== undefined && setting.value !== null ? setting.value : setting.packageValue;
+            if (stored[setting.id].value !== value) {
+                await this.manager.getSettingsManager().updateAppSetting(this.appId, { ...setting, value });
+                updated.push(setting.id);
+            }
+        }
+        return updated;
+    }
+
+    /** Every line of the app's log (all severities) as text, to search it. */
+    appLogText() {
+        return JSON.stringify(this.logStorage.entries);
+    }
+
     /** The app's error-level log lines, newest last (what Administration → Apps → Logs shows). */
     appErrors() {
         const out = [];
