@@ -282,15 +282,7 @@ class AppsRestApi {
         if (!bodyParams || !bodyParams.settings) return result.failure('The settings to update must be present.');
         const app = this.host.manager.getOneById(urlParams.id);
         if (!app) return result.notFound(`No App found by the id of: ${urlParams.id}`);
-        const { settings } = app.getStorageItem();
-        const updated = [];
-        for (const s of bodyParams.settings) {
-            if (settings[s.id] && settings[s.id].value !== s.value) {
-                await this.host.manager.getSettingsManager().updateAppSetting(urlParams.id, s);
-                updated.push(s);
-            }
-        }
-        return result.success({ updated });
+        return result.success({ updated: await this.host.applyChangedSettings(urlParams.id, bodyParams.settings) });
     }
 
     async getStatus({ urlParams }) {

@@ -218,6 +218,43 @@ class LocalHost extends EventEmitter {
         return item.settings[id].value;
     }
 
+    /**
+     * Saves like Administration → Apps → Settings → Save: the UI posts every setting in storage
+     * order with its form value (`value ?? packageValue` unless edited), and the REST route runs
+     * each one whose value differs from the stored one through the settings manager, in turn.
+     * `values`: the settings the admin edited, by id. Resolves to the ids that were updated.
+     */
+    async saveSettingsLikeAdminUi(values) {
+        const stored = this.manager.getOneById(this.appId).getStorageItem().settings;
+        const form = Object.values(stored).map((setting) => {
+            const value = Object.prototype.hasOwnProperty.call(values, setting.id) ? values[setting.id] : setting.value !== undefined && setting.value !== null ? setting.value : setting.packageValue;
+            return { ...setting, value };
+        });
+        return (await this.applyChangedSettings(this.appId, form)).map((setting) => setting.id);
+    }
+
+    /**
+     * What `POST /api/apps/:id/settings` does with the settings it is sent (ee/server/apps/
+     * communication/rest.ts): each one whose value differs from the stored one goes through the
+     * engine's updateAppSetting, one after the other, in the order sent. Returns those applied.
+     */
+    async applyChangedSettings(appId, settings) {
+        const stored = this.manager.getOneById(appId).getStorageItem().settings;
+        const updated = [];
+        for (const setting of settings) {
+            if (stored[setting.id] && stored[setting.id].value !== setting.value) {
+                await this.manager.getSettingsManager().updateAppSetting(appId, setting);
+                updated.push(setting);
+            }
+        }
+        return updated;
+    }
+
+    /** Every line of the app's log (all severities) as text, to search it. */
+    appLogText() {
+        return JSON.stringify(this.logStorage.entries);
+    }
+
     /** The app's error-level log lines, newest last (what Administration → Apps → Logs shows). */
     appErrors() {
         const out = [];

@@ -64,28 +64,43 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
     }
 
     /**
-     * Refuses an invalid relay configuration by keeping the old value: the engine stores what this
-     * hook returns (a thrown error is swallowed by the Deno runtime). The precise error goes to the
-     * app's log (Administration → Apps → Relay Bridge → Logs) and to `/relay status`.
+     * The admin UI saves every setting at once, one by one in storage order (Quick relay and
+     * Secrets before the configuration). Only the configuration is ever refused, and only for its
+     * own mistakes: a `${NAME}` not in Secrets yet is accepted (a later save may add it; until
+     * then the last valid configuration keeps running) and a `/relay` link it breaks is left out.
+     * So saves converge in any order. Refusing keeps the old value: the engine stores what this
+     * hook returns (a thrown error is swallowed by the Deno runtime) and writes it into the app's
+     * debug log — so an accepted setting returns nothing (the engine then stores it as given):
+     * password values never reach the log.
      */
     public async onPreSettingUpdate(context: { oldSetting: ISetting; newSetting: ISetting }, configurationModify: IConfigurationModify, read: IRead): Promise<ISetting> {
         const { oldSetting, newSetting } = context;
-        const checked: string[] = [SettingId.RelayConfig, SettingId.Secrets, SettingId.QuickRelay];
-        if (checked.indexOf(newSetting.id) >= 0) {
-            const settings = read.getEnvironmentReader().getSettings();
-            const valueOf = async (id: string) => String((newSetting.id === id ? newSetting.value : await settings.getValueById(id)) || '');
-            await this.configStore.current(read); // loads the /relay links the check merges
-            const result = this.configStore.check(await valueOf(SettingId.RelayConfig), await valueOf(SettingId.Secrets), this.configStore.currentLinks(), await valueOf(SettingId.QuickRelay));
-            if (!result.ok) {
+        if (newSetting.id === SettingId.RelayConfig) {
+            const result = await this.configStore.checkStored(read, newSetting);
+            if (!result.ok && !result.waitsForSecret) {
                 this.configStore.lastError = `refused at ${new Date().toISOString()}: ${result.error}`;
                 this.getLogger().error(`Relay configuration refused, the previous one keeps running: ${result.error}`);
-                return oldSetting;
-            }
-            for (const warning of result.active.config.warnings) {
-                this.getLogger().warn(`Relay configuration: ${warning.path}: ${warning.problem}`);
+                return oldSetting; // the configuration is not a password setting
             }
         }
-        return newSetting;
+        return undefined as unknown as ISetting;
+    }
+
+    /** Reports what the saved settings now run, as every instance will find it on its next read. */
+    public async onSettingUpdated(setting: ISetting, configurationModify: IConfigurationModify, read: IRead): Promise<void> {
+        this.configStore.invalidate();
+        const relaySettings: string[] = [SettingId.RelayConfig, SettingId.Secrets, SettingId.QuickRelay];
+        if (relaySettings.indexOf(setting.id) < 0) {
+            return;
+        }
+        const result = await this.configStore.checkStored(read);
+        if (!result.ok) {
+            this.getLogger().error(`Relay configuration not active, the previous one keeps running: ${result.error}`);
+            return;
+        }
+        for (const warning of result.active.config.warnings) {
+            this.getLogger().warn(`Relay configuration: ${warning.path}: ${warning.problem}`);
+        }
     }
 
     /** A re-enabled app starts with a clean outbox worker (a run cut off by the disable may hang). */
@@ -93,10 +108,6 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
         this.outbox.reset();
         this.configStore.invalidate();
         return true;
-    }
-
-    public async onSettingUpdated(): Promise<void> {
-        this.configStore.invalidate();
     }
 
     protected async extendConfiguration(configuration: IConfigurationExtend, environment: IEnvironmentRead): Promise<void> {

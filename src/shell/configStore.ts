@@ -34,7 +34,11 @@ export interface CurrentSettings {
 /** How long a configuration read from the settings is trusted before the settings are read again. */
 const RECHECK_MS = 30000;
 
-export type LoadResult = { ok: true; active: ActiveConfig } | { ok: false; error: string };
+/**
+ * `dropped`: ids of links left out. `waitsForSecret`: the only problem is a `${NAME}` the Secrets
+ * setting does not define (yet: a save that adds it may still be under way).
+ */
+export type LoadResult = { ok: true; active: ActiveConfig; dropped: Array<{ id: string; error: string }> } | { ok: false; error: string; waitsForSecret?: boolean };
 
 /**
  * Parses the relay configuration once per distinct setting text and keeps the last valid one
@@ -100,20 +104,75 @@ export class ConfigStore {
         return { active: this.active, siteUrl: this.siteUrl, policy: this.policy, limits: this.limits, server: this.server, privateHostsAllowed: this.privateHostsAllowed };
     }
 
-    /** Validates a configuration without activating it (used to refuse a bad save). */
+    /**
+     * Validates the settings' configuration with its secrets, the Quick relay and the `/relay`
+     * links, without activating it. The admin's settings win over links: a link that no longer
+     * fits them (its instance removed, say) is left out with a warning instead of failing the
+     * whole configuration. Every input comes from storage, so every server instance decides alike.
+     */
     public check(text: string, secretsText: string, links: RoomLink[] = this.links, quickText: string = this.quickText): LoadResult {
         let secrets: Map<string, string> = new Map();
         try {
             secrets = parseSecrets(secretsText);
-            const all = parseQuickLinks(quickText).concat(links);
-            const result = validateRelayConfig(mergeLinks(substituteSecrets(text || '{}', secrets), all), this.registry);
-            return result.ok ? { ok: true, active: activate(result.config) } : { ok: false, error: redact(result.error.message, secrets) };
+            const base = substituteSecrets(text || '{}', secrets);
+            // A password setting is never refused (see onPreSettingUpdate): a malformed Quick relay is left out.
+            let quick: RoomLink[] = [];
+            let quickProblem: string | undefined;
+            try {
+                quick = parseQuickLinks(quickText);
+            } catch (e) {
+                if (!(e instanceof QuickLinkError)) {
+                    throw e;
+                }
+                quickProblem = e.message;
+            }
+            const validate = (extra: RoomLink[]) => validateRelayConfig(mergeLinks(base, quick.concat(extra)), this.registry);
+            let result = validate(links);
+            const dropped: Array<{ link: RoomLink; error: string }> = [];
+            if (!result.ok && links.length > 0) {
+                // Keep each link that fits with the ones kept before it (a link-only setup has no rules of its own).
+                let kept: RoomLink[] = [];
+                for (const link of links) {
+                    const attempt = validate(kept.concat([link]));
+                    if (attempt.ok) {
+                        kept = kept.concat([link]);
+                    } else {
+                        dropped.push({ link, error: attempt.error.message });
+                    }
+                }
+                result = validate(kept);
+            }
+            if (!result.ok) {
+                return { ok: false, error: redact(result.error.message, secrets) };
+            }
+            if (quickProblem) {
+                result.config.warnings.push({ path: 'Quick relay', problem: `left out until corrected: ${quickProblem}` });
+            }
+            for (const { link, error } of dropped) {
+                result.config.warnings.push({
+                    path: `/relay link ${link.id} (#${link.roomName})`,
+                    problem: `left out, the configuration no longer allows it: ${redact(error, secrets)}. \`/relay unlink ${link.id}\` in that room removes it`,
+                });
+            }
+            return { ok: true, active: activate(result.config), dropped: dropped.map((d) => ({ id: d.link.id, error: redact(d.error, secrets) })) };
         } catch (e) {
-            if (e instanceof ConfigError || e instanceof QuickLinkError) {
-                return { ok: false, error: redact(e.message, secrets) };
+            if (e instanceof ConfigError) {
+                const waitsForSecret = e instanceof ConfigError && e.path.indexOf('${') === 0;
+                return { ok: false, error: redact(e.message, secrets), ...(waitsForSecret ? { waitsForSecret } : {}) };
             }
             throw e;
         }
+    }
+
+    /**
+     * Checks the configuration as stored — settings and links read now, not this cache — with
+     * `change` (a setting about to be saved) in place of its stored value and `newLink` added.
+     */
+    public async checkStored(read: IRead, change?: { id: string; value?: unknown }, newLink?: RoomLink): Promise<LoadResult> {
+        const settings = read.getEnvironmentReader().getSettings();
+        const valueOf = async (id: string) => String((change && change.id === id ? change.value : await settings.getValueById(id)) || '');
+        const [text, secrets, quick, links] = await Promise.all([valueOf(SettingId.RelayConfig), valueOf(SettingId.Secrets), valueOf(SettingId.QuickRelay), listLinks(read.getPersistenceReader())]);
+        return this.check(text, secrets, newLink ? links.concat([newLink]) : links, quick);
     }
 
     /** Activates a configuration text if valid; otherwise keeps the previous one and records why. */
@@ -133,15 +192,6 @@ export class ConfigStore {
             this.lastError = result.error;
         }
         return result;
-    }
-
-    /** The current links and settings texts, for `/relay link` to validate a new link first. */
-    public currentLinks(): RoomLink[] {
-        return this.links.slice();
-    }
-
-    public currentTexts(): { text: string; secrets: string; quick: string } {
-        return { text: this.text || '', secrets: this.secretsText || '', quick: this.quickText };
     }
 
     /** Forces the next `current` call to re-read the settings. */

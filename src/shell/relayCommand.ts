@@ -106,7 +106,7 @@ export class RelayCommand implements ISlashCommand {
         const [counters, outbox, dead] = await Promise.all([readCounters(reader, this.outbox.counters), listOutbox(reader), listDeadLetters(reader)]);
         const lines = [`*Relay status for #${roomRef(room).name}*`];
         if (this.configStore.lastError) {
-            lines.push(`:warning: last configuration change refused: ${this.configStore.lastError}`);
+            lines.push(`:warning: configuration problem, the last valid configuration keeps running: ${this.configStore.lastError}`);
         }
         const { active } = await this.configStore.current(read);
         for (const warning of active ? active.config.warnings.slice(0, 5) : []) {
@@ -205,11 +205,12 @@ export class RelayCommand implements ISlashCommand {
         if (existing.some((l) => l.id === link.id)) {
             return `This room is already linked to ${isUrl ? maskUrl(target) : target}.`;
         }
-        // Validate the configuration with the new link before storing it.
-        const { text, secrets } = this.configStore.currentTexts();
-        const result = this.configStore.check(text, secrets, existing.concat([link]));
-        if (!result.ok) {
-            return `Not linked: ${result.error.split(target).join(isUrl ? maskUrl(target) : target)}`;
+        // Validate the stored configuration with the new link before storing it.
+        const result = await this.configStore.checkStored(read, undefined, link);
+        const own = result.ok ? result.dropped.filter((d) => d.id === link.id)[0] : undefined;
+        const refusal = !result.ok ? result.error : own ? own.error : undefined;
+        if (refusal !== undefined) {
+            return `Not linked: ${refusal.split(target).join(isUrl ? maskUrl(target) : target)}`;
         }
         await saveLink(persistence, link);
         this.configStore.invalidate();
@@ -282,3 +283,4 @@ function channelText(channel: Record<string, string>): string {
     const keys = Object.keys(channel);
     return keys.length ? ` (${keys.map((k) => `${k}: ${channel[k]}`).join(', ')})` : '';
 }
+

@@ -36,19 +36,10 @@ const EXAMPLE_CONFIG = `{
   ]
 }`;
 
+// Storage order is save order: the admin UI saves every setting at once, one by one in this order
+// (Rocket.Chat's apps REST `POST /apps/:id/settings`), so Quick relay and Secrets are stored before
+// the configuration that uses them is checked.
 export const SETTINGS: ISetting[] = [
-    {
-        id: SettingId.RelayConfig,
-        type: SettingType.CODE,
-        packageValue: '{\n  "instances": {},\n  "rules": []\n}',
-        required: false,
-        public: false,
-        multiline: true,
-        section: 'relay_section_rules',
-        i18nLabel: 'relay_config_label',
-        i18nDescription: 'relay_config_description',
-        i18nPlaceholder: EXAMPLE_CONFIG,
-    },
     {
         id: SettingId.QuickRelay,
         type: SettingType.PASSWORD,
@@ -70,6 +61,18 @@ export const SETTINGS: ISetting[] = [
         i18nLabel: 'relay_secrets_label',
         i18nDescription: 'relay_secrets_description',
         i18nPlaceholder: 'DISCORD_TOKEN=abc123 CI_TOKEN=s3cr3t-0123456789',
+    },
+    {
+        id: SettingId.RelayConfig,
+        type: SettingType.CODE,
+        packageValue: '{\n  "instances": {},\n  "rules": []\n}',
+        required: false,
+        public: false,
+        multiline: true,
+        section: 'relay_section_rules',
+        i18nLabel: 'relay_config_label',
+        i18nDescription: 'relay_config_description',
+        i18nPlaceholder: EXAMPLE_CONFIG,
     },
     {
         id: SettingId.MaxFileSize,
