@@ -244,8 +244,9 @@ function coerceSettingValue(setting, value) {
 }
 
 /**
- * Saves a setting through the engine's settings manager, like the admin UI. The app refuses an
- * invalid relay configuration by keeping the old value and logging why: compare what is stored.
+ * Saves a setting the way Administration → Apps → Settings → Save does (every setting in storage
+ * order through the same step as `POST /api/apps/:id/settings`). The app refuses an invalid relay
+ * configuration by keeping the old value and logging why: compare what is stored.
  */
 async function saveSetting(host, id, rawValue) {
     const current = host.getSetting(id);
@@ -257,7 +258,7 @@ async function saveSetting(host, id, rawValue) {
         return { status: 400, body: { result: 'invalid', error: e.message } };
     }
     const errorsBefore = host.appErrors().length;
-    await host.updateSetting(id, value);
+    await host.saveSettingsLikeAdminUi({ [id]: value });
     const stored = host.getSetting(id);
     const saved = stored.value === value;
     const newErrors = host.appErrors().slice(errorsBefore);
