@@ -1,5 +1,6 @@
 import { parseRelayConfig, RelayConfig } from '../../../src/core/config';
 import type { RelayMessage } from '../../../src/core/message';
+import { FILTER_TEXT_LIMIT } from '../../../src/core/safeRegex';
 import { channelMatches, groupByTarget, localChannelMatchesRoom, RoomRef, Route, routeAccepts, RuleIndex, targetKey } from '../../../src/core/rules';
 import { message, registry, TOKEN } from './fixtures/relay';
 
@@ -139,6 +140,8 @@ describe('routeAccepts', () => {
         ['human with ignore_bots', 'bots', {}, true],
         ['match: matching text', 'match', { text: 'Deploy done' }, true],
         ['match: other text', 'match', { text: 'hello' }, false],
+        ['match sees the first FILTER_TEXT_LIMIT characters', 'match', { text: `${'x'.repeat(FILTER_TEXT_LIMIT - 6)}deploy` }, true],
+        ['match does not see past them', 'match', { text: `${'x'.repeat(FILTER_TEXT_LIMIT - 5)}deploy` }, false],
         ['match does not judge edits (they follow the original)', 'match', { text: 'hello', event: 'edited' }, true],
         ['match does not judge deletes', 'match', { text: '', event: 'deleted' }, true],
         ['ignore: matching text', 'ignore', { text: '[private] note' }, false],

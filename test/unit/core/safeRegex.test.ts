@@ -1,6 +1,6 @@
 import { parseRelayConfig } from '../../../src/core/config';
 import { registry } from './fixtures/relay';
-import { FILTER_TEXT_LIMIT, unsafeRegexReason } from '../../../src/core/safeRegex';
+import { unsafeRegexReason } from '../../../src/core/safeRegex';
 
 describe('filter patterns that cannot stall the runtime', () => {
     it.each([
@@ -33,15 +33,5 @@ describe('filter patterns that cannot stall the runtime', () => {
     it('refuses such a filter when the configuration is saved, naming the place', () => {
         const config = { instances: { hook: { type: 'webhook', url: 'https://example.com/h' } }, rules: [{ from: { rocketchat: { room: '#general' } }, to: { hook: {} }, filter: { match: '(a+)+$' } }] };
         expect(() => parseRelayConfig(JSON.stringify(config), registry)).toThrow(/rules\[0\]\.filter\.match: nested repetition/);
-    });
-
-    it('every accepted pattern finishes quickly on hostile text at the cap', () => {
-        const hostile = 'a'.repeat(FILTER_TEXT_LIMIT - 1) + '!';
-        for (const pattern of ['(ab)+$', 'a+b*c?$', '^(?:foo|bar)\\d+$', '.*a.*b$', '\\w+\\s+\\w+!$', '(a+)?b$']) {
-            const started = Date.now();
-            new RegExp(pattern).test(hostile);
-            // A generous bound: the point is "not seconds", not a benchmark.
-            expect([pattern, Date.now() - started < 1000]).toEqual([pattern, true]);
-        }
     });
 });
