@@ -23,6 +23,7 @@ import { ConfigStore } from './shell/configStore';
 import { InboundEndpoint } from './shell/inboundEndpoint';
 import { OutboundRelay } from './shell/outbound';
 import { Outbox, OUTBOX_PROCESSOR_ID } from './shell/outbox';
+import { ServerIdentity } from './shell/records/serverId';
 import { RelayCommand } from './shell/relayCommand';
 import { SETTINGS, SettingId } from './shell/settings';
 import { StatusEndpoint } from './shell/statusEndpoint';
@@ -37,6 +38,7 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
     private readonly outbox = new Outbox(this.configStore, () => this.getLogger());
     private readonly outbound = new OutboundRelay(this.configStore, this.outbox);
     private readonly inboundLimiter = new RateLimiter();
+    private readonly serverIdentity = new ServerIdentity();
 
     constructor(info: IAppInfo, logger: ILogger, accessors: IAppAccessors) {
         super(info, logger, accessors);
@@ -57,7 +59,7 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
     /** Relays one event; a failure is logged with its stack, never thrown back into the server. */
     private async relay(event: RelayEvent, message: IMessage, read: IRead, http: IHttp, persistence: IPersistence, modify: IModify): Promise<void> {
         try {
-            await this.outbound.handle(event, message, { read, http, persistence, modify, logger: this.getLogger(), appUserId: () => this.appUserId(read) });
+            await this.outbound.handle(event, message, { read, http, persistence, modify, logger: this.getLogger(), appUserId: () => this.appUserId(read), serverId: () => this.serverIdentity.id(read.getPersistenceReader(), persistence) });
         } catch (e) {
             this.getLogger().error(`relaying ${event} message ${message.id} failed: ${e instanceof Error ? e.stack || e.message : String(e)}`);
         }
@@ -134,7 +136,7 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
             endpoints: [
                 // One fixed path: engines before 1.62 split API calls on ':' and never find a
                 // `:param` route, so the source comes from the token (or `?source=`).
-                new InboundEndpoint(this, this.configStore, this.inboundLimiter, 'inbound'),
+                new InboundEndpoint(this, this.configStore, this.inboundLimiter, this.serverIdentity, 'inbound'),
                 new StatusEndpoint(this, this.configStore, this.outbox),
             ],
         });

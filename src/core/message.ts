@@ -1,3 +1,5 @@
+import { RelayMarker } from './relayMarker';
+
 // The one message shape that crosses the core: built once per Rocket.Chat event by the shell,
 // read by rules, templates and every target adapter. No Apps-Engine types here on purpose.
 
@@ -49,6 +51,8 @@ export interface RelayMessage {
     alias?: string;
     /** Instance name the message came from when it entered through our inbound endpoint. */
     origin?: string;
+    /** Where the message started and how many relays it passed; requests to webhook and Rocket.Chat targets carry it on. */
+    relay?: RelayMarker;
     /** True for system messages (joins, topic changes…): never relayed. */
     isSystem: boolean;
     /** Public URL of this Rocket.Chat server, without trailing slash. */

@@ -19,6 +19,17 @@ export class RateLimiter {
 
     constructor(private readonly clock: () => number = Date.now) {}
 
+    /** Whether `take` would allow a request now, without using anything up. */
+    public check(key: string, perMinute: number, burst: number): RateDecision {
+        const bucket = this.buckets.get(key);
+        if (!(perMinute > 0) || !bucket) {
+            return { allowed: true };
+        }
+        const ratePerMs = perMinute / 60000;
+        const tokens = Math.min(burst, bucket.tokens + (this.clock() - bucket.updatedAt) * ratePerMs);
+        return tokens >= 1 ? { allowed: true } : { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / ratePerMs / 1000)) };
+    }
+
     public take(key: string, perMinute: number, burst: number): RateDecision {
         if (!(perMinute > 0)) {
             return { allowed: true }; // 0 or unset: no limit

@@ -170,6 +170,11 @@ function finish(dialect: Dialect, parsed: ParsedMessage, fields: FieldReader, re
         externalId: parsed.externalId !== undefined ? parsed.externalId : firstDefined(fields.id('id'), fields.id('message_id')),
         warnings: ctx.warnings,
     };
+    // Matterbridge's `event` means something else and is read by its own parser.
+    const event = dialect === 'matterbridge' ? undefined : fields.raw('event');
+    if (event === 'edited' || event === 'deleted') {
+        message.event = event;
+    }
     const token = fields.raw('token');
     if (typeof token === 'string') {
         message.token = readId(token, 'token', ctx);

@@ -1,7 +1,7 @@
 // The only error the inbound parser and authenticator ever produce. The endpoint turns it into an
 // HTTP reply as is: `status` is the response code, `message` names the offending field.
 
-export type InboundStatus = 400 | 401 | 403 | 404 | 405 | 413 | 415 | 422 | 429 | 500;
+export type InboundStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500;
 
 export class InboundError extends Error {
     constructor(

@@ -64,6 +64,8 @@ export interface InboundMessage {
     destinations: InboundDestination[];
     /** The sender's id for this message (for edit/reply mapping). */
     externalId?: string;
+    /** `event: "edited"/"deleted"` in a POST (our generic webhook's payload): change the message `externalId` names. */
+    event?: 'edited' | 'deleted';
     /** Rocket.Chat thread parent id (`tmid`): already an id on this server. */
     tmid?: string;
     /** Parent message id in the sender's world (`thread_ts`, `parent_id`, `reply_to_id`): needs mapping. */

@@ -67,9 +67,14 @@ export function cleanText(value: string): string {
     return out;
 }
 
-/** One-line variant for names: line breaks and tabs become spaces, then trimmed. */
+// Invisible and direction-changing characters: zero-width space/joiners, LRM/RLM/ALM, the bidi
+// embeddings, overrides and isolates, word joiner and invisible operators, BOM. In a name they
+// only serve to disguise it (`invoice\u202Efdp.exe` shows as `invoiceexe.pdf`).
+const INVISIBLE_CHARS = /[\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/g;
+
+/** One-line variant for names (aliases, file names, titles): line breaks and tabs become spaces, invisible and bidi control characters go, then trimmed. */
 export function cleanLine(value: string): string {
-    return cleanText(value).replace(/[\t\r\n]+/g, ' ').trim();
+    return cleanText(value).replace(INVISIBLE_CHARS, '').replace(/[\t\r\n]+/g, ' ').trim();
 }
 
 /** Reads fields of one JSON object under a path; all methods throw InboundError on a bad value. */

@@ -13,10 +13,12 @@ import { InboundError } from '../inbound/errors';
 import { inboundRequest, InboundRequest } from '../inbound/request';
 import { InboundDestination, InboundMessage } from '../inbound/types';
 import { RateLimiter } from '../core/rateLimit';
+import { loopRefusal, readMarker } from '../core/relayMarker';
 import { classifyServerRefusal, smallerLimit } from '../inbound/serverRules';
 import { ConfigStore } from './configStore';
 import { postInbound, Posted, RoomTarget } from './inboundPost';
 import { findInboundResult, saveInboundResult } from './records/inboundMap';
+import { ServerIdentity } from './records/serverId';
 
 const ROOM_KINDS: Record<string, RoomKind> = { c: 'channel', p: 'private', d: 'direct', l: 'livechat' };
 
@@ -27,7 +29,7 @@ const ROOM_KINDS: Record<string, RoomKind> = { c: 'channel', p: 'private', d: 'd
  * written for a rejected request.
  */
 export class InboundEndpoint extends ApiEndpoint {
-    constructor(app: IApp, private readonly configStore: ConfigStore, private readonly limiter: RateLimiter, public path: string) {
+    constructor(app: IApp, private readonly configStore: ConfigStore, private readonly limiter: RateLimiter, private readonly serverIdentity: ServerIdentity, public path: string) {
         super(app);
     }
 
@@ -81,16 +83,38 @@ export class InboundEndpoint extends ApiEndpoint {
                 sources.push({ name: instance.name, token: instance.inboundToken });
             }
         });
+        // Failed authentications are limited per client address and per named source: checked
+        // before comparing, so a guess past the limit learns nothing.
+        // Without an address (no proxy header) every client would share one key: a stranger
+        // could lock everyone out, so only the named source is limited then.
+        const client = clientAddress(req.headers);
+        const failureKeys = client ? [`auth-fail:client:${client}`] : [];
+        if (req.namedSource) {
+            failureKeys.push(`auth-fail:source:${req.namedSource}`);
+        }
+        for (const key of failureKeys) {
+            const blocked = this.limiter.check(key, FAILED_AUTH_PER_MINUTE, FAILED_AUTH_PER_MINUTE);
+            if (!blocked.allowed) {
+                throw new RateLimited('too many failed authentications', blocked.retryAfterSeconds || 1);
+            }
+        }
         const auth = authenticate(req, sources, req.namedSource);
         if (auth instanceof InboundError) {
+            failureKeys.forEach((key) => this.limiter.take(key, FAILED_AUTH_PER_MINUTE, FAILED_AUTH_PER_MINUTE));
             throw auth;
         }
         const source = auth.source.name;
+        const marker = readMarker(req.headers);
+        // Read only: the endpoint writes nothing for a request it refuses.
+        const loop = loopRefusal(marker, (await this.serverIdentity.existing(read.getPersistenceReader())) || '');
+        if (loop) {
+            throw new InboundError(409, loop);
+        }
         // After authentication: a stranger cannot use up a source's allowance.
         const perMinute = limits.inboundPerMinute;
         const rate = this.limiter.take(source, perMinute, Math.max(10, Math.ceil(perMinute / 6)));
         if (!rate.allowed) {
-            throw new RateLimited(source, rate.retryAfterSeconds || 1);
+            throw new RateLimited(`too many requests from source "${source}"`, rate.retryAfterSeconds || 1);
         }
         const maxFileBytes = smallerLimit(limits.maxFileSize, server.maxUploadBytes);
         const message = parseInbound(req, { maxFileBytes });
@@ -98,8 +122,10 @@ export class InboundEndpoint extends ApiEndpoint {
         if (!appUser) {
             throw new Error('the app user is missing');
         }
-        if (req.method !== 'post') {
-            return { posted: await this.changeExisting(req, message, source, read, modify, persistence, appUser), notes: [] };
+        // Our generic webhook POSTs edits and deletes too, saying so in `event`.
+        const change = req.method !== 'post' ? req.method : message.event === 'edited' ? 'put' : message.event === 'deleted' ? 'delete' : undefined;
+        if (change) {
+            return { posted: await this.changeExisting(change, req, message, source, read, modify, persistence, appUser), notes: [] };
         }
         const idempotencyKey = req.headers['idempotency-key'] || (message.externalId ? `id:${message.externalId}` : undefined);
         const earlier = idempotencyKey ? await findInboundResult(read.getPersistenceReader(), source, idempotencyKey) : undefined;
@@ -107,7 +133,7 @@ export class InboundEndpoint extends ApiEndpoint {
             return { posted: earlier.posted, notes: [] };
         }
         const targets = await this.resolveRooms(message, source, active, read);
-        const context = { req, message, source, idempotencyKey, unfinished: earlier, server, maxFileBytes, privateHostsAllowed, appUser, read, modify, http, persistence };
+        const context = { req, message, source, marker, idempotencyKey, unfinished: earlier, server, maxFileBytes, privateHostsAllowed, appUser, read, modify, http, persistence };
         return postInbound(context, targets);
     }
 
@@ -160,10 +186,10 @@ export class InboundEndpoint extends ApiEndpoint {
     }
 
     /** PUT/PATCH edits and DELETE deletes the message this source posted under the given id. */
-    private async changeExisting(req: InboundRequest, message: InboundMessage, source: string, read: IRead, modify: IModify, persistence: IPersistence, appUser: IUser): Promise<Posted[]> {
+    private async changeExisting(method: string, req: InboundRequest, message: InboundMessage, source: string, read: IRead, modify: IModify, persistence: IPersistence, appUser: IUser): Promise<Posted[]> {
         const externalId = message.externalId || req.query.id || req.query.message_id;
         if (!externalId) {
-            throw new InboundError(400, `${req.method.toUpperCase()} needs the message's id (body id/message_id or ?id=)`);
+            throw new InboundError(400, `${req.method === 'post' ? `event ${message.event}` : req.method.toUpperCase()} needs the message's id (body id/message_id or ?id=)`);
         }
         const found = await findInboundResult(read.getPersistenceReader(), source, `id:${externalId}`);
         if (!found) {
@@ -174,7 +200,7 @@ export class InboundEndpoint extends ApiEndpoint {
             if (!current) {
                 continue;
             }
-            if (req.method === 'delete') {
+            if (method === 'delete') {
                 await modify.getDeleter().deleteMessage(current, appUser);
             } else {
                 const builder = await modify.getUpdater().message(posted.message_id, appUser);
@@ -182,7 +208,7 @@ export class InboundEndpoint extends ApiEndpoint {
                 await modify.getUpdater().finish(builder);
             }
         }
-        if (req.method === 'delete') {
+        if (method === 'delete') {
             await saveInboundResult(persistence, { ...found, deleted: true });
         }
         return found.posted;
@@ -190,9 +216,22 @@ export class InboundEndpoint extends ApiEndpoint {
 }
 
 class RateLimited extends Error {
-    constructor(source: string, public readonly retryAfterSeconds: number) {
-        super(`too many requests from source "${source}"; retry after ${retryAfterSeconds} s`);
+    constructor(what: string, public readonly retryAfterSeconds: number) {
+        super(`${what}; retry after ${retryAfterSeconds} s`);
     }
+}
+
+/** Failed authentications allowed per client address and per named source, a minute (also the burst). */
+const FAILED_AUTH_PER_MINUTE = 10;
+
+/**
+ * The client's address as the proxy in front of Rocket.Chat reports it: the server passes app
+ * endpoints the request's headers only. Without such a proxy a client can write these headers
+ * itself, so the per-address limit is then only as good as the per-source one.
+ */
+export function clientAddress(headers: Record<string, string | undefined>): string | undefined {
+    const forwarded = (headers['x-forwarded-for'] || '').split(',')[0].trim();
+    return (forwarded || (headers['x-real-ip'] || '').trim()).slice(0, 64) || undefined;
 }
 
 async function findRoom(destination: InboundDestination, read: IRead): Promise<IRoom | undefined> {

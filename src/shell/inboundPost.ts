@@ -4,6 +4,7 @@ import { IRoom } from '@rocket.chat/apps-engine/definition/rooms';
 import { IUser } from '@rocket.chat/apps-engine/definition/users';
 
 import { messageIdFrom } from '../core/hash';
+import { RelayMarker } from '../core/relayMarker';
 import { neutraliseMentions, splitText } from '../core/text';
 import { InboundError } from '../inbound/errors';
 import { InboundRequest } from '../inbound/request';
@@ -55,6 +56,8 @@ export interface PostContext {
     req: InboundRequest;
     message: InboundMessage;
     source: string;
+    /** The relay marker the request came with (another Relay Bridge sent it). */
+    marker?: RelayMarker;
     idempotencyKey?: string;
     /** An earlier request with the same key that stopped part-way (its uploads go on from there). */
     unfinished?: InboundResult;
@@ -251,7 +254,7 @@ async function postTexts(ctx: PostContext, p: PostPlan, seed: string, notes: str
             builder.setData(data);
             return builder;
         };
-        await saveOrigin(persistence, id, source);
+        await saveOrigin(persistence, id, source, ctx.marker);
         try {
             try {
                 existed = !(await create(ctx, id, build())) || existed;

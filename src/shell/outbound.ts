@@ -21,6 +21,8 @@ export interface OutboundAccessors {
     logger: ILogger;
     /** The app's own user id (its messages are relayed only when they have an origin record); looked up lazily. */
     appUserId: () => Promise<string | undefined>;
+    /** This server's Relay Bridge id (the relay marker's origin for messages written here). */
+    serverId: () => Promise<string>;
 }
 
 interface DeliveryOutcome {
@@ -107,7 +109,11 @@ export class OutboundRelay {
             if (!origin) {
                 return undefined;
             }
-            relayMessage.origin = origin;
+            relayMessage.origin = origin.source;
+            relayMessage.relay = origin.marker;
+        }
+        if (!relayMessage.relay) {
+            relayMessage.relay = { server: await acc.serverId(), hops: 0 };
         }
         const plans = planDeliveries(active, relayMessage);
         if (plans.length === 0) {

@@ -16,6 +16,7 @@
 // Webhook mode: an incoming webhook answers without a message id, so there is nothing to edit or
 // delete; buildRequests returns [] for those events (capabilities are static and describe api mode).
 
+import { relayHeadersFor } from '../core/relayMarker';
 import { ConfigError } from '../core/errors';
 import type { HttpResult, MultipartPart, OutboundRequest } from '../core/http';
 import { parseJsonBody } from '../core/http';
@@ -264,12 +265,14 @@ function linkAttachment(file: OutboundFile): Record<string, unknown> {
     return attachment;
 }
 
+/** The account's headers, and the relay marker (a Relay Bridge behind the remote's API may read it). */
 function authHeaders(input: DeliveryInput<RocketChatConfig>): Record<string, string> {
     const auth = input.config.auth;
+    const headers = relayHeadersFor(input.message);
     if (auth && auth.kind === 'token') {
-        return { 'X-User-Id': auth.userId, 'X-Auth-Token': auth.authToken };
+        return Object.assign(headers, { 'X-User-Id': auth.userId, 'X-Auth-Token': auth.authToken });
     }
-    return Object.assign({}, input.session || {});
+    return Object.assign(headers, input.session || {});
 }
 
 function jsonPost(url: string, headers: Record<string, string>, payload: Record<string, unknown>): OutboundRequest {
@@ -295,7 +298,7 @@ function buildSent(input: DeliveryInput<RocketChatConfig>): OutboundRequest[] {
         throw new TargetError('Rocket.Chat: no destination; set room_id or channel in the rule channel or the instance', 0, false);
     }
     const url = config.sendMethod === 'api' ? `${config.serverUrl}/api/v1/chat.postMessage` : config.webhookUrl as string;
-    const headers = config.sendMethod === 'api' ? authHeaders(input) : {};
+    const headers = config.sendMethod === 'api' ? authHeaders(input) : relayHeadersFor(input.message);
     const requests = chunks.map((text, index) => {
         const payload: Record<string, unknown> = Object.assign({}, where, { text }, identityFields(input));
         if (thread) {

@@ -6,6 +6,7 @@
 import { ConfigError } from '../core/errors';
 import type { HttpMethod, HttpResult, OutboundRequest } from '../core/http';
 import { parseJsonBody } from '../core/http';
+import { relayHeadersFor } from '../core/relayMarker';
 import { bytesToBase64 } from '../core/multipart';
 import {
     decodeUrlPart, isSuccessStatus, mediaKind, optionalString, originOf, queryParams, requireHttpUrl, responseError,
@@ -133,6 +134,7 @@ function buildRequests(input: DeliveryInput<WebhookConfig>): OutboundRequest[] {
         'Content-Type': 'application/json',
         // One message event is one request (part 0); receivers can drop retried duplicates.
         'Idempotency-Key': `${message.id}:${message.event}:0`,
+        ...relayHeadersFor(message),
     };
     for (const name of Object.keys(config.headers)) {
         headers[name] = config.headers[name];
