@@ -112,12 +112,13 @@ export class OutboundRelay {
             relayMessage.origin = origin.source;
             relayMessage.relay = origin.marker;
         }
-        if (!relayMessage.relay) {
-            relayMessage.relay = { server: await acc.serverId(), hops: 0 };
-        }
         const plans = planDeliveries(active, relayMessage);
         if (plans.length === 0) {
             return undefined;
+        }
+        // Only a message that leaves needs the marker (and the server id, written on first use).
+        if (!relayMessage.relay) {
+            relayMessage.relay = { server: await acc.serverId(), hops: 0 };
         }
         const reader = acc.read.getPersistenceReader();
         // An edit or delete right after the send: wait until the send has recorded its remote ids.
