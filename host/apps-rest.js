@@ -177,10 +177,13 @@ class AppsRestApi {
 
     /** X-User-Id + X-Auth-Token, both required (ApiClass authenticatedRoute). */
     authenticate(req) {
-        const userId = req.headers['x-user-id'];
-        const token = req.headers['x-auth-token'];
-        if (!userId || !token || this.tokens.get(String(token)) !== userId) return undefined;
-        return this.host.state.users.get(userId);
+        return this.userByLoginToken(req.headers['x-user-id'], req.headers['x-auth-token']);
+    }
+
+    /** The user a login token belongs to (Users.findOneByIdAndLoginToken). */
+    userByLoginToken(userId, token) {
+        if (!userId || !token || this.tokens.get(String(token)) !== String(userId)) return undefined;
+        return this.host.state.users.get(String(userId));
     }
 
     info() {

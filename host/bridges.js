@@ -73,6 +73,7 @@ function fromServerShape(m) {
         attachments: m.attachments,
         file: m.file,
         files: m.files,
+        t: m.t,
         customFields: m.customFields,
         groupable: m.groupable,
         parseUrls: m.parseUrls,
@@ -247,7 +248,7 @@ class HostMessageBridge extends MessageBridge {
         // sendMessage returns nothing for an _id that exists; the bridge then reads `._id` of it.
         if (!sent) throw new TypeError("Cannot read properties of undefined (reading '_id')");
         const stored = this.host.state.insertMessage(fromServerShape(sent));
-        this.host.firePostMessage(AppInterface.IPostMessageSent, stored);
+        this.host.firePostSent(stored);
         return stored.id;
     }
     /**

@@ -15,6 +15,7 @@ const { HostState } = require('./state');
 const { HostBridges } = require('./bridges');
 const { AppRouter } = require('./app-router');
 const { AppsRestApi } = require('./apps-rest');
+const { serveFileUpload } = require('./file-upload');
 const { ServerRules, SERVER_SETTING_DEFAULTS } = require('./server-rules');
 const { MemoryMetadataStorage, MemorySourceStorage, MemoryLogStorage } = require('./storages');
 
@@ -270,13 +271,22 @@ class LocalHost extends EventEmitter {
         return this.manager.getOneById(this.appId).getStorageItem().settings[id];
     }
 
-    /** A user sends a message in a room, as the Rocket.Chat client would; fires IPostMessageSent. */
-    sendMessage({ roomId, userId = this.alice.id, text = '', threadId, file, attachments, alias, avatarUrl, customFields, t }) {
+    /**
+     * A user sends a message in a room, as the Rocket.Chat client would; a message with a type `t`
+     * (a system message: a join, a topic change, an encrypted `e2e` message) fires
+     * IPostSystemMessageSent instead of IPostMessageSent. `files` defaults to `[file]`.
+     */
+    sendMessage({ roomId, userId = this.alice.id, text = '', threadId, file, files, attachments, alias, avatarUrl, customFields, t }) {
         this.state.requireUser(userId);
-        const stored = this.state.insertMessage({ roomId, senderId: userId, text, threadId, file, files: file ? [file] : undefined, attachments, alias, avatarUrl, customFields, t });
+        const stored = this.state.insertMessage({ roomId, senderId: userId, text, threadId, file, files: files || (file ? [file] : undefined), attachments, alias, avatarUrl, customFields, t });
         for (const key of Object.keys(stored)) if (stored[key] === undefined) delete stored[key];
-        this.firePostMessage(AppInterface.IPostMessageSent, stored);
+        this.firePostSent(stored);
         return stored;
+    }
+
+    /** functions/sendMessage.ts: `message.t ? IPostSystemMessageSent : IPostMessageSent`. */
+    firePostSent(stored) {
+        this.firePostMessage(stored.t ? AppInterface.IPostSystemMessageSent : AppInterface.IPostMessageSent, stored);
     }
 
     editMessage(id, text, editorId = this.alice.id) {
@@ -296,12 +306,9 @@ class LocalHost extends EventEmitter {
         return this.storeUpload({ rid: roomId, userId, name, type, size: bytes.length, bytes, text });
     }
 
-    /**
-     * Stores the bytes, then posts the file message the way sendFileMessage does: through
-     * executeSendMessage, so a refused message leaves the stored upload behind (as on the server).
-     */
-    storeUpload({ rid, userId, name, type, size, bytes, text, appId }) {
-        const room = this.state.requireRoom(rid);
+    /** Stores a file in the room's uploads without posting anything; returns the upload and the message's file entry. */
+    storeFile({ roomId, userId, name, type, size, bytes }) {
+        const room = this.state.requireRoom(roomId);
         const id = require('./state').newId();
         const url = `${this.siteUrl}/file-upload/${id}/${encodeURIComponent(name)}`;
         const upload = {
@@ -325,11 +332,20 @@ class LocalHost extends EventEmitter {
         };
         this.state.uploads.set(id, { upload, bytes });
         const file = { _id: id, name, type, size: bytes.length };
+        return { upload, file };
+    }
+
+    /**
+     * Stores the bytes, then posts the file message the way sendFileMessage does: through
+     * executeSendMessage, so a refused message leaves the stored upload behind (as on the server).
+     */
+    storeUpload({ rid, userId, name, type, size, bytes, text, appId }) {
+        const { upload, file } = this.storeFile({ roomId: rid, userId, name, type, size, bytes });
         const attachment = { title: name, type: 'file', title_link: upload.path, title_link_download: true, ...(type.startsWith('image/') ? { image_url: upload.path, image_type: type } : {}) };
         const senderId = userId || (this.appUser(appId) || {}).id;
         const message = this.rules.executeSendMessage({ rid, u: { _id: senderId }, msg: text || '', groupable: false, file, files: [file], attachments: [attachment] });
         const stored = this.state.insertMessage({ roomId: message.rid, senderId, text: message.msg, file, files: [file], attachments: message.attachments, groupable: false });
-        this.firePostMessage(AppInterface.IPostMessageSent, stored);
+        this.firePostSent(stored);
         return upload;
     }
 
@@ -367,6 +383,7 @@ class LocalHost extends EventEmitter {
             for (const handler of this.extraHandlers) {
                 if (await handler(req, res, url)) return;
             }
+            if (serveFileUpload(this, req, res, url)) return;
             // Rocket.Chat's REST API (login, /api/apps management), before the apps' own endpoints.
             if (await this.appsRest.handle(req, res)) return;
             this.routes.server(req, res);

@@ -296,6 +296,18 @@ function convertAppAttachments(attachments) {
     );
 }
 
+/**
+ * converters/convertMessageFiles.ts (newer servers): files pass as they are; an untyped second file
+ * of a two-file message with one attachment is an old message's thumbnail and gets `typeGroup: 'thumb'`.
+ */
+function convertMessageFiles(files, attachments) {
+    return files.map((file) => {
+        if (!file || file.typeGroup) return file;
+        if (files.length === 2 && attachments && attachments.length === 1 && file === files[1]) return { ...file, typeGroup: 'thumb' };
+        return file;
+    });
+}
+
 /** converters/messages.ts _convertAttachmentsToApp: the server's shape back into the app's. */
 function convertAttachmentsToApp(attachments) {
     if (!Array.isArray(attachments)) return undefined;
@@ -392,4 +404,4 @@ function determineFileType(buffer, name) {
     return 'application/octet-stream';
 }
 
-module.exports = { ServerRules, parseRequestOptions, parseResponseData, MeteorError, SERVER_SETTING_DEFAULTS, convertAppAttachments, convertAttachmentsToApp, determineFileType, contentTypeAllowed };
+module.exports = { ServerRules, parseRequestOptions, parseResponseData, MeteorError, SERVER_SETTING_DEFAULTS, convertAppAttachments, convertAttachmentsToApp, convertMessageFiles, determineFileType, contentTypeAllowed };

@@ -4,7 +4,7 @@
 
 const crypto = require('crypto');
 const { EventEmitter } = require('events');
-const { convertAttachmentsToApp } = require('./server-rules');
+const { convertAttachmentsToApp, convertMessageFiles } = require('./server-rules');
 
 const ROOM_TYPES = { channel: 'c', private: 'p', direct: 'd' };
 
@@ -27,6 +27,8 @@ class HostState extends EventEmitter {
         this.roomMessages = new Map(); // roomId -> [messageId]
         this.uploads = new Map(); // id -> { upload, bytes }
         this.persistence = new Map(); // appId -> Map(id -> { data, associations })
+        // false: the converter of 7.x, `files` only in `_unmappedProperties_`; true: the newer one.
+        this.convertsMessageFiles = false;
         this.setMaxListeners(100);
     }
 
@@ -161,11 +163,20 @@ class HostState extends EventEmitter {
         return stored;
     }
 
-    /** IMessage as the engine hands it to apps. */
+    /**
+     * IMessage as the engine hands it to apps (converters/messages.ts `convertMessage`): `t`
+     * becomes `type`; `files` is not in the converter's map, so it arrives only inside
+     * `_unmappedProperties_` — unless `convertsMessageFiles` models the newer converter, which
+     * maps it through convertMessageFiles (and, since that function deletes nothing, leaves it in
+     * `_unmappedProperties_` too).
+     */
     messageForApp(stored) {
-        const { roomId, senderId, attachments, ...rest } = stored;
+        const { roomId, senderId, attachments, t, files, ...rest } = stored;
         return {
             ...rest,
+            ...(t ? { type: t } : {}),
+            ...(files && this.convertsMessageFiles ? { files: convertMessageFiles(files, attachments) } : {}),
+            ...(files ? { _unmappedProperties_: { files } } : {}),
             // Stored in the server's shape; converters/messages.ts hands apps their own shape.
             ...(attachments ? { attachments: convertAttachmentsToApp(attachments) } : {}),
             room: this.roomForApp(this.requireRoom(roomId)),

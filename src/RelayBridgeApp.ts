@@ -11,7 +11,7 @@ import {
 } from '@rocket.chat/apps-engine/definition/accessors';
 import { ApiSecurity, ApiVisibility } from '@rocket.chat/apps-engine/definition/api';
 import { App } from '@rocket.chat/apps-engine/definition/App';
-import { IMessage, IPostMessageDeleted, IPostMessageSent, IPostMessageUpdated } from '@rocket.chat/apps-engine/definition/messages';
+import { IMessage, IPostMessageDeleted, IPostMessageSent, IPostMessageUpdated, IPostSystemMessageSent } from '@rocket.chat/apps-engine/definition/messages';
 import { IAppInfo } from '@rocket.chat/apps-engine/definition/metadata';
 import { StartupType } from '@rocket.chat/apps-engine/definition/scheduler';
 import { ISetting } from '@rocket.chat/apps-engine/definition/settings';
@@ -33,7 +33,7 @@ import { StatusEndpoint } from './shell/statusEndpoint';
  * shell module that handles it. No relay logic lives here.
  */
 // Default export: rc-apps looks for an export named after the classFile path, which a file in src/ cannot have.
-export default class RelayBridgeApp extends App implements IPostMessageSent, IPostMessageUpdated, IPostMessageDeleted {
+export default class RelayBridgeApp extends App implements IPostMessageSent, IPostSystemMessageSent, IPostMessageUpdated, IPostMessageDeleted {
     private readonly configStore = new ConfigStore(targetRegistry);
     private readonly outbox = new Outbox(this.configStore, () => this.getLogger());
     private readonly outbound = new OutboundRelay(this.configStore, this.outbox);
@@ -45,6 +45,14 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
     }
 
     public async executePostMessageSent(message: IMessage, read: IRead, http: IHttp, persistence: IPersistence, modify: IModify): Promise<void> {
+        await this.relay('sent', message, read, http, persistence, modify);
+    }
+
+    /**
+     * The server fires this instead of executePostMessageSent for every message with a type:
+     * joins, topic changes… and end-to-end encrypted messages. Rules decide (`system_messages`).
+     */
+    public async executePostSystemMessageSent(message: IMessage, read: IRead, http: IHttp, persistence: IPersistence, modify: IModify): Promise<void> {
         await this.relay('sent', message, read, http, persistence, modify);
     }
 

@@ -59,8 +59,9 @@
 //   match          "regex" or "/regex/i"  relay only messages whose text matches
 //   ignore         "regex" or "/regex/i"  never relay messages whose text matches
 //   trigger_words  ["!relay", "@all"]  relay only messages whose text starts with one of them
+//   system_messages true               also relay system messages (joins, topic changes…; default false)
 // match/ignore/trigger_words judge new messages; edits and deletes follow the original (the shell
-// relays them only when the original was relayed). System messages are never relayed.
+// relays them only when the original was relayed). End-to-end encrypted messages are never relayed.
 
 import { fnv1a } from './hash';
 import { unsafeRegexReason } from './safeRegex';
@@ -112,6 +113,8 @@ export interface RouteFilter {
     match?: RegExp;
     ignore?: RegExp;
     triggerWords: string[];
+    /** `system_messages`: relay system messages too. */
+    systemMessages: boolean;
 }
 
 export interface RouteEndpoint {
@@ -176,7 +179,7 @@ const MSG_KEYS = [
     'webhook_title',
     'webhook_avatar',
 ];
-const FILTER_KEYS = ['ignore_users', 'ignore_bots', 'match', 'ignore', 'trigger_words'];
+const FILTER_KEYS = ['ignore_users', 'ignore_bots', 'match', 'ignore', 'trigger_words', 'system_messages'];
 const LOCAL_CHANNEL_KEYS = ['room_id', 'room'];
 const DEFAULT_MSG_FORMAT = compileTemplate('{msg}', 'default msg_format');
 
@@ -737,7 +740,7 @@ function mergeMsg(ruleMsg: Partial<MessageTemplates>, channelMsg: Partial<Messag
 }
 
 function defaultFilter(): RouteFilter {
-    return { ignoreUsers: [], ignoreBots: false, triggerWords: [] };
+    return { ignoreUsers: [], ignoreBots: false, triggerWords: [], systemMessages: false };
 }
 
 function parseFilter(raw: unknown, path: string): RouteFilter {
@@ -753,12 +756,8 @@ function parseFilter(raw: unknown, path: string): RouteFilter {
     if (raw.ignore_users !== undefined) {
         filter.ignoreUsers = requireStringList(raw.ignore_users, `${path}.ignore_users`).map((user) => user.replace(/^@/, '').toLowerCase());
     }
-    if (raw.ignore_bots !== undefined) {
-        if (typeof raw.ignore_bots !== 'boolean') {
-            throw new ConfigError(`${path}.ignore_bots`, `must be true or false, got ${describeType(raw.ignore_bots)}`);
-        }
-        filter.ignoreBots = raw.ignore_bots;
-    }
+    filter.ignoreBots = parseFlag(raw.ignore_bots, `${path}.ignore_bots`, filter.ignoreBots);
+    filter.systemMessages = parseFlag(raw.system_messages, `${path}.system_messages`, filter.systemMessages);
     if (raw.match !== undefined) {
         filter.match = parseRegex(raw.match, `${path}.match`);
     }
@@ -769,6 +768,16 @@ function parseFilter(raw: unknown, path: string): RouteFilter {
         filter.triggerWords = requireStringList(raw.trigger_words, `${path}.trigger_words`);
     }
     return filter;
+}
+
+function parseFlag(raw: unknown, path: string, fallback: boolean): boolean {
+    if (raw === undefined) {
+        return fallback;
+    }
+    if (typeof raw !== 'boolean') {
+        throw new ConfigError(path, `must be true or false, got ${describeType(raw)}`);
+    }
+    return raw;
 }
 
 /** `pattern` or `/pattern/flags` with flags from `imu` (no `g`/`y`: test() would become stateful). */

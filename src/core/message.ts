@@ -53,8 +53,15 @@ export interface RelayMessage {
     origin?: string;
     /** Where the message started and how many relays it passed; requests to webhook and Rocket.Chat targets carry it on. */
     relay?: RelayMarker;
-    /** True for system messages (joins, topic changes…): never relayed. */
+    /**
+     * True for system messages (joins, topic changes…; `text` then reads like "joined the room"):
+     * relayed only by rules whose filter has `system_messages: true`.
+     */
     isSystem: boolean;
+    /** Rocket.Chat's message type (`uj`, `room_changed_topic`, …) of a system message. */
+    systemType?: string;
+    /** End-to-end encrypted (type `e2e`): the text is ciphertext this app cannot read; never relayed. */
+    encrypted?: boolean;
     /** Public URL of this Rocket.Chat server, without trailing slash. */
     siteUrl: string;
 }
@@ -64,3 +71,29 @@ export function messageUrl(msg: RelayMessage): string {
     const base = `${msg.siteUrl}/${msg.room.kind === 'direct' ? 'direct' : msg.room.kind === 'private' ? 'group' : 'channel'}/${encodeURIComponent(msg.room.name)}`;
     return `${base}?msg=${encodeURIComponent(msg.id)}`;
 }
+
+/**
+ * What a system message says, without the actor (the sender shows who): Rocket.Chat stores only
+ * the type and an argument in `msg` (the user added, the new topic…) and words it in the client.
+ */
+export function systemMessageText(type: string, msg: string): string {
+    if (Object.prototype.hasOwnProperty.call(SYSTEM_MESSAGE_WORDING, type)) {
+        return SYSTEM_MESSAGE_WORDING[type].replace('{msg}', msg);
+    }
+    return msg || `(${type})`;
+}
+
+const SYSTEM_MESSAGE_WORDING: Record<string, string> = {
+    uj: 'joined the room',
+    ul: 'left the room',
+    ujt: 'joined the team',
+    ult: 'left the team',
+    au: 'added {msg}',
+    ru: 'removed {msg}',
+    r: 'changed the room name to {msg}',
+    room_changed_topic: 'changed the topic to: {msg}',
+    room_changed_description: 'changed the description to: {msg}',
+    room_changed_announcement: 'changed the announcement to: {msg}',
+    'user-muted': 'muted {msg}',
+    'user-unmuted': 'unmuted {msg}',
+};

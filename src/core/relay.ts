@@ -30,8 +30,8 @@ export function activate(config: RelayConfig): ActiveConfig {
 
 /** Plans one delivery per target for a message sent, edited or deleted in a Rocket.Chat room. */
 export function planDeliveries(active: ActiveConfig, message: RelayMessage): DeliveryPlan[] {
-    if (message.isSystem) {
-        return [];
+    if (message.encrypted) {
+        return []; // ciphertext: no rule relays it
     }
     const routes = active.index.outboundRoutes(message.room).filter((route) => routeAccepts(route, message));
     if (routes.length === 0) {

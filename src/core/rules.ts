@@ -144,13 +144,13 @@ export class RuleIndex {
 }
 
 /**
- * Filters and loop prevention for one route. Never: system messages, a message back to the
- * instance it came from (`origin`), ignored users or bots. For new messages also `match`,
- * `ignore` (on the first FILTER_TEXT_LIMIT characters) and `trigger_words`; edits and deletes
- * follow the original message.
+ * Filters and loop prevention for one route. Never: encrypted messages, system messages unless
+ * the rule asks for them (`system_messages`), a message back to the instance it came from
+ * (`origin`), ignored users or bots. For new messages also `match`, `ignore` (on the first
+ * FILTER_TEXT_LIMIT characters) and `trigger_words`; edits and deletes follow the original message.
  */
 export function routeAccepts(route: Route, message: RelayMessage): boolean {
-    if (message.isSystem) {
+    if (message.encrypted || (message.isSystem && !route.filter.systemMessages)) {
         return false;
     }
     if (message.origin !== undefined && message.origin === route.to.instance) {

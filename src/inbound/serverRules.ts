@@ -5,7 +5,7 @@
 
 import { InboundError } from './errors';
 
-/** The server settings (readable by apps) that decide what a post may contain. */
+/** The server settings (readable by apps) that decide what a post may contain, and who may open its files. */
 export interface ServerPostRules {
     /** Message_MaxAllowedSize: longest `msg`, in UTF-16 code units. */
     maxMessageLength: number;
@@ -23,6 +23,8 @@ export interface ServerPostRules {
     typeWhiteList: string;
     /** FileUpload_MediaTypeBlackList. */
     typeBlackList: string;
+    /** FileUpload_ProtectFiles: /file-upload links answer 403 to anyone not logged in. */
+    filesProtected: boolean;
 }
 
 /** A fresh server's values (apps/meteor/server/settings/message.ts, threads.ts, file-upload.ts). */
@@ -35,6 +37,7 @@ export const SERVER_DEFAULTS: ServerPostRules = {
     maxUploadBytes: 104857600,
     typeWhiteList: '',
     typeBlackList: 'image/svg+xml',
+    filesProtected: true,
 };
 
 /** The server setting ids behind each rule, for reading them and for error texts. */
@@ -47,6 +50,7 @@ export const SERVER_SETTING_IDS: Record<keyof ServerPostRules, string> = {
     maxUploadBytes: 'FileUpload_MaxFileSize',
     typeWhiteList: 'FileUpload_MediaTypeWhiteList',
     typeBlackList: 'FileUpload_MediaTypeBlackList',
+    filesProtected: 'FileUpload_ProtectFiles',
 };
 
 /** Builds the rules from raw setting values; anything missing or malformed keeps the default. */
@@ -64,6 +68,7 @@ export function serverPostRules(values: Partial<Record<keyof ServerPostRules, un
         maxUploadBytes: Math.floor(number(values.maxUploadBytes, SERVER_DEFAULTS.maxUploadBytes)),
         typeWhiteList: text(values.typeWhiteList, SERVER_DEFAULTS.typeWhiteList),
         typeBlackList: text(values.typeBlackList, SERVER_DEFAULTS.typeBlackList),
+        filesProtected: flag(values.filesProtected, SERVER_DEFAULTS.filesProtected),
     };
 }
 

@@ -1,7 +1,9 @@
 import { IHttp, ILogger, IRead } from '@rocket.chat/apps-engine/definition/accessors';
 
+import { outboundFile } from '../core/files';
 import { OutboundRequest } from '../core/http';
 import { RelayMessage } from '../core/message';
+import { ServerPostRules } from '../inbound/serverRules';
 import { DeliveryProgress, runRequests } from '../targets/run';
 import { DeliveryInput, OutboundFile, RenderedMessage, TargetAdapter, TargetError } from '../targets/types';
 import { DEFAULT_TIMEOUT_MS, executeRequest, hostOf } from './httpExecutor';
@@ -78,26 +80,36 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
     }
 }
 
-/** Reads file bytes for targets that upload (within the size limit); others get links. */
-export async function loadFiles(message: RelayMessage, adapter: TargetAdapter, read: IRead, logger: ILogger, cache: Map<string, OutboundFile>, maxFileSize: number): Promise<OutboundFile[]> {
-    const links = message.files.map((f) => ({ url: f.url, name: f.name, mimeType: f.mimeType, size: f.size }));
+/** What decides how files travel: the app's size limit and whether this server's file links open for anyone. */
+export interface FileRules {
+    maxFileSize: number;
+    /** The server's FileUpload_ProtectFiles is off. */
+    filesPublic: boolean;
+}
+
+export function fileRulesOf(maxFileSize: number, server: ServerPostRules): FileRules {
+    return { maxFileSize, filesPublic: !server.filesProtected };
+}
+
+/** Reads file bytes for targets that upload (within the size limit); the others get a link or a label (core/files.ts). */
+export async function loadFiles(message: RelayMessage, adapter: TargetAdapter, read: IRead, logger: ILogger, cache: Map<string, OutboundFile>, rules: FileRules): Promise<OutboundFile[]> {
+    const withoutBytes = () => message.files.map((file) => outboundFile(file, rules.filesPublic));
     if (message.files.length === 0 || !adapter.capabilities.upload || message.event !== 'sent') {
-        return links;
+        return withoutBytes();
     }
-    const limit = maxFileSize;
     const out: OutboundFile[] = [];
     for (const file of message.files) {
         let loaded = cache.get(file.url);
-        if (!loaded && file.uploadId && file.size <= limit) {
+        if (!loaded && file.uploadId && file.size <= rules.maxFileSize) {
             try {
                 const bytes = await read.getUploadReader().getBufferById(file.uploadId);
-                loaded = { url: file.url, name: file.name, mimeType: file.mimeType, size: file.size, bytes: new Uint8Array(bytes) };
+                loaded = outboundFile(file, rules.filesPublic, new Uint8Array(bytes));
                 cache.set(file.url, loaded);
             } catch (e) {
-                logger.warn(`file ${file.name} of message ${message.id} could not be read; sending a link: ${e instanceof Error ? e.message : e}`);
+                logger.warn(`file ${file.name} of message ${message.id} could not be read; sending ${rules.filesPublic ? 'a link' : 'a label'}: ${e instanceof Error ? e.message : e}`);
             }
         }
-        out.push(loaded || { url: file.url, name: file.name, mimeType: file.mimeType, size: file.size });
+        out.push(loaded || outboundFile(file, rules.filesPublic));
     }
     return out;
 }

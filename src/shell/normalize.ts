@@ -2,20 +2,34 @@ import { IMessage } from '@rocket.chat/apps-engine/definition/messages';
 import { IRoom } from '@rocket.chat/apps-engine/definition/rooms';
 import { IUser } from '@rocket.chat/apps-engine/definition/users';
 
-import { RelayEvent, RelayFile, RelayMessage, RoomKind } from '../core/message';
+import { RelayEvent, RelayFile, RelayMessage, RoomKind, systemMessageText } from '../core/message';
 
-/** Fields that older engine definitions (1.46) do not declare but servers send. */
-type LooseMessage = IMessage & { type?: string; t?: string; files?: Array<{ _id: string; name: string; type?: string; size?: number }> };
+/** A file of a message as the server stores it (`typeGroup: 'thumb'` marks an image's thumbnail). */
+interface StoredFile {
+    _id: string;
+    name: string;
+    type?: string;
+    size?: number;
+    typeGroup?: string;
+}
+
+/**
+ * Fields older engine definitions (1.46) do not declare. The converter maps `t` to `type`; it
+ * maps `files` only on newer servers, older ones leave it in `_unmappedProperties_`.
+ */
+type LooseMessage = Omit<IMessage, 'type' | 'files'> & { type?: string; files?: StoredFile[]; _unmappedProperties_?: { files?: StoredFile[] } };
 
 const ROOM_KINDS: Record<string, RoomKind> = { c: 'channel', p: 'private', d: 'direct', l: 'livechat' };
 
 /** Builds the core's message once per event from what the engine hands the listener. */
 export function toRelayMessage(event: RelayEvent, message: IMessage, siteUrl: string): RelayMessage {
     const sender = message.sender;
+    const type = (message as unknown as LooseMessage).type;
+    const systemType = typeof type === 'string' && type !== '' && type !== 'e2e' ? type : undefined;
     const relay: RelayMessage = {
         event,
         id: message.id || '',
-        text: message.text || '',
+        text: systemType ? systemMessageText(systemType, message.text || '') : message.text || '',
         sender: {
             id: sender.id,
             username: sender.username,
@@ -26,9 +40,15 @@ export function toRelayMessage(event: RelayEvent, message: IMessage, siteUrl: st
         room: { id: message.room.id, name: roomName(message.room), kind: ROOM_KINDS[message.room.type] || 'channel' },
         files: filesOf(message, siteUrl),
         timestamp: toIso(message.createdAt),
-        isSystem: isSystemMessage(message),
+        isSystem: systemType !== undefined,
         siteUrl,
     };
+    if (systemType) {
+        relay.systemType = systemType;
+    }
+    if (type === 'e2e') {
+        relay.encrypted = true;
+    }
     if (message.threadId) {
         relay.threadId = message.threadId;
     }
@@ -49,21 +69,26 @@ function isBotUser(user: IUser): boolean {
     return type === 'bot' || type === 'app' || (user.roles || []).indexOf('bot') >= 0;
 }
 
-/** System messages (joins, topic changes, …) carry a type; ordinary messages have none. */
-function isSystemMessage(message: IMessage): boolean {
-    const loose = message as LooseMessage;
-    const type = loose.type || loose.t;
-    return typeof type === 'string' && type !== '' && type !== 'e2e';
-}
-
+/**
+ * Every file of the message, from wherever this server's converter put them (`files`, else
+ * `_unmappedProperties_.files`, else the single `file` of older messages), without thumbnails:
+ * marked `typeGroup: 'thumb'`, or — on old messages — the second of two files with one attachment
+ * (the rule of the newer converter's convertMessageFiles, applied here to the unmapped list too).
+ */
 function filesOf(message: IMessage, siteUrl: string): RelayFile[] {
-    const loose = message as LooseMessage;
-    const raw: NonNullable<LooseMessage['files']> = loose.files && loose.files.length ? loose.files : message.file ? [message.file as NonNullable<LooseMessage['files']>[number]] : [];
-    return raw.map((file) => ({
+    const loose = message as unknown as LooseMessage;
+    const unmapped = loose._unmappedProperties_ && loose._unmappedProperties_.files;
+    const stored: StoredFile[] =
+        loose.files && loose.files.length ? loose.files : unmapped && unmapped.length ? unmapped : message.file ? [message.file as StoredFile] : [];
+    const attachmentCount = (message.attachments || []).length;
+    const originals = stored.filter(
+        (file, index) => file && file._id && file.typeGroup !== 'thumb' && !(!file.typeGroup && stored.length === 2 && attachmentCount === 1 && index === 1),
+    );
+    return originals.map((file) => ({
         url: absoluteUrl(`/file-upload/${file._id}/${encodeURIComponent(file.name)}`, siteUrl),
         name: String(file.name),
         mimeType: String(file.type || 'application/octet-stream'),
-        size: Number((file as { size?: number }).size) || 0,
+        size: Number(file.size) || 0,
         uploadId: String(file._id),
     }));
 }

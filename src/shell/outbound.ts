@@ -7,7 +7,7 @@ import { DeliveryPlan, planDeliveries } from '../core/relay';
 import { afterFailure, RetryPolicy } from '../core/retry';
 import { OutboundFile } from '../targets/types';
 import { ConfigStore } from './configStore';
-import { attemptDelivery, loadFiles } from './delivery';
+import { attemptDelivery, FileRules, fileRulesOf, loadFiles } from './delivery';
 import { toRelayMessage } from './normalize';
 import { Outbox } from './outbox';
 import { MessageMapRecord, readMessageMap, removeMessageMap, saveMessageMap } from './records/messageMap';
@@ -68,12 +68,12 @@ export class OutboundRelay {
                 return;
             }
             context = prepared;
-            const { relayMessage, plans, existing, parent, policy, maxFileSize } = prepared;
+            const { relayMessage, plans, existing, parent, policy, fileRules } = prepared;
             if (event === 'sent') {
                 this.sending.set(relayMessage.id, new Promise<void>((resolve) => (sent = resolve)));
             }
             const files = new Map<string, OutboundFile>();
-            deliveries = plans.map((plan) => this.inLine(plan.key, plan.instance.maxInFlight || 1, () => this.deliver(plan, relayMessage, existing, parent, files, policy, maxFileSize, acc)));
+            deliveries = plans.map((plan) => this.inLine(plan.key, plan.instance.maxInFlight || 1, () => this.deliver(plan, relayMessage, existing, parent, files, policy, fileRules, acc)));
         } finally {
             planned();
         }
@@ -97,7 +97,7 @@ export class OutboundRelay {
     }
 
     private async prepare(event: RelayEvent, message: IMessage, acc: OutboundAccessors) {
-        const { active, siteUrl, policy, limits } = await this.configStore.current(acc.read);
+        const { active, siteUrl, policy, limits, server } = await this.configStore.current(acc.read);
         if (!active || active.config.routes.length === 0 || !message.id) {
             return undefined;
         }
@@ -133,7 +133,7 @@ export class OutboundRelay {
             relayMessage.threadId && tracked ? readMessageMap(reader, relayMessage.threadId) : undefined,
             this.outbox.pendingTargets(acc.read),
         ]);
-        return { relayMessage, plans, existing, parent, policy, maxFileSize: limits.maxFileSize };
+        return { relayMessage, plans, existing, parent, policy, fileRules: fileRulesOf(limits.maxFileSize, server) };
     }
 
     /**
@@ -174,7 +174,7 @@ export class OutboundRelay {
         parent: MessageMapRecord | undefined,
         files: Map<string, OutboundFile>,
         policy: RetryPolicy,
-        maxFileSize: number,
+        fileRules: FileRules,
         acc: OutboundAccessors,
     ): Promise<DeliveryOutcome> {
         if (message.event !== 'sent' && !plan.instance.trackEdits) {
@@ -214,7 +214,7 @@ export class OutboundRelay {
                 carried: {},
                 existingIds,
                 parentId: parentIds && parentIds.length ? parentIds[0] : undefined,
-                files: await loadFiles(message, plan.adapter, acc.read, acc.logger, files, maxFileSize),
+                files: await loadFiles(message, plan.adapter, acc.read, acc.logger, files, fileRules),
                 timeoutMs: plan.instance.timeoutMs,
             },
             acc.http,

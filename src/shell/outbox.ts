@@ -5,7 +5,7 @@ import { ActiveConfig } from '../core/relay';
 import { afterFailure, RetryPolicy } from '../core/retry';
 import { OutboundFile } from '../targets/types';
 import { ConfigStore } from './configStore';
-import { attemptDelivery, loadFiles } from './delivery';
+import { attemptDelivery, FileRules, fileRulesOf, loadFiles } from './delivery';
 import { DeliveryCounters } from './records/counters';
 import { listInboundResults, removeInboundResult } from './records/inboundMap';
 import { listMessageMaps, mergeRemoteIds, readMessageMap, removeMessageMap } from './records/messageMap';
@@ -141,13 +141,13 @@ export class Outbox {
     }
 
     private async processOnce(read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<void> {
-        const { active, policy, limits } = await this.configStore.current(read);
+        const { active, policy, limits, server } = await this.configStore.current(read);
         const reader = read.getPersistenceReader();
         const entries = await listOutbox(reader);
         const queues = dueQueues(entries, this.runtimeId, Date.now());
         const files = new Map<string, OutboundFile>();
         // Targets are independent: work their queues at the same time, each strictly in order.
-        await Promise.all(queues.map((queue) => this.workQueue(queue, active, policy, limits.maxFileSize, read, http, persistence, files)));
+        await Promise.all(queues.map((queue) => this.workQueue(queue, active, policy, fileRulesOf(limits.maxFileSize, server), read, http, persistence, files)));
         const remaining = await listOutbox(reader);
         const pending = new Map<string, number>();
         for (const entry of remaining) {
@@ -166,7 +166,7 @@ export class Outbox {
         queue: OutboxEntry[],
         active: ActiveConfig | undefined,
         policy: RetryPolicy,
-        maxFileSize: number,
+        fileRules: FileRules,
         read: IRead,
         http: IHttp,
         persistence: IPersistence,
@@ -208,7 +208,7 @@ export class Outbox {
                     carried: entry.carried || {},
                     existingIds,
                     parentId: parentIds && parentIds.length ? parentIds[0] : undefined,
-                    files: await loadFiles(entry.message, instance.adapter, read, this.logger(), files, maxFileSize),
+                    files: await loadFiles(entry.message, instance.adapter, read, this.logger(), files, fileRules),
                     timeoutMs: instance.timeoutMs,
                 },
                 http,

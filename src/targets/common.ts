@@ -4,7 +4,7 @@
 import { ConfigError } from '../core/errors';
 import type { HttpResult, OutboundRequest } from '../core/http';
 import { truncateText } from '../core/text';
-import { DeliveryInput, TargetError } from './types';
+import { DeliveryInput, OutboundFile, TargetError } from './types';
 
 // ---------------------------------------------------------------------------------------------
 // Config values
@@ -206,10 +206,16 @@ export function fitChunksToParts(chunks: string[], partCount: number, maxLength:
     return kept;
 }
 
-/** The kind of file a URL points at, for `image_url`/`audio_url`/`video_url` style fields. */
-export function mediaKind(mimeType: string): 'image' | 'audio' | 'video' | 'file' {
-    const major = mimeType.split('/')[0].toLowerCase();
-    return major === 'image' || major === 'audio' || major === 'video' ? major : 'file';
+export { mediaKind } from '../core/files';
+
+/** A markdown link to a file under its name. */
+export function markdownLink(name: string, url: string): string {
+    return `[${name.replace(/[[\]]/g, '')}](${url})`;
+}
+
+/** A file not uploaded, as a markdown line: its link to this server, or its label when it has one. */
+export function fileMarkdown(file: OutboundFile): string {
+    return file.label || markdownLink(file.name, file.url);
 }
 
 /** The requests for the event at hand, from one builder per event (the shape every adapter shares). */

@@ -15,7 +15,7 @@ import { parseJsonBody } from '../core/http';
 import type { RelayMessage } from '../core/message';
 import { neutraliseMentions, splitText, toCommonMark } from '../core/text';
 import {
-    bodyExcerpt, decodeUrlPart, fitChunksToParts, isSuccessStatus, optionalPositiveInteger, optionalString, pathSegments, queryValue,
+    fileMarkdown, bodyExcerpt, decodeUrlPart, fitChunksToParts, isSuccessStatus, optionalPositiveInteger, optionalString, pathSegments, queryValue,
     responseError,
     requestsForEvent,
 } from './common';
@@ -174,7 +174,7 @@ function discordText(input: DeliveryInput<DiscordConfig>, needBytes: boolean): s
     }
     const links = input.files
         .filter((file, index) => !isUpload(file, index, input.config, needBytes))
-        .map((file) => `[${file.name.replace(/[[\]]/g, '')}](${file.url})`);
+        .map(fileMarkdown);
     return [text].concat(links).filter((line) => line.trim().length > 0).join('\n');
 }
 

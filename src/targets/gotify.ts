@@ -14,7 +14,7 @@ import type { HttpResult, OutboundRequest } from '../core/http';
 import { parseJsonBody } from '../core/http';
 import { toCommonMark } from '../core/text';
 import {
-    isSuccessStatus, optionalString, originOf, pathSegments, queryValue, requireHttpUrl, requireString,
+    fileMarkdown, isSuccessStatus, optionalString, originOf, pathSegments, queryValue, requireHttpUrl, requireString,
     responseError,
 } from './common';
 import { splitToFit, utf8Length } from './sizing';
@@ -96,7 +96,7 @@ function fromUrl(url: URL): Record<string, unknown> {
 
 function buildSent(input: DeliveryInput<GotifyConfig>): OutboundRequest[] {
     const { config, rendered } = input;
-    const links = input.files.map((file) => `[${file.name.replace(/[[\]]/g, '')}](${file.url})`);
+    const links = input.files.map(fileMarkdown);
     const text = [toCommonMark(rendered.text)].concat(links).filter((line) => line.trim().length > 0).join('\n');
     const chunks = splitToFit(text, MAX_MESSAGE_BYTES, (chunk) => utf8Length(chunk) <= MAX_MESSAGE_BYTES);
     return chunks.map((message) => ({

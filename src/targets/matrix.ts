@@ -24,7 +24,7 @@ import type { HttpResult, OutboundRequest } from '../core/http';
 import { parseJsonBody } from '../core/http';
 import { escapeHtml, neutraliseMentions, toHtml, toPlainText } from '../core/text';
 import {
-    decodeUrlPart, fitChunksToParts, isSuccessStatus, mediaKind, optionalString, originOf, pathSegments, queryValue,
+    fileMarkdown, decodeUrlPart, fitChunksToParts, isSuccessStatus, mediaKind, optionalString, originOf, pathSegments, queryValue,
     requireHttpUrl, requireString, responseError,
     requestsForEvent,
 } from './common';
@@ -157,7 +157,7 @@ function isUpload(file: OutboundFile, needBytes: boolean): boolean {
 function sourceText(input: DeliveryInput<MatrixConfig>): string {
     const text = neutraliseMentions(input.rendered.text).replace(/(^|[^\w@.\-])@room(?![\w.\-])/g, '$1@\u200Broom');
     const links = input.files.filter((file) => !isUpload(file, input.message.event === 'sent'))
-        .map((file) => `[${file.name.replace(/[[\]]/g, '')}](${file.url})`);
+        .map(fileMarkdown);
     return [text].concat(links).filter((line) => line.trim().length > 0).join('\n');
 }
 

@@ -14,7 +14,7 @@ import type { HttpResult, OutboundRequest } from '../core/http';
 import { parseJsonBody } from '../core/http';
 import { neutraliseMentions, splitText, toCommonMark } from '../core/text';
 import {
-    decodeUrlPart, isSuccessStatus, optionalString, originOf, pathSegments, queryValue, requireHttpUrl, responseError, singleUrlChannel,
+    fileMarkdown, decodeUrlPart, isSuccessStatus, optionalString, originOf, pathSegments, queryValue, requireHttpUrl, responseError, singleUrlChannel,
 } from './common';
 import type { NativeUrlAdapter } from './url';
 import type { DeliveryInput, TargetAdapter } from './types';
@@ -96,7 +96,7 @@ function fromUrl(url: URL): Record<string, unknown> {
 
 function mattermostText(input: DeliveryInput<MattermostConfig>): string {
     const text = neutraliseMentions(toCommonMark(input.rendered.text));
-    const links = input.files.map((file) => `[${file.name.replace(/[[\]]/g, '')}](${file.url})`);
+    const links = input.files.map(fileMarkdown);
     return [text].concat(links).filter((line) => line.trim().length > 0).join('\n');
 }
 

@@ -18,7 +18,7 @@ import { parseJsonBody } from '../core/http';
 import { bytesToBase64 } from '../core/multipart';
 import { toCommonMark } from '../core/text';
 import {
-    decodeUrlPart, isSuccessStatus, optionalString, originOf, pathSegments, queryValue, requireHttpUrl, responseError,
+    fileMarkdown, decodeUrlPart, isSuccessStatus, optionalString, originOf, pathSegments, queryValue, requireHttpUrl, responseError,
 } from './common';
 import { splitToFit, utf8Length } from './sizing';
 import type { DeliveryInput, TargetAdapter } from './types';
@@ -185,7 +185,7 @@ function buildRequests(input: DeliveryInput<NtfyConfig>): OutboundRequest[] {
     }
     const { config, rendered } = input;
     const attachments = input.files.filter((file) => file.bytes !== undefined && file.bytes.length <= MAX_ATTACHMENT_BYTES);
-    const links = input.files.filter((file) => attachments.indexOf(file) < 0).map((file) => `[${file.name.replace(/[[\]]/g, '')}](${file.url})`);
+    const links = input.files.filter((file) => attachments.indexOf(file) < 0).map(fileMarkdown);
     const text = [toCommonMark(rendered.text)].concat(links).filter((line) => line.trim().length > 0).join('\n');
     const headers: Record<string, string> = {};
     if (rendered.alias.trim()) {

@@ -257,6 +257,9 @@ function identityFields(input: DeliveryInput<RocketChatConfig>): Record<string, 
 }
 
 function linkAttachment(file: OutboundFile): Record<string, unknown> {
+    if (file.label) {
+        return { title: file.label };
+    }
     const attachment: Record<string, unknown> = { title: file.name, title_link: file.url, title_link_download: true };
     const kind = mediaKind(file.mimeType);
     if (kind !== 'file') {

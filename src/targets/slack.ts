@@ -217,7 +217,7 @@ function slackText(input: DeliveryInput<SlackConfig>, uploads: OutboundFile[] = 
     const text = neutraliseMentions(toSlackMrkdwn(input.rendered.text));
     // `|` and `>` would end the link early: the URL keeps them percent-encoded, the label drops `|`.
     const links = input.files.filter((file) => uploads.indexOf(file) < 0).map((file) =>
-        `<${file.url.replace(/\|/g, '%7C').replace(/>/g, '%3E')}|${escapeSlack(file.name).replace(/\|/g, '')}>`);
+        file.label ? escapeSlack(file.label) : `<${file.url.replace(/\|/g, '%7C').replace(/>/g, '%3E')}|${escapeSlack(file.name).replace(/\|/g, '')}>`);
     const body = [text].concat(links).filter((line) => line.trim().length > 0).join('\n');
     const name = escapeSlack(input.rendered.alias || '').replace(/\*/g, '').trim();
     return input.config.identity === 'prefix' && name && body ? `*${name}*: ${body}` : body;

@@ -12,7 +12,7 @@ import { ConfigError } from '../core/errors';
 import type { HttpResult, OutboundRequest } from '../core/http';
 import { parseJsonBody } from '../core/http';
 import { neutraliseMentions, splitText, toCommonMark } from '../core/text';
-import { isSuccessStatus, optionalBoolean, originOf, pathSegments, queryValue, responseError } from './common';
+import { fileMarkdown, isSuccessStatus, optionalBoolean, originOf, pathSegments, queryValue, responseError } from './common';
 import { requireSecureUrl } from './slack';
 import type { NativeUrlAdapter } from './url';
 import type { DeliveryInput, TargetAdapter } from './types';
@@ -105,7 +105,7 @@ function buildRequests(input: DeliveryInput<TeamsConfig>): OutboundRequest[] {
     }
     // TextBlocks render a markdown subset: **bold**, *italic*, [label](url), lists.
     const chunks = splitText(neutraliseMentions(toCommonMark(input.rendered.text)), MAX_TEXT);
-    const links = input.files.map((file) => ({ type: 'TextBlock', text: `[${file.name.replace(/[[\]]/g, '')}](${file.url})`, wrap: true }));
+    const links = input.files.map((file) => ({ type: 'TextBlock', text: fileMarkdown(file), wrap: true }));
     if (chunks.length === 0 && links.length === 0) {
         return [];
     }

@@ -18,7 +18,7 @@ import type { HttpResult, MultipartPart, OutboundRequest } from '../core/http';
 import { parseJsonBody } from '../core/http';
 import { escapeHtml, neutraliseMentions, splitText, toHtml, truncateText } from '../core/text';
 import {
-    decodeUrlPart, fitChunksToParts, isSuccessStatus, optionalBoolean, optionalString, originOf, pathSegments, queryValue,
+    fileMarkdown, decodeUrlPart, fitChunksToParts, isSuccessStatus, optionalBoolean, optionalString, originOf, pathSegments, queryValue,
     responseError,
     requestsForEvent,
 } from './common';
@@ -180,7 +180,7 @@ function isUpload(file: OutboundFile, needBytes: boolean): boolean {
 function sourceText(input: DeliveryInput<TelegramConfig>, needBytes: boolean): string {
     const links = input.files
         .filter((file) => !isUpload(file, needBytes))
-        .map((file) => `[${file.name.replace(/[[\]]/g, '')}](${file.url})`);
+        .map(fileMarkdown);
     return [neutraliseMentions(input.rendered.text)].concat(links).filter((line) => line.trim().length > 0).join('\n');
 }
 

@@ -44,6 +44,8 @@ export interface OutboundFile {
     mimeType: string;
     size: number;
     bytes?: Uint8Array;
+    /** Set when the link needs a login on this server (core/files.ts): shown instead of linking `url`. */
+    label?: string;
 }
 
 export interface DeliveryInput<C> {

@@ -117,12 +117,15 @@ function buildRequests(input: DeliveryInput<WebhookConfig>): OutboundRequest[] {
     }
     payload.attachments = input.files.map((file) => {
         const kind = mediaKind(file.mimeType);
-        const attachment: Record<string, unknown> = { title: file.name, title_link: file.url };
-        if (kind !== 'file') {
+        // A file with a label has no link a receiver could open: no URL fields.
+        const attachment: Record<string, unknown> = file.label ? { title: file.name, label: file.label } : { title: file.name, title_link: file.url };
+        if (kind !== 'file' && !file.label) {
             attachment[`${kind}_url`] = file.url;
         }
         attachment.type = kind;
-        attachment.url = file.url;
+        if (!file.label) {
+            attachment.url = file.url;
+        }
         attachment.name = file.name;
         attachment.size = file.size;
         attachment.mime_type = file.mimeType;

@@ -24,7 +24,7 @@ import { parseJsonBody } from '../core/http';
 import { bytesToBase64 } from '../core/multipart';
 import { neutraliseMentions, toCommonMark } from '../core/text';
 import {
-    decodeUrlPart, fitChunksToParts, isSuccessStatus, optionalString, originOf, pathSegments, queryValue, requireString, responseError,
+    fileMarkdown, markdownLink, decodeUrlPart, fitChunksToParts, isSuccessStatus, optionalString, originOf, pathSegments, queryValue, requireString, responseError,
     requestsForEvent,
 } from './common';
 import { splitToFit, truncateToFit, utf8Length } from './sizing';
@@ -119,7 +119,7 @@ function neutraliseZulipMentions(text: string): string {
 /** Zulip markdown with file links (to the uploaded copy when there is one); the name leads as `**Name**: `. */
 function zulipText(input: DeliveryInput<ZulipConfig>): string {
     const text = neutraliseZulipMentions(neutraliseMentions(toCommonMark(input.rendered.text)));
-    const links = input.files.map((file, index) => `[${file.name.replace(/[[\]]/g, '')}](${input.carried[uploadKey(index)] || file.url})`);
+    const links = input.files.map((file, index) => (input.carried[uploadKey(index)] ? markdownLink(file.name, input.carried[uploadKey(index)]) : fileMarkdown(file)));
     const body = [text].concat(links).filter((line) => line.trim().length > 0).join('\n');
     const name = (input.rendered.alias || '').replace(/\*/g, '').trim();
     return name && body ? `**${name}**: ${body}` : body;

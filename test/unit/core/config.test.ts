@@ -216,7 +216,7 @@ describe('rules: routes', () => {
     it('defaults: msg_format {msg}, empty filter', () => {
         const route = parse(withRule({})).routes[0];
         expect(route.msg.msg_format.source).toBe('{msg}');
-        expect(route.filter).toEqual({ ignoreUsers: [], ignoreBots: false, triggerWords: [] });
+        expect(route.filter).toEqual({ ignoreUsers: [], ignoreBots: false, triggerWords: [], systemMessages: false });
     });
 
     it('parses filters', () => {

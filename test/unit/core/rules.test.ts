@@ -121,6 +121,7 @@ describe('routeAccepts', () => {
             { id: 'match', from: { rocketchat: { room: 'd' } }, to: { dc: { channel_id: '1' } }, filter: { match: '/deploy/i' } },
             { id: 'ignore', from: { rocketchat: { room: 'e' } }, to: { dc: { channel_id: '1' } }, filter: { ignore: '^\\[private\\]' } },
             { id: 'trigger', from: { rocketchat: { room: 'f' } }, to: { dc: { channel_id: '1' } }, filter: { trigger_words: ['!relay', '@all'] } },
+            { id: 'system', from: { rocketchat: { room: 'g' } }, to: { dc: { channel_id: '1' } }, filter: { system_messages: true } },
         ],
     });
     const route = (id: string) => filtered.routes.filter((r) => r.ruleId === id)[0];
@@ -129,7 +130,10 @@ describe('routeAccepts', () => {
 
     it.each<[string, string, Partial<RelayMessage>, boolean]>([
         ['a plain message', 'plain', {}, true],
-        ['a system message is never relayed', 'plain', { isSystem: true }, false],
+        ['a system message is not relayed by default', 'plain', { isSystem: true, systemType: 'uj' }, false],
+        ['a system message is relayed when the rule asks for them', 'system', { isSystem: true, systemType: 'uj' }, true],
+        ['an encrypted message is never relayed', 'plain', { encrypted: true }, false],
+        ['an encrypted message is never relayed, even with system_messages', 'system', { encrypted: true }, false],
         ['loop prevention: never back to the origin', 'plain', { origin: 'dc' }, false],
         ['a message from another origin may continue', 'plain', { origin: 'tg' }, true],
         ['ignored user (case-insensitive, @ stripped)', 'users', { sender: Object.assign({}, bob, { username: 'BOB' }) }, false],
