@@ -1,7 +1,7 @@
 // Files travel as files: a file posted in #general reaches every target whose API takes uploads
 // byte for byte (sha256 compared), through local servers that speak each service's upload
 // protocol, including the dependent steps (Rocket.Chat rooms.media → rooms.mediaConfirm, Slack's
-// upload URL, Matrix's mxc:// URI, Zulip's upload path).
+// upload URL, Matrix's mxc:// URI, Zulip's upload path, Mattermost's file ids).
 //
 // Sizes: 1 kB and 200 kB (both pass in the local host; on a real server bodies above ~64 kB also
 // need the engine transport fix made for issue 13).
@@ -13,6 +13,7 @@ import { RecordedRequest, Sink } from '../support/sink';
 
 const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const MX_ROOM = '!relay:example.org';
+const MM_CHANNEL = 'c4nnelid0000000000000000ab';
 
 describe('outbound uploads: every file arrives as a file, byte for byte', () => {
     let host: LocalHost;
@@ -22,6 +23,7 @@ describe('outbound uploads: every file arrives as a file, byte for byte', () => 
     let matrix: Sink;
     let zulip: Sink;
     let ntfy: Sink;
+    let mattermost: Sink;
     let next = 0;
 
     beforeAll(async () => {
@@ -51,6 +53,13 @@ describe('outbound uploads: every file arrives as a file, byte for byte', () => 
             ? { body: { result: 'success', msg: '', uri: `/user_uploads/2/ab/${++next}/f`, url: `/user_uploads/2/ab/${next}/f` } }
             : { body: { result: 'success', msg: '', id: ++next } })).start();
         ntfy = await new Sink((req) => ({ body: { id: `n${++next}`, event: 'message', topic: 'relay_files' } })).start();
+        // Mattermost's REST API: /api/v4/files answers the file's id, /api/v4/posts the post.
+        mattermost = await new Sink((req) => {
+            if (req.headers.authorization !== 'Bearer mmbottoken') return { status: 401, body: { id: 'api.context.session_expired.app_error', message: 'Invalid or expired session' } };
+            if (req.path === '/api/v4/files') return { status: 201, body: { file_infos: [{ id: `mmfile${++next}`, channel_id: MM_CHANNEL }], client_ids: [] } };
+            if (req.path === '/api/v4/posts') return { status: 201, body: { id: `mmpost${++next}`, channel_id: MM_CHANNEL, file_ids: req.json.file_ids || [] } };
+            return { status: 404, body: { id: 'api.context.404.app_error', message: 'Sorry, we could not find the page.' } };
+        }).start();
         host = await startHostWithApp();
         await host.updateSetting('relay_config', JSON.stringify({
             instances: {
@@ -60,14 +69,15 @@ describe('outbound uploads: every file arrives as a file, byte for byte', () => 
                 mx: { type: 'matrix', homeserver: matrix.url, access_token: 'syt_test', room_id: MX_ROOM },
                 zu: { type: 'zulip', site: zulip.url, bot_email: 'relay-bot@example.org', api_key: 'key', stream: 'general' },
                 nt: { type: 'ntfy', server: ntfy.url, topic: 'relay_files' },
+                mm: { type: 'mattermost', server_url: mattermost.url, bot_token: 'mmbottoken', channel_id: MM_CHANNEL },
             },
-            rules: [{ from: { rocketchat: { room: '#general' } }, to: { rc8: {}, rc7: {}, sl: {}, mx: {}, zu: {}, nt: {} } }],
+            rules: [{ from: { rocketchat: { room: '#general' } }, to: { rc8: {}, rc7: {}, sl: {}, mx: {}, zu: {}, nt: {}, mm: {} } }],
         }));
     });
 
     afterAll(async () => {
         await host?.stop();
-        for (const sink of [rc8, rc7, slack, matrix, zulip, ntfy]) await sink?.stop();
+        for (const sink of [rc8, rc7, slack, matrix, zulip, ntfy, mattermost]) await sink?.stop();
     });
 
     const only = (sink: Sink, test: (req: RecordedRequest) => boolean) => sink.requests.filter(test);
@@ -80,7 +90,7 @@ describe('outbound uploads: every file arrives as a file, byte for byte', () => 
         const a = Buffer.alloc(length, 0);
         for (let i = 0; i < length; i++) a[i] = (i * 31 + length) & 0xff; // every byte value, no text
         const b = Buffer.from(a.map((byte) => byte ^ 0x5a));
-        [rc8, rc7, slack, matrix, zulip, ntfy].forEach((sink) => { sink.requests.length = 0; });
+        [rc8, rc7, slack, matrix, zulip, ntfy, mattermost].forEach((sink) => { sink.requests.length = 0; });
         host.uploadFile({ roomId: 'GENERAL', name: 'one.bin', type: 'application/octet-stream', bytes: a, text: 'two files' });
         host.uploadFile({ roomId: 'GENERAL', name: 'two.png', type: 'image/png', bytes: b, text: '' });
         const want = [sha(a), sha(b)];
@@ -110,6 +120,13 @@ describe('outbound uploads: every file arrives as a file, byte for byte', () => 
         const attachments = only(ntfy, (r) => r.method === 'PUT');
         expect(attachments.map((r) => sha(r.body))).toEqual(want);
         expect(attachments.map((r) => r.headers.filename)).toEqual(['one.bin', 'two.png']);
+
+        await eventuallyCount(mattermost, 4); // per message: the upload, then the post carrying its file id
+        const mmUploads = only(mattermost, (r) => r.path === '/api/v4/files');
+        expect(mmUploads.map((r) => sha(fileIn(r, 'files').body))).toEqual(want);
+        expect(mmUploads.map((r) => [fileIn(r, 'channel_id').body.toString(), fileIn(r, 'files').filename])).toEqual([[MM_CHANNEL, 'one.bin'], [MM_CHANNEL, 'two.png']]);
+        const mmPosts = only(mattermost, (r) => r.path === '/api/v4/posts');
+        expect(mmPosts.map((r) => (r.json.file_ids || []).length)).toEqual([1, 1]);
     });
 
     async function eventuallyCount(sink: Sink, count: number): Promise<void> {
