@@ -5,9 +5,11 @@
 // Time is scaled: retries start at 50 ms and cap at 400 ms (production: 2 s and 10 min), so one
 // second here stands for about forty in production ("down for 60 s" ≈ 1.5 s).
 import axios from 'axios';
+import { createHash } from 'crypto';
 
 import { eventually, LocalHost, startHostWithApp } from '../support/host';
 import { FaultySink } from '../support/faultySink';
+import { allSinks, receivedFiles, startUploadSinks, uploadInstances, UploadSinks } from '../support/uploadSinks';
 
 interface ScenarioResult {
     scenario: string;
@@ -214,4 +216,51 @@ describe('fault suite', () => {
             for (let i = 0; i < 10; i++) send();
         });
     });
+});
+
+// A 20 MB file to every upload-capable target at once: each must receive it byte for byte
+// (sha256), except ntfy, whose 15 MiB attachment limit (ntfy.sh's default) makes it a link.
+// About two minutes on 2 cores, so it runs in `npm run test:faults` (also run by .ci/run), not `npm test`.
+const LARGE_FILES = process.env.RELAY_BRIDGE_LARGE_FILES === '1';
+(LARGE_FILES ? describe : describe.skip)('fault suite: a 20 MB file to every upload target', () => {
+    let host: LocalHost;
+    let sinks: UploadSinks;
+
+    beforeAll(async () => {
+        sinks = await startUploadSinks();
+        host = await startHostWithApp();
+        const instances = uploadInstances(sinks);
+        const to = Object.fromEntries(Object.keys(instances).map((name) => [name, {}]));
+        await host.updateSetting('relay_config', JSON.stringify({ instances, rules: [{ from: { rocketchat: { room: '#general' } }, to }] }));
+    });
+
+    afterAll(async () => {
+        await host?.stop();
+        if (sinks) for (const sink of allSinks(sinks)) await sink.stop();
+    });
+
+    it('arrives whole at each, concurrently', async () => {
+        const size = 20 * 1000 * 1000;
+        const bytes = Buffer.alloc(size);
+        for (let i = 0; i < size; i += 4) bytes.writeUInt32LE((i * 2654435761) >>> 0, i); // no repeating pattern to hide a shift
+        const want = createHash('sha256').update(bytes).digest('hex');
+        const started = Date.now();
+        const arrived: Record<string, number> = {};
+        host.uploadFile({ roomId: 'GENERAL', name: 'big.bin', type: 'application/octet-stream', bytes, text: '20 MB' });
+        const uploads = (Object.keys(sinks) as Array<keyof UploadSinks>).filter((name) => name !== 'ntfy');
+        await eventually(() => {
+            const received = receivedFiles(sinks);
+            uploads.filter((name) => received[name].length > 0 && !arrived[name]).forEach((name) => { arrived[name] = Date.now() - started; });
+            return uploads.every((name) => arrived[name] !== undefined);
+        }, 300000, 'the file at every upload target');
+        const received = receivedFiles(sinks);
+        expect(Object.fromEntries(uploads.map((name) => [name, received[name].map((file) => createHash('sha256').update(file).digest('hex'))])))
+            .toEqual(Object.fromEntries(uploads.map((name) => [name, [want]])));
+        const [ntfyText] = await sinks.ntfy.waitFor(1, 30000);
+        expect(ntfyText.method).not.toBe('PUT');
+        expect(ntfyText.text).toContain('/file-upload/');
+        await host.idle();
+        // eslint-disable-next-line no-console
+        console.log(`20 MB file: arrival after upload (ms) ${JSON.stringify(arrived)}; all done in ${Date.now() - started} ms`);
+    }, 360000);
 });

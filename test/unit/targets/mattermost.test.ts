@@ -1,5 +1,6 @@
 import { mattermostTarget } from '../../../src/targets/mattermost';
-import { file, makeInput, outcome, response, view } from './harness';
+import type { OutboundRequest } from '../../../src/core/http';
+import { file, makeInput, outcome, response, runScripted, view } from './harness';
 
 const HOOK = 'https://mm.example.com/hooks/yobjmukpaw3r3urc5h6i369yima';
 const raw = { webhook_url: HOOK };
@@ -25,6 +26,11 @@ describe('mattermost target: requests', () => {
         [
             'files as links',
             {}, { files: [file('cat.png', 'image/png', false)] },
+            [post('hello **world**\n[cat.png](https://chat.example.com/file-upload/cat.png)')],
+        ],
+        [
+            'files with bytes: still links (a webhook cannot upload)',
+            {}, { files: [file('cat.png', 'image/png', true)] },
             [post('hello **world**\n[cat.png](https://chat.example.com/file-upload/cat.png)')],
         ],
         ['split at 16383', {}, { rendered: { text: long } }, [post('a'.repeat(10000)), post('b'.repeat(10000))]],
@@ -79,5 +85,113 @@ describe('mattermost target: config', () => {
 
     it('describe shows the host, not the key', () => {
         expect(mattermostTarget.describe(mattermostTarget.parseConfig({ ...raw, channel: 'dev' }))).toBe('mattermost webhook https://mm.example.com ~dev');
+    });
+});
+
+describe('mattermost target: bot mode (REST API)', () => {
+    const SERVER = 'https://mm.example.com';
+    const CHANNEL = 'c4nnelid0000000000000000ab';
+    const botRaw = { server_url: SERVER, bot_token: 'bottoken123', channel_id: CHANNEL };
+    const AUTH = { Authorization: 'Bearer bottoken123' };
+    const JSON_AUTH = { ...AUTH, 'Content-Type': 'application/json' };
+    const botProps = { ...props, override_username: 'Alice', override_icon_url: 'https://cdn.example.com/alice.png' };
+    const botPost = (message: string, extra: Record<string, unknown> = {}) => ({
+        method: 'POST', url: `${SERVER}/api/v4/posts`, headers: JSON_AUTH, json: { channel_id: CHANNEL, message, ...extra, props: botProps },
+    });
+
+    it.each([
+        ['sent: one post, name and avatar as override props', {}, {}, [botPost('hello **world**')]],
+        ['rule channel_id wins', {}, { channel: { channel_id: 'ru1echannel000000000000000' } }, [{ ...botPost('hello **world**'), json: { channel_id: 'ru1echannel000000000000000', message: 'hello **world**', props: botProps } }]],
+        ['thread reply: root_id is the parent post', {}, { message: { threadId: 'P' }, remoteThreadId: 'parentpost0000000000000000' }, [botPost('hello **world**', { root_id: 'parentpost0000000000000000' })]],
+        ['split at 16383', {}, { rendered: { text: long } }, [botPost('a'.repeat(10000)), botPost('b'.repeat(10000))]],
+        ['files without bytes: links', {}, { files: [file('cat.png', 'image/png', false)] }, [botPost('hello **world**\n[cat.png](https://chat.example.com/file-upload/cat.png)')]],
+        [
+            'edited: each post patched, surplus posts deleted',
+            {}, { message: { event: 'edited' as const }, remoteIds: ['p1', 'p2'] },
+            [
+                { method: 'PUT', url: `${SERVER}/api/v4/posts/p1/patch`, headers: JSON_AUTH, json: { message: 'hello **world**' } },
+                { method: 'DELETE', url: `${SERVER}/api/v4/posts/p2`, headers: AUTH },
+            ],
+        ],
+        [
+            'deleted: every post',
+            {}, { message: { event: 'deleted' as const }, remoteIds: ['p1', 'p2'] },
+            [{ method: 'DELETE', url: `${SERVER}/api/v4/posts/p1`, headers: AUTH }, { method: 'DELETE', url: `${SERVER}/api/v4/posts/p2`, headers: AUTH }],
+        ],
+    ])('%s', (_name, extra, options, expected) => {
+        const input = makeInput(mattermostTarget, { ...botRaw, ...extra }, options);
+        expect(mattermostTarget.buildRequests(input).map(view)).toEqual(expected);
+    });
+
+    it('no channel id anywhere: a permanent error naming the key', () => {
+        const input = makeInput(mattermostTarget, { server_url: SERVER, bot_token: 't' });
+        expect(outcome(() => ({ remoteId: String(mattermostTarget.buildRequests(input)) }))).toMatchObject({ error: 'TargetError', retryable: false, message: expect.stringContaining('channel_id') });
+    });
+
+    it('uploads each file with bytes, then one post carries the file ids (other files linked)', async () => {
+        const files = [file('a.bin', 'application/octet-stream', true), file('big.iso', 'application/x-iso', false), file('b.png', 'image/png', true)];
+        const input = makeInput(mattermostTarget, botRaw, { files });
+        let n = 0;
+        const run = await runScripted(mattermostTarget, input, (request) => (request.multipart
+            ? response(201, { file_infos: [{ id: `file${++n}` }], client_ids: [] })
+            : response(201, { id: 'post1', channel_id: CHANNEL })));
+        const upload = (name: string, type: string) => ({
+            method: 'POST', url: `${SERVER}/api/v4/files`, headers: AUTH,
+            multipart: [{ name: 'channel_id', value: CHANNEL }, { name: 'files', filename: name, contentType: type, bytes: 'abc' }],
+        });
+        expect(run.sent.map(view)).toEqual([
+            upload('a.bin', 'application/octet-stream'),
+            upload('b.png', 'image/png'),
+            botPost('hello **world**\n[big.iso](https://chat.example.com/file-upload/big.iso)', { file_ids: ['file1', 'file2'] }),
+        ]);
+        expect(run.remoteIds).toEqual(['post1']);
+    });
+
+    it('a file-only message is one post with the files and no text; its edit keeps them', async () => {
+        const files = [file('a.bin', 'application/octet-stream', true)];
+        const input = makeInput(mattermostTarget, botRaw, { files, rendered: { text: '' } });
+        const run = await runScripted(mattermostTarget, input, (request) => response(201, request.multipart ? { file_infos: [{ id: 'f1' }] } : { id: 'post1' }));
+        expect(view(run.sent[1])).toEqual(botPost('', { file_ids: ['f1'] }));
+        const edit = makeInput(mattermostTarget, botRaw, { files, rendered: { text: 'now with text' }, message: { event: 'edited' as const }, remoteIds: ['post1'] });
+        expect(mattermostTarget.buildRequests(edit).map(view)).toEqual([
+            { method: 'PUT', url: `${SERVER}/api/v4/posts/post1/patch`, headers: JSON_AUTH, json: { message: 'now with text' } },
+        ]);
+    });
+
+    const request = (method: 'POST' | 'PUT' | 'DELETE', extra: Record<string, unknown> = {}) => ({ method, url: `${SERVER}/api/v4/posts`, headers: {}, ...extra });
+    it.each([
+        ['post created: its id', request('POST'), response(201, { id: 'post1' }), { remoteId: 'post1' }],
+        ['patched: its id', request('PUT'), response(200, { id: 'post1' }), { remoteId: 'post1' }],
+        ['deleted', request('DELETE'), response(200, { status: 'OK' }), {}],
+        ['delete of a post already gone', request('DELETE'), response(404, { id: 'app.post.get.app_error', message: 'Unable to get the post.' }), {}],
+        ['upload: the file id carried', request('POST', { multipart: [], tag: 'upload.0' }), response(201, { file_infos: [{ id: 'f1' }] }), { carry: { 'upload.0': 'f1' } }],
+        [
+            'upload answered without a file id', request('POST', { multipart: [], tag: 'upload.0' }), response(201, { file_infos: [] }),
+            { error: 'TargetError', message: 'Mattermost answered 201 to an upload without a file id', status: 201, retryable: false, retryAfterMs: undefined },
+        ],
+        [
+            'too large', request('POST', { multipart: [], tag: 'upload.0' }), response(413, { id: 'api.file.upload_file.too_large_detailed.app_error', message: 'Unable to upload file. File is too large.' }),
+            { error: 'TargetError', message: 'Mattermost answered 413: Unable to upload file. File is too large. [api.file.upload_file.too_large_detailed.app_error]', status: 413, retryable: false, retryAfterMs: undefined },
+        ],
+        [
+            'bad token', request('POST'), response(401, { id: 'api.context.session_expired.app_error', message: 'Invalid or expired session, please login again.' }),
+            { error: 'TargetError', message: 'Mattermost answered 401: Invalid or expired session, please login again. [api.context.session_expired.app_error]', status: 401, retryable: false, retryAfterMs: undefined },
+        ],
+    ])('%s', (_name, sent, result, expected) => {
+        const input = makeInput(mattermostTarget, botRaw);
+        expect(outcome(() => mattermostTarget.readResponse(input, sent as OutboundRequest, result))).toEqual(expected);
+    });
+
+    it.each([
+        [{ server_url: SERVER, bot_token: 't', channel_id: 'town-square' }, 'channel_id: "town-square" is not a channel id'],
+        [{ server_url: SERVER, bot_token: 't', webhook_url: HOOK }, 'bot_token: give either webhook_url'],
+        [{ bot_token: 't' }, 'server_url: is required'],
+        [{ server_url: SERVER, bot_token: 'a b' }, 'bot_token: must be'],
+    ])('%j → %s', (config, message) => {
+        expect(() => mattermostTarget.parseConfig(config)).toThrow(message);
+    });
+
+    it('describe shows the host and channel id, not the token', () => {
+        expect(mattermostTarget.describe(mattermostTarget.parseConfig(botRaw))).toBe(`mattermost bot https://mm.example.com channel ${CHANNEL}`);
     });
 });

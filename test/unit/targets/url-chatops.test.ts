@@ -5,6 +5,7 @@ import { targetRegistry } from '../../../src/targets/index';
 
 const BOT = 'xoxb-1234-1234-4ddbc191d40ee098cbaae6f3523ada2d';
 const MM_KEY = 'yobjmukpaw3r3urc5h6i369yim'; // Mattermost ids: 26 characters
+const MM_CHANNEL = 'c4nnelid0000000000000000ab';
 const ZULIP_KEY = 'lqn6mpwpam6VZzbCW0o7olmk3hwbQSK0';
 const FLOW_PATH = '/workflows/643e69f83c8944438d68119179a10a64/triggers/manual/paths/invoke';
 const FLOW_QUERY = 'api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=KODuebWbDGYFr0z0eu-6Rj8aUKz7108W3wrNJZxFE5A';
@@ -32,6 +33,11 @@ describe('parseTargetUrl: chat-ops targets', () => {
         ],
         [`mmosts://mm.example.com/${MM_KEY}/?to=dev`, 'mattermost', { webhook_url: `https://mm.example.com/hooks/${MM_KEY}`, channel: 'dev' }],
         [`https://mattermost.example.com/hooks/${MM_KEY}`, 'mattermost', { webhook_url: `https://mattermost.example.com/hooks/${MM_KEY}` }],
+        // mattermost bot mode (Apprise `mode=bot`/`b`, or a `team`): the token is the bot's, the channel an id
+        [`mmost://mm.example.com/${MM_KEY}?mode=bot&to=${MM_CHANNEL}`, 'mattermost', { server_url: 'http://mm.example.com', bot_token: MM_KEY, channel_id: MM_CHANNEL }],
+        [`mmosts://Relay@mm.example.com/sub/${MM_KEY}?mode=b&channel=${MM_CHANNEL}`, 'mattermost', { server_url: 'https://mm.example.com/sub', bot_token: MM_KEY, channel_id: MM_CHANNEL, botname: 'Relay' }],
+        [`mmost://mm.example.com/${MM_KEY}?to=${MM_CHANNEL}&team=chester`, 'mattermost', { server_url: 'http://mm.example.com', bot_token: MM_KEY, channel_id: MM_CHANNEL }],
+        [`mmost://mm.example.com/${MM_KEY}?mode=w`, 'mattermost', { webhook_url: `http://mm.example.com/hooks/${MM_KEY}` }],
         // teams workflows (always https, as in Apprise)
         [
             'workflows://prod-161.westeurope.logic.azure.com:443/643e69f83c8944438d68119179a10a64/KODuebWbDGYFr0z0eu-6Rj8aUKz7108W3wrNJZxFE5A',
@@ -89,6 +95,8 @@ describe('parseTargetUrl: invalid chat-ops URLs', () => {
         ['https://hooks.slack.com/workflows/T1/B2/C3', 'is not a known service URL'],
         ['mmost://mm.example.com/', 'url: mattermost URL: expected mmost://[botname@]host[:port][/path]/{webhook_key}'],
         [`mmost://mm.example.com/${MM_KEY}?channel=a,b`, 'url: mattermost URL: channel: one channel per URL, got a, b'],
+        [`mmost://mm.example.com/${MM_KEY}?mode=invalid`, 'url: mattermost URL: mode: must be webhook or bot, got "invalid"'],
+        [`mmost://mm.example.com/${MM_KEY}?mode=bot&to=town-square`, 'channel_id: "town-square" is not a channel id'],
         ['workflows://flows.example.com/onlyone', 'url: teams URL: expected workflows://host[:port]/{workflow}/{signature}'],
         ['workflows://flows.example.com/a/b!c', 'url: teams URL: signature: must be the sig value of the flow URL'],
         ['zulip://apprise/key', 'url: zulip URL: botname: expected zulip://{botname}@{organization}/{token}'],
