@@ -10,9 +10,13 @@ const bodyParser = require('body-parser');
 const finalhandler = require('finalhandler');
 
 class AppRouter {
-    /** @param {() => object} apiManager the engine's ApiManager (executeApi) */
-    constructor(apiManager) {
+    /**
+     * @param {() => object} apiManager the engine's ApiManager (executeApi)
+     * @param {(call: Promise) => void} [track] told of every call under way (the host waits for them before it stops)
+     */
+    constructor(apiManager, track = () => undefined) {
         this.apiManager = apiManager;
+        this.track = track;
         this.routers = new Map(); // appId -> express.Router
         this.paths = new Map(); // appId -> endpoint paths, in registration order
         const server = express();
@@ -71,16 +75,15 @@ class AppRouter {
             content: req.body,
             privateHash: req._privateHash,
         };
-        this.apiManager()
-            .executeApi(appId, path, request)
-            .then(({ status, headers = {}, content }) => {
-                res.set(headers);
-                res.status(status);
-                res.send(content);
-            })
-            .catch((reason) => {
-                res.status(500).send(reason.message);
-            });
+        const call = this.apiManager().executeApi(appId, path, request);
+        this.track(call);
+        call.then(({ status, headers = {}, content }) => {
+            res.set(headers);
+            res.status(status);
+            res.send(content);
+        }).catch((reason) => {
+            res.status(500).send(reason.message);
+        });
     }
 }
 

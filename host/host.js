@@ -56,7 +56,7 @@ class LocalHost extends EventEmitter {
     constructor(options = {}) {
         super();
         this.options = options;
-        this.routes = new AppRouter(() => this.manager.getApiManager());
+        this.routes = new AppRouter(() => this.manager.getApiManager(), (call) => this.trackPending(call));
         this.appsRest = new AppsRestApi(this, { passwords: options.passwords || DEFAULT_PASSWORDS });
         this.license = { valid: options.license !== false };
         this.serverVersion = options.serverVersion || '7.0.0';
@@ -353,9 +353,7 @@ class LocalHost extends EventEmitter {
     firePostMessage(int, stored, user) {
         const message = this.state.messageForApp(stored);
         const data = int === AppInterface.IPostMessageDeleted ? { message, user } : message;
-        const run = this.manager.getListenerManager().executeListener(int, data).catch((e) => this.emit('listenerError', e));
-        this.pending.add(run);
-        run.finally(() => this.pending.delete(run));
+        this.trackPending(this.manager.getListenerManager().executeListener(int, data).catch((e) => this.emit('listenerError', e)));
     }
 
     /** Runs a slash command through the engine's command manager, as the user typing it in a room. */
@@ -395,13 +393,21 @@ class LocalHost extends EventEmitter {
     }
 
     /** Waits until the engine has finished handling every event fired so far. */
+    /** Counts `run` among the work under way (event handling, endpoint calls) until it settles. */
+    trackPending(run) {
+        const settled = Promise.resolve(run).catch(() => undefined);
+        this.pending.add(settled);
+        settled.finally(() => this.pending.delete(settled));
+    }
+
     async idle() {
         while (this.pending.size) await Promise.allSettled([...this.pending]);
     }
 
     async stop() {
         if (this.bridges) this.bridges.scheduler.stopAll();
-        await Promise.race([this.idle(), new Promise((resolve) => setTimeout(resolve, 2000))]);
+        // Work still under way would call into an engine that is gone; a runtime that hangs is not waited for past 10 s.
+        await Promise.race([this.idle(), new Promise((resolve) => setTimeout(resolve, 10000))]);
         if (this.bridges) await this.bridges.scheduler.settled();
         if (this.manager) {
             const apps = await this.manager.get();
