@@ -3,7 +3,7 @@ import { IMessage } from '@rocket.chat/apps-engine/definition/messages';
 
 import { OutboxEntry } from '../core/outbox';
 import { RelayEvent, RelayMessage } from '../core/message';
-import { DeliveryPlan, planDeliveries } from '../core/relay';
+import { DeliveryPlan, OutboundGuard, planDeliveries } from '../core/relay';
 import { afterFailure, RetryPolicy } from '../core/retry';
 import { OutboundFile } from '../targets/types';
 import { ConfigStore } from './configStore';
@@ -66,12 +66,12 @@ export class OutboundRelay {
                 return;
             }
             context = prepared;
-            const { relayMessage, plans, existing, parent, policy, maxFileSize } = prepared;
+            const { relayMessage, plans, existing, parent, policy, maxFileSize, guard } = prepared;
             if (event === 'sent') {
                 this.sending.set(relayMessage.id, new Promise<void>((resolve) => (sent = resolve)));
             }
             const files = new Map<string, OutboundFile>();
-            deliveries = plans.map((plan) => this.inLine(plan.key, plan.instance.maxInFlight || 1, () => this.deliver(plan, relayMessage, existing, parent, files, policy, maxFileSize, acc)));
+            deliveries = plans.map((plan) => this.inLine(plan.key, plan.instance.maxInFlight || 1, () => this.deliver(plan, relayMessage, existing, parent, files, policy, maxFileSize, guard, acc)));
         } finally {
             planned();
         }
@@ -126,7 +126,7 @@ export class OutboundRelay {
             relayMessage.threadId && tracked ? readMessageMap(reader, relayMessage.threadId) : undefined,
             this.outbox.pendingTargets(acc.read),
         ]);
-        return { relayMessage, plans, existing, parent, policy, maxFileSize: limits.maxFileSize };
+        return { relayMessage, plans, existing, parent, policy, maxFileSize: limits.maxFileSize, guard: active as OutboundGuard };
     }
 
     /**
@@ -168,6 +168,7 @@ export class OutboundRelay {
         files: Map<string, OutboundFile>,
         policy: RetryPolicy,
         maxFileSize: number,
+        guard: OutboundGuard,
         acc: OutboundAccessors,
     ): Promise<DeliveryOutcome> {
         if (message.event !== 'sent' && !plan.instance.trackEdits) {
@@ -209,6 +210,7 @@ export class OutboundRelay {
                 parentId: parentIds && parentIds.length ? parentIds[0] : undefined,
                 files: await loadFiles(message, plan.adapter, acc.read, acc.logger, files, maxFileSize),
                 timeoutMs: plan.instance.timeoutMs,
+                guard,
             },
             acc.http,
         );

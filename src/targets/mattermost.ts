@@ -142,6 +142,7 @@ export const mattermostTarget: TargetAdapter<MattermostConfig> & NativeUrlAdapte
     capabilities: { edit: false, delete: false, threads: false, upload: false, identity: 'native' },
     limits: { maxTextLength: MAX_TEXT },
     parseConfig,
+    endpoints: (config) => [config.webhookUrl],
     fromUrl,
     acceptsNativeUrl,
     describe: (config) => `mattermost webhook ${originOf(config.webhookUrl)}${config.channel ? ` ~${config.channel}` : ''}`,
