@@ -379,6 +379,8 @@ async function startPlayground({ port = 0, hostname = '127.0.0.1', zip, onLog, l
     await host.start();
     try {
         await host.installApp(zip);
+        // The demo targets are this host's own sinks, on a loopback or local address: allowed by the admin, like any private target.
+        await host.updateSetting('private_hosts_allowed', new URL(host.siteUrl).hostname);
         await host.updateSetting('relay_config', JSON.stringify(demoConfig(host.siteUrl), null, 2));
     } catch (e) {
         await host.stop().catch(() => undefined);

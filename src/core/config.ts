@@ -29,6 +29,8 @@
 //   timeout_ms  per-request timeout for this target (default 10000)
 //   max_in_flight  deliveries to this target at the same time (default 1: strictly in order;
 //           more trades order for throughput, e.g. for notification targets)
+//   linkable  `true`: a room owner who is not an admin may `/relay link` any room to this
+//           instance; `["#room", …]`: only those rooms. Default: admins only.
 //   rooms   inbound allow-list of local rooms: `#name`, a bare id-or-name, or `*` (every public
 //           channel). Default: the local rooms its rules route it to.
 //
@@ -63,9 +65,11 @@
 // match/ignore/trigger_words judge new messages; edits and deletes follow the original (the shell
 // relays them only when the original was relayed). End-to-end encrypted messages are never relayed.
 
+import { checkAddress } from './addressPolicy';
 import { fnv1a } from './hash';
 import { unsafeRegexReason } from './safeRegex';
 import { ConfigError } from './errors';
+import { originOf } from './redact';
 import { closestMatch, compileTemplate, MessageTemplates, Template } from './template';
 import type { TargetAdapter } from '../targets/types';
 
@@ -104,6 +108,14 @@ export interface RelayInstance {
     trackEdits: boolean;
     /** Where it is declared, e.g. `instances.dc` or `discord.dc`. */
     path: string;
+    /** Rooms whose non-admin owners may link to it (`linkable`): all (`true`) or `#name`/id entries. */
+    linkable?: true | string[];
+}
+
+/** What the admin decided outside the configuration text. */
+export interface ParseOptions {
+    /** Private hosts targets may use (the `private_hosts_allowed` setting); others are refused. */
+    privateHostsAllowed?: string[];
 }
 
 export interface RouteFilter {
@@ -163,7 +175,7 @@ export type RelayConfigResult = { ok: true; config: RelayConfig } | { ok: false;
 
 const TOP_LEVEL_KEYS = ['instances', 'rules', 'global'];
 /** Keys we read from an instance; the rest (and `url` when `type` is given) go to the adapter. */
-const INSTANCE_OWN_KEYS = ['type', 'url', 'token', 'rooms', 'timeout_ms', 'max_in_flight', 'track_edits'];
+const INSTANCE_OWN_KEYS = ['type', 'url', 'token', 'rooms', 'timeout_ms', 'max_in_flight', 'track_edits', 'linkable'];
 const INBOUND_KEYS = ['type', 'token', 'rooms'];
 const RULE_KEYS = ['id', 'type', 'from', 'to', 'channels', 'msg', 'filter', 'comment'];
 const RULE_TYPES = ['forward', 'connect'];
@@ -183,9 +195,9 @@ const FILTER_KEYS = ['ignore_users', 'ignore_bots', 'match', 'ignore', 'trigger_
 const LOCAL_CHANNEL_KEYS = ['room_id', 'room'];
 const DEFAULT_MSG_FORMAT = compileTemplate('{msg}', 'default msg_format');
 
-export function validateRelayConfig(json: string, registry: AdapterRegistry): RelayConfigResult {
+export function validateRelayConfig(json: string, registry: AdapterRegistry, options: ParseOptions = {}): RelayConfigResult {
     try {
-        return { ok: true, config: parseRelayConfig(json, registry) };
+        return { ok: true, config: parseRelayConfig(json, registry, options) };
     } catch (e) {
         if (e instanceof ConfigError) {
             return { ok: false, error: e };
@@ -194,13 +206,13 @@ export function validateRelayConfig(json: string, registry: AdapterRegistry): Re
     }
 }
 
-export function parseRelayConfig(json: string, registry: AdapterRegistry): RelayConfig {
+export function parseRelayConfig(json: string, registry: AdapterRegistry, options: ParseOptions = {}): RelayConfig {
     const root = parseJson(json);
     if (!isObject(root)) {
         throw new ConfigError('', 'the configuration must be a JSON object with "instances" and "rules"');
     }
     const warnings: ConfigWarning[] = [];
-    const instances = parseInstances(root, registry, warnings);
+    const instances = parseInstances(root, registry, warnings, options);
     if (!('rules' in root)) {
         throw new ConfigError('rules', 'missing: add a "rules" array (at least one rule)');
     }
@@ -273,14 +285,14 @@ function jsonErrorLocation(source: string, message: string): string {
 
 // ---------------------------------------------------------------- instances
 
-function parseInstances(root: JsonObject, registry: AdapterRegistry, warnings: ConfigWarning[]): Map<string, RelayInstance> {
+function parseInstances(root: JsonObject, registry: AdapterRegistry, warnings: ConfigWarning[], options: ParseOptions): Map<string, RelayInstance> {
     const instances = new Map<string, RelayInstance>();
     const add = (name: string, raw: unknown, path: string, sectionType?: string) => {
         const existing = instances.get(name);
         if (existing) {
             throw new ConfigError(path, `instance "${name}" is already declared at ${existing.path}`);
         }
-        instances.set(name, parseInstance(name, raw, path, sectionType, registry));
+        instances.set(name, parseInstance(name, raw, path, sectionType, registry, options));
     };
     if ('instances' in root) {
         const section = root.instances;
@@ -327,7 +339,7 @@ function parseInstances(root: JsonObject, registry: AdapterRegistry, warnings: C
     return instances;
 }
 
-function parseInstance(name: string, raw: unknown, path: string, sectionType: string | undefined, registry: AdapterRegistry): RelayInstance {
+function parseInstance(name: string, raw: unknown, path: string, sectionType: string | undefined, registry: AdapterRegistry, options: ParseOptions): RelayInstance {
     if (name === LOCAL_INSTANCE) {
         throw new ConfigError(path, `the instance name "${LOCAL_INSTANCE}" is reserved for this Rocket.Chat server; give a remote server another name (e.g. "rc_remote") and use "${LOCAL_INSTANCE}" in rules for this one`);
     }
@@ -395,6 +407,9 @@ function parseInstance(name: string, raw: unknown, path: string, sectionType: st
         }
         instance.maxInFlight = limit;
     }
+    if (raw.linkable !== undefined && raw.linkable !== false) {
+        instance.linkable = raw.linkable === true ? true : parseRoomList(raw.linkable, `${path}.linkable`);
+    }
     if (raw.track_edits !== undefined && typeof raw.track_edits !== 'boolean') {
         throw new ConfigError(`${path}.track_edits`, 'must be true (the default: edits, deletes and thread replies follow their message) or false (new messages only)');
     }
@@ -434,6 +449,14 @@ function parseInstance(name: string, raw: unknown, path: string, sectionType: st
             throw new ConfigError(`${path}.url`, `${e.path}: ${e.problem}`);
         }
         throw rebase(e, path);
+    }
+    for (const endpoint of adapter.endpoints(instance.adapterConfig)) {
+        const verdict = checkAddress(endpoint, options.privateHostsAllowed || []);
+        if (!verdict.allowed) {
+            // Named at the key the admin wrote it in (adapters normalise trailing slashes).
+            const key = urlForm ? 'url' : Object.keys(raw).filter((k) => typeof raw[k] === 'string' && (raw[k] as string).replace(/\/+$/, '') === endpoint.replace(/\/+$/, ''))[0];
+            throw new ConfigError(key ? `${path}.${key}` : path, `${originOf(endpoint) || 'the target URL'} is ${verdict.reason}; an admin may allow it in the "Private hosts" setting`);
+        }
     }
     instance.adapter = adapter;
     const { edit, delete: canDelete, threads } = adapter.capabilities;

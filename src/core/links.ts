@@ -1,6 +1,9 @@
 // Rules added from a room with `/relay link`, kept in persistence and merged into the admin's
 // relay configuration: the settings JSON stays the admin's text, links ride on top of it.
 
+import type { RelayInstance } from './config';
+import { maskUrl } from './redact';
+
 export interface RoomLink {
     id: string;
     /** Room id; empty for quick links, which name the room. */
@@ -12,6 +15,21 @@ export interface RoomLink {
     url?: string;
     createdBy: string;
     createdAt: string;
+    /**
+     * Made by a room owner who is not an admin: kept only while its instance stays `linkable`
+     * from this room. Links from before this field were made by owners or admins alike.
+     */
+    byOwner?: boolean;
+}
+
+/** Whether a room owner who is not an admin may link the room to `instance` (its `linkable` key). */
+export function linkableFrom(instance: RelayInstance, room: { id: string; name: string }): boolean {
+    const allowed = instance.linkable;
+    if (allowed === true) {
+        return true;
+    }
+    const name = room.name.toLowerCase();
+    return (allowed || []).some((entry) => entry === '*' || entry === room.id || entry.replace(/^#/, '').toLowerCase() === name);
 }
 
 /** Instance name a URL link gets in the merged configuration. */
@@ -47,12 +65,6 @@ export function mergeLinks(configText: string, links: RoomLink[]): string {
         rules.push({ id: `link-${link.id}`, from: { rocketchat: from }, to: { [name]: {} } });
     }
     return JSON.stringify({ ...config, instances, rules });
-}
-
-/** URL with its credentials and path secrets hidden, for replies and logs. */
-export function maskUrl(url: string): string {
-    const match = /^([a-z][a-z0-9+.-]*:\/\/)(?:[^@/]*@)?([^/?#]*)/i.exec(url);
-    return match ? `${match[1]}${/@/.test(url.split('/').slice(0, 3).join('/')) ? '***@' : ''}${match[2]}/***` : '***';
 }
 
 /**

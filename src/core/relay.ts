@@ -3,6 +3,7 @@
 
 import { LOCAL_INSTANCE, RelayConfig, RelayInstance } from './config';
 import type { RelayMessage } from './message';
+import { Redactor } from './redact';
 import { groupByTarget, Route, routeAccepts, RuleIndex } from './rules';
 import { renderMessage, templateVarsFor } from './template';
 import type { RenderedMessage, TargetAdapter } from '../targets/types';
@@ -19,13 +20,22 @@ export interface DeliveryPlan {
 }
 
 /** A parsed configuration with its index: what the shell caches per configuration text. */
-export interface ActiveConfig {
+/** What every outbound request of a configuration is held to. */
+export interface OutboundGuard {
+    /** Private hosts the admin allowed (`private_hosts_allowed`); every other private address is refused. */
+    privateHostsAllowed: string[];
+    /** Hides this configuration's secrets in every text that leaves the app. */
+    redactor: Redactor;
+}
+
+export interface ActiveConfig extends OutboundGuard {
     config: RelayConfig;
     index: RuleIndex;
 }
 
-export function activate(config: RelayConfig): ActiveConfig {
-    return { config, index: new RuleIndex(config) };
+export function activate(config: RelayConfig, secrets: Map<string, string> = new Map(), privateHostsAllowed: string[] = []): ActiveConfig {
+    const instances = Array.from(config.instances.values()).map((i) => ({ config: i.adapterConfig, token: i.inboundToken }));
+    return { config, index: new RuleIndex(config), privateHostsAllowed, redactor: Redactor.of(secrets, instances) };
 }
 
 /** Plans one delivery per target for a message sent, edited or deleted in a Rocket.Chat room. */

@@ -4,7 +4,8 @@ import { parseAllowList } from '../core/addressPolicy';
 import { AdapterRegistry, validateRelayConfig } from '../core/config';
 import { ConfigError } from '../core/errors';
 import { activate, ActiveConfig } from '../core/relay';
-import { mergeLinks, parseQuickLinks, QuickLinkError, RoomLink } from '../core/links';
+import { linkableFrom, mergeLinks, parseQuickLinks, QuickLinkError, RoomLink } from '../core/links';
+import { Redactor } from '../core/redact';
 import { DEFAULT_RETRY_POLICY, RetryPolicy } from '../core/retry';
 import { SERVER_DEFAULTS, SERVER_SETTING_IDS, serverPostRules, ServerPostRules } from '../inbound/serverRules';
 import { parseSecrets, substituteSecrets } from '../core/secrets';
@@ -110,8 +111,9 @@ export class ConfigStore {
      * fits them (its instance removed, say) is left out with a warning instead of failing the
      * whole configuration. Every input comes from storage, so every server instance decides alike.
      */
-    public check(text: string, secretsText: string, links: RoomLink[] = this.links, quickText: string = this.quickText): LoadResult {
+    public check(text: string, secretsText: string, links: RoomLink[] = this.links, quickText: string = this.quickText, privateHostsAllowed: string[] = this.privateHostsAllowed): LoadResult {
         let secrets: Map<string, string> = new Map();
+        const redact = (message: string) => Redactor.of(secrets).scrub(message);
         try {
             secrets = parseSecrets(secretsText);
             const base = substituteSecrets(text || '{}', secrets);
@@ -126,13 +128,22 @@ export class ConfigStore {
                 }
                 quickProblem = e.message;
             }
-            const validate = (extra: RoomLink[]) => validateRelayConfig(mergeLinks(base, quick.concat(extra)), this.registry);
+            const validate = (extra: RoomLink[]) => validateRelayConfig(mergeLinks(base, quick.concat(extra)), this.registry, { privateHostsAllowed });
             let result = validate(links);
             const dropped: Array<{ link: RoomLink; error: string }> = [];
+            if (result.ok) {
+                // A room owner's link lasts only while the admin keeps its instance linkable from that room.
+                const config = result.config;
+                const revoked = links.filter((l) => l.byOwner && (l.url || !linkableFrom(config.instances.get(l.instance || '')!, { id: l.roomId, name: l.roomName })));
+                if (revoked.length > 0) {
+                    revoked.forEach((link) => dropped.push({ link, error: `instance "${link.instance || 'URL'}" is not linkable from #${link.roomName} by its owners` }));
+                    result = validate(links.filter((l) => revoked.indexOf(l) < 0));
+                }
+            }
             if (!result.ok && links.length > 0) {
                 // Keep each link that fits with the ones kept before it (a link-only setup has no rules of its own).
                 let kept: RoomLink[] = [];
-                for (const link of links) {
+                for (const link of links.filter((l) => !dropped.some((d) => d.link === l))) {
                     const attempt = validate(kept.concat([link]));
                     if (attempt.ok) {
                         kept = kept.concat([link]);
@@ -143,7 +154,7 @@ export class ConfigStore {
                 result = validate(kept);
             }
             if (!result.ok) {
-                return { ok: false, error: redact(result.error.message, secrets) };
+                return { ok: false, error: redact(result.error.message) };
             }
             if (quickProblem) {
                 result.config.warnings.push({ path: 'Quick relay', problem: `left out until corrected: ${quickProblem}` });
@@ -151,14 +162,14 @@ export class ConfigStore {
             for (const { link, error } of dropped) {
                 result.config.warnings.push({
                     path: `/relay link ${link.id} (#${link.roomName})`,
-                    problem: `left out, the configuration no longer allows it: ${redact(error, secrets)}. \`/relay unlink ${link.id}\` in that room removes it`,
+                    problem: `left out, the configuration no longer allows it: ${redact(error)}. \`/relay unlink ${link.id}\` in that room removes it`,
                 });
             }
-            return { ok: true, active: activate(result.config), dropped: dropped.map((d) => ({ id: d.link.id, error: redact(d.error, secrets) })) };
+            return { ok: true, active: activate(result.config, secrets, privateHostsAllowed), dropped: dropped.map((d) => ({ id: d.link.id, error: redact(d.error) })) };
         } catch (e) {
             if (e instanceof ConfigError) {
                 const waitsForSecret = e instanceof ConfigError && e.path.indexOf('${') === 0;
-                return { ok: false, error: redact(e.message, secrets), ...(waitsForSecret ? { waitsForSecret } : {}) };
+                return { ok: false, error: redact(e.message), ...(waitsForSecret ? { waitsForSecret } : {}) };
             }
             throw e;
         }
@@ -171,13 +182,19 @@ export class ConfigStore {
     public async checkStored(read: IRead, change?: { id: string; value?: unknown }, newLink?: RoomLink): Promise<LoadResult> {
         const settings = read.getEnvironmentReader().getSettings();
         const valueOf = async (id: string) => String((change && change.id === id ? change.value : await settings.getValueById(id)) || '');
-        const [text, secrets, quick, links] = await Promise.all([valueOf(SettingId.RelayConfig), valueOf(SettingId.Secrets), valueOf(SettingId.QuickRelay), listLinks(read.getPersistenceReader())]);
-        return this.check(text, secrets, newLink ? links.concat([newLink]) : links, quick);
+        const [text, secrets, quick, privateHosts, links] = await Promise.all([
+            valueOf(SettingId.RelayConfig),
+            valueOf(SettingId.Secrets),
+            valueOf(SettingId.QuickRelay),
+            valueOf(SettingId.PrivateHostsAllowed),
+            listLinks(read.getPersistenceReader()),
+        ]);
+        return this.check(text, secrets, newLink ? links.concat([newLink]) : links, quick, parseAllowList(privateHosts));
     }
 
     /** Activates a configuration text if valid; otherwise keeps the previous one and records why. */
     public apply(text: string, secretsText: string): LoadResult | undefined {
-        const linksKey = JSON.stringify(this.links) + this.quickText;
+        const linksKey = JSON.stringify(this.links) + this.quickText + this.privateHostsAllowed.join(',');
         if (text === this.text && secretsText === this.secretsText && linksKey === this.linksKey) {
             return undefined;
         }
@@ -190,6 +207,10 @@ export class ConfigStore {
             this.lastError = undefined;
         } else {
             this.lastError = result.error;
+            if (this.active && this.active.privateHostsAllowed.join(',') !== this.privateHostsAllowed.join(',')) {
+                // The last valid configuration keeps running, but under today's address policy.
+                this.active = { ...this.active, privateHostsAllowed: this.privateHostsAllowed };
+            }
         }
         return result;
     }
@@ -221,15 +242,4 @@ async function readServerRules(read: IRead): Promise<ServerPostRules> {
 function positive(value: unknown, fallback: number): number {
     const n = Number(value);
     return isFinite(n) && n > 0 ? n : fallback;
-}
-
-/** Error texts may quote values that came from secrets: show the reference instead. */
-function redact(message: string, secrets: Map<string, string>): string {
-    let out = message;
-    secrets.forEach((value, name) => {
-        if (value.length >= 4) {
-            out = out.split(value).join(`\${${name}}`);
-        }
-    });
-    return out;
 }

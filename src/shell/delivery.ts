@@ -1,12 +1,15 @@
 import { IHttp, ILogger, IRead } from '@rocket.chat/apps-engine/definition/accessors';
 
+import { checkAddress } from '../core/addressPolicy';
 import { outboundFile } from '../core/files';
-import { OutboundRequest } from '../core/http';
+import { HttpResult, OutboundRequest } from '../core/http';
 import { RelayMessage } from '../core/message';
+import { originOf } from '../core/redact';
+import { OutboundGuard } from '../core/relay';
 import { ServerPostRules } from '../inbound/serverRules';
 import { DeliveryProgress, runRequests } from '../targets/run';
 import { DeliveryInput, OutboundFile, RenderedMessage, TargetAdapter, TargetError } from '../targets/types';
-import { DEFAULT_TIMEOUT_MS, executeRequest, hostOf } from './httpExecutor';
+import { DEFAULT_TIMEOUT_MS, executeRequest } from './httpExecutor';
 
 /** One delivery to one target, as the immediate path and the outbox both describe it. */
 export interface DeliveryJob {
@@ -28,6 +31,8 @@ export interface DeliveryJob {
     parentId?: string;
     files: OutboundFile[];
     timeoutMs?: number;
+    /** The running configuration's address policy and redaction. */
+    guard: OutboundGuard;
 }
 
 export type AttemptResult =
@@ -52,21 +57,32 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
     const progress: DeliveryProgress = { partsDone: job.partsDone, remoteIds: job.remoteIds.slice(), carried: job.carried };
     const timeoutMs = job.timeoutMs || DEFAULT_TIMEOUT_MS;
     let current: OutboundRequest | undefined;
+    // Checked before every request, not only for the configured base URL: a request may go
+    // where an earlier answer pointed (an upload URL).
+    const execute = async (request: OutboundRequest, timeout?: number): Promise<HttpResult> => {
+        const verdict = checkAddress(request.url, job.guard.privateHostsAllowed);
+        if (!verdict.allowed) {
+            throw new TargetError(`refused to contact ${originOf(request.url) || 'the target'}: ${verdict.reason}; an admin may allow it in the "Private hosts" setting`, 0, false);
+        }
+        return executeRequest(http, request, timeout);
+    };
     try {
         if (job.adapter.login && job.adapter.readLogin) {
             const login = job.adapter.login(input.config);
             if (login) {
                 current = login;
-                input.session = job.adapter.readLogin(input.config, await executeRequest(http, login, job.timeoutMs));
+                input.session = job.adapter.readLogin(input.config, await execute(login, job.timeoutMs));
             }
         }
-        await runRequests(job.adapter, input, progress, (request) => executeRequest(http, request, timeoutMs), (request) => {
+        await runRequests(job.adapter, input, progress, (request) => execute(request, timeoutMs), (request) => {
             current = request;
         });
         return { ok: true, remoteIds: progress.remoteIds };
     } catch (e) {
-        const where = current ? `${current.method} ${hostOf(current.url)}` : job.adapter.describe(job.config);
+        const where = current ? `${current.method} ${originOf(current.url) || '(invalid url)'}` : job.adapter.describe(job.config);
         const status = e instanceof TargetError && e.status ? ` HTTP ${e.status}` : '';
+        // Everything after this leaves the app (logs, counters, dead letters, replies): the
+        // target's answer may echo its URL or token, so it is scrubbed here, once.
         return {
             ok: false,
             remoteIds: progress.remoteIds,
@@ -75,9 +91,18 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
             // Anything that is not a target's answer (a bug, a bad request we built) is not retried.
             retryable: e instanceof TargetError ? e.retryable : false,
             retryAfterMs: e instanceof TargetError ? e.retryAfterMs : undefined,
-            error: `[${where}]${status}: ${e instanceof Error ? e.message : String(e)}`,
+            error: job.guard.redactor.scrub(`[${where}]${status}: ${e instanceof Error ? e.message : String(e)}`),
         };
     }
+}
+
+/**
+ * What a room owner who is not an admin may see of a delivery error (its HTTP status, or that
+ * no answer came): the rest quotes the target's answer and where it was sent.
+ */
+export function errorOutline(error: string): string {
+    const match = /\] HTTP (\d{3}):/.exec(error);
+    return match ? `HTTP ${match[1]}` : 'no HTTP answer (network, timeout or refused address)';
 }
 
 /** What decides how files travel: the app's size limit and whether this server's file links open for anyone. */

@@ -3,6 +3,7 @@ import { Buffer as NodeBuffer } from 'buffer';
 
 import { HttpResult, MAX_RESPONSE_BYTES, OutboundRequest } from '../core/http';
 import { encodeMultipart } from '../core/multipart';
+import { originOf } from '../core/redact';
 import { utf8Decode } from '../core/utf8';
 import { TargetError } from '../targets/types';
 
@@ -34,10 +35,10 @@ export async function executeRequest(http: IHttp, request: OutboundRequest, time
     try {
         response = await call(http, request, options);
     } catch (e) {
-        throw new TargetError(`${request.method} ${hostOf(request.url)} failed: ${e instanceof Error ? e.message : String(e)}`, 0, true);
+        throw new TargetError(`${request.method} ${(originOf(request.url) || '(invalid url)')} failed: ${e instanceof Error ? e.message : String(e)}`, 0, true);
     }
     if (!response) {
-        throw new TargetError(`${request.method} ${hostOf(request.url)} failed: no response`, 0, true);
+        throw new TargetError(`${request.method} ${(originOf(request.url) || '(invalid url)')} failed: no response`, 0, true);
     }
     const headers: Record<string, string> = {};
     const rawHeaders = response.headers || {};
@@ -96,10 +97,4 @@ function call(http: IHttp, request: OutboundRequest, options: IHttpRequest): Pro
         default:
             return http.post(request.url, options);
     }
-}
-
-/** Only the origin goes into logs: target URLs often embed tokens in their paths. */
-export function hostOf(url: string): string {
-    const match = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)/i.exec(url);
-    return match ? match[1].replace(/\/\/[^@/]*@/, '//') : '(invalid url)';
 }

@@ -3,7 +3,7 @@ import { IMessage } from '@rocket.chat/apps-engine/definition/messages';
 
 import { OutboxEntry } from '../core/outbox';
 import { RelayEvent, RelayMessage } from '../core/message';
-import { DeliveryPlan, planDeliveries } from '../core/relay';
+import { DeliveryPlan, OutboundGuard, planDeliveries } from '../core/relay';
 import { afterFailure, RetryPolicy } from '../core/retry';
 import { OutboundFile } from '../targets/types';
 import { ConfigStore } from './configStore';
@@ -68,12 +68,12 @@ export class OutboundRelay {
                 return;
             }
             context = prepared;
-            const { relayMessage, plans, existing, parent, policy, fileRules } = prepared;
+            const { relayMessage, plans, existing, parent, policy, fileRules, guard } = prepared;
             if (event === 'sent') {
                 this.sending.set(relayMessage.id, new Promise<void>((resolve) => (sent = resolve)));
             }
             const files = new Map<string, OutboundFile>();
-            deliveries = plans.map((plan) => this.inLine(plan.key, plan.instance.maxInFlight || 1, () => this.deliver(plan, relayMessage, existing, parent, files, policy, fileRules, acc)));
+            deliveries = plans.map((plan) => this.inLine(plan.key, plan.instance.maxInFlight || 1, () => this.deliver(plan, relayMessage, existing, parent, files, policy, fileRules, guard, acc)));
         } finally {
             planned();
         }
@@ -133,7 +133,7 @@ export class OutboundRelay {
             relayMessage.threadId && tracked ? readMessageMap(reader, relayMessage.threadId) : undefined,
             this.outbox.pendingTargets(acc.read),
         ]);
-        return { relayMessage, plans, existing, parent, policy, fileRules: fileRulesOf(limits.maxFileSize, server) };
+        return { relayMessage, plans, existing, parent, policy, fileRules: fileRulesOf(limits.maxFileSize, server), guard: active as OutboundGuard };
     }
 
     /**
@@ -175,6 +175,7 @@ export class OutboundRelay {
         files: Map<string, OutboundFile>,
         policy: RetryPolicy,
         fileRules: FileRules,
+        guard: OutboundGuard,
         acc: OutboundAccessors,
     ): Promise<DeliveryOutcome> {
         if (message.event !== 'sent' && !plan.instance.trackEdits) {
@@ -216,6 +217,7 @@ export class OutboundRelay {
                 parentId: parentIds && parentIds.length ? parentIds[0] : undefined,
                 files: await loadFiles(message, plan.adapter, acc.read, acc.logger, files, fileRules),
                 timeoutMs: plan.instance.timeoutMs,
+                guard,
             },
             acc.http,
         );

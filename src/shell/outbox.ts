@@ -210,6 +210,7 @@ export class Outbox {
                     parentId: parentIds && parentIds.length ? parentIds[0] : undefined,
                     files: await loadFiles(entry.message, instance.adapter, read, this.logger(), files, fileRules),
                     timeoutMs: instance.timeoutMs,
+                    guard: active!,
                 },
                 http,
             );

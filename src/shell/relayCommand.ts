@@ -4,14 +4,15 @@ import { ISlashCommand, SlashCommandContext } from '@rocket.chat/apps-engine/def
 import { IUser } from '@rocket.chat/apps-engine/definition/users';
 
 import { LOCAL_INSTANCE, Route } from '../core/config';
-import { linkInstanceName, maskUrl, RoomLink } from '../core/links';
+import { linkableFrom, linkInstanceName, RoomLink } from '../core/links';
+import { maskUrl, NO_SECRETS, Redactor } from '../core/redact';
 import { RelayMessage, RoomKind } from '../core/message';
 import { fnv1a } from '../core/hash';
 import { planDeliveries } from '../core/relay';
 import { formatDuration } from '../core/retry';
 import { targetKey } from '../core/rules';
 import { ConfigStore } from './configStore';
-import { attemptDelivery } from './delivery';
+import { attemptDelivery, errorOutline } from './delivery';
 import { Outbox } from './outbox';
 import { readCounters } from './records/counters';
 import { listLinks, removeLink, saveLink } from './records/links';
@@ -24,7 +25,7 @@ const HELP = [
     '`/relay status` — this room’s targets, their health and counters',
     '`/relay list` — the rules involving this room',
     '`/relay test` — send a test message to every target of this room and report each result',
-    '`/relay link <instance or URL>` — relay this room to an instance or an Apprise-style URL (e.g. `discord://id/token`)',
+    '`/relay link <instance or URL>` — relay this room to an instance (owners: one the admin made linkable) or, admins only, an Apprise-style URL (e.g. `discord://id/token`)',
     '`/relay unlink [instance, URL or link id]` — remove links made here (all of this room’s without an argument)',
     '`/relay dead-letters [retry|drop <id|all>]` — deliveries that were given up',
     '`/relay help` — this text',
@@ -46,45 +47,44 @@ export class RelayCommand implements ISlashCommand {
         const [sub = 'help', ...args] = context.getArguments();
         const user = context.getSender();
         const room = context.getRoom();
+        const isAdmin = (user.roles || []).indexOf('admin') >= 0;
         let text: string;
         try {
-            if (!(await this.mayControl(user, room, read))) {
+            if (!isAdmin && !(await this.isOwner(user, room, read))) {
                 text = 'Only this room’s owners and administrators can use `/relay`.';
             } else {
-                text = await this.run(sub.toLowerCase(), args, user, room, read, modify, http, persistence);
+                text = await this.run(sub.toLowerCase(), args, { user, room, isAdmin }, read, modify, http, persistence);
             }
         } catch (e) {
-            text = `/relay ${sub} failed: ${e instanceof Error ? e.message : String(e)}`;
+            text = `/relay ${sub} failed${isAdmin ? `: ${(await this.redactor(read)).scrub(e instanceof Error ? e.message : String(e))}` : '; an administrator finds the reason in the app’s logs'}`;
         }
         await this.reply(context, read, modify, text);
     }
 
-    private async run(sub: string, args: string[], user: IUser, room: IRoom, read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<string> {
+    private async run(sub: string, args: string[], caller: Caller, read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<string> {
+        const { room } = caller;
         switch (sub) {
             case 'help':
                 return HELP;
             case 'status':
-                return this.status(room, read);
+                return this.status(caller, read);
             case 'list':
                 return this.list(room, read);
             case 'test':
-                return this.test(user, room, read, http);
+                return this.test(caller, read, http);
             case 'link':
-                return this.link(args, user, room, read, persistence);
+                return this.link(args, caller, read, persistence);
             case 'unlink':
                 return this.unlink(args, room, read, persistence);
             case 'dead-letters':
             case 'deadletters':
-                return this.deadLetters(args, room, read, modify, persistence);
+                return this.deadLetters(args, caller, read, modify, persistence);
             default:
                 return `Unknown subcommand "${sub}".\n${HELP}`;
         }
     }
 
-    private async mayControl(user: IUser, room: IRoom, read: IRead): Promise<boolean> {
-        if ((user.roles || []).indexOf('admin') >= 0) {
-            return true;
-        }
+    private async isOwner(user: IUser, room: IRoom, read: IRead): Promise<boolean> {
         const owners = await read.getRoomReader().getOwners(room.id);
         return owners.some((owner) => owner.id === user.id);
     }
@@ -100,16 +100,31 @@ export class RelayCommand implements ISlashCommand {
         return { outbound, inbound };
     }
 
-    private async status(room: IRoom, read: IRead): Promise<string> {
+    /** The running configuration's redaction (secrets known), or URL masking alone before one runs. */
+    private async redactor(read: IRead): Promise<Redactor> {
+        const { active } = await this.configStore.current(read);
+        return active ? active.redactor : NO_SECRETS;
+    }
+
+    /**
+     * What a delivery error may show the caller: admins the scrubbed text (stored records are
+     * scrubbed again, they may predate a secret), owners its HTTP status only.
+     */
+    private async errorFor(caller: Caller, error: string, read: IRead): Promise<string> {
+        return caller.isAdmin ? (await this.redactor(read)).scrub(error) : errorOutline(error);
+    }
+
+    private async status(caller: Caller, read: IRead): Promise<string> {
+        const { room } = caller;
         const { outbound, inbound } = await this.routesOf(room, read);
         const reader = read.getPersistenceReader();
         const [counters, outbox, dead] = await Promise.all([readCounters(reader, this.outbox.counters), listOutbox(reader), listDeadLetters(reader)]);
         const lines = [`*Relay status for #${roomRef(room).name}*`];
         if (this.configStore.lastError) {
-            lines.push(`:warning: configuration problem, the last valid configuration keeps running: ${this.configStore.lastError}`);
+            lines.push(`:warning: configuration problem, the last valid configuration keeps running${caller.isAdmin ? `: ${(await this.redactor(read)).scrub(this.configStore.lastError)}` : ' (an administrator sees the details)'}`);
         }
         const { active } = await this.configStore.current(read);
-        for (const warning of active ? active.config.warnings.slice(0, 5) : []) {
+        for (const warning of active && caller.isAdmin ? active.config.warnings.slice(0, 5) : []) {
             lines.push(`:information_source: ${warning.path}: ${warning.problem}`);
         }
         if (outbound.length === 0 && inbound.length === 0) {
@@ -128,7 +143,7 @@ export class RelayCommand implements ISlashCommand {
             const health = waiting > 0 ? ':hourglass: retrying' : c && c.lastErrorAt && (!c.lastSuccessAt || c.lastErrorAt > c.lastSuccessAt) ? ':x: failing' : ':white_check_mark: ok';
             lines.push(`→ *${route.to.instance}*${channelText(route.to.channel)} ${health} — sent ${c ? c.sent : 0}, retried ${c ? c.retried : 0}, failed ${c ? c.failed : 0}, dead letters ${given}, waiting ${waiting}`);
             if (c && c.lastError) {
-                lines.push(`   last error ${c.lastErrorAt ? `${formatDuration(Date.now() - c.lastErrorAt)} ago` : ''}: ${c.lastError}`);
+                lines.push(`   last error ${c.lastErrorAt ? `${formatDuration(Date.now() - c.lastErrorAt)} ago` : ''}: ${await this.errorFor(caller, c.lastError, read)}`);
             }
         }
         for (const route of inbound) {
@@ -147,7 +162,8 @@ export class RelayCommand implements ISlashCommand {
     }
 
     /** Sends a test message straight to each target (no outbox) and reports what happened. */
-    private async test(user: IUser, room: IRoom, read: IRead, http: IHttp): Promise<string> {
+    private async test(caller: Caller, read: IRead, http: IHttp): Promise<string> {
+        const { user, room } = caller;
         const { active, siteUrl } = await this.configStore.current(read);
         if (!active) {
             return 'The relay configuration is empty or invalid.';
@@ -171,28 +187,40 @@ export class RelayCommand implements ISlashCommand {
             plans.map(async (plan) => {
                 const started = Date.now();
                 const result = await attemptDelivery(
-                    { instance: plan.instance.name, adapter: plan.adapter, config: plan.instance.adapterConfig, channel: plan.channel, message, rendered: plan.rendered, partsDone: 0, remoteIds: [], carried: {}, existingIds: [], files: [], timeoutMs: plan.instance.timeoutMs },
+                    { instance: plan.instance.name, adapter: plan.adapter, config: plan.instance.adapterConfig, channel: plan.channel, message, rendered: plan.rendered, partsDone: 0, remoteIds: [], carried: {}, existingIds: [], files: [], timeoutMs: plan.instance.timeoutMs, guard: active },
                     http,
                 );
                 const took = `${Date.now() - started} ms`;
-                return result.ok ? `:white_check_mark: *${plan.instance.name}* delivered (${took})` : `:x: *${plan.instance.name}* failed (${took}) ${result.error}${result.retryable ? ' — retryable' : ''}`;
+                return result.ok
+                    ? `:white_check_mark: *${plan.instance.name}* delivered (${took})`
+                    : `:x: *${plan.instance.name}* failed (${took}) ${caller.isAdmin ? result.error : errorOutline(result.error)}${result.retryable ? ' — retryable' : ''}`;
             }),
         );
         return ['*Test results*', ...results].join('\n');
     }
 
-    private async link(args: string[], user: IUser, room: IRoom, read: IRead, persistence: IPersistence): Promise<string> {
+    /**
+     * Admins link a room to any instance or URL. A room owner who is not an admin links only to
+     * instances the admin marked `linkable` (for this room): a URL of their own would let anyone
+     * who can create a room make the server send requests wherever they like.
+     */
+    private async link(args: string[], caller: Caller, read: IRead, persistence: IPersistence): Promise<string> {
+        const { user, room, isAdmin } = caller;
         const target = (args[0] || '').trim();
         if (!target) {
             return 'Usage: `/relay link <instance or URL>`';
         }
         const { active } = await this.configStore.current(read);
-        const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(target);
-        if (!isUrl && !(active && active.config.instances.has(target))) {
-            const known = active ? Array.from(active.config.instances.keys()).join(', ') : '';
-            return `No instance named "${target}"${known ? ` (configured: ${known})` : ''}. Give an instance name or a URL such as \`discord://id/token\`.`;
-        }
         const ref = roomRef(room);
+        const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(target);
+        const linkable = (name: string) => isAdmin || linkableFrom(active!.config.instances.get(name)!, ref);
+        if (isUrl && !isAdmin) {
+            return 'Only administrators can link a room to a URL. Ask one to add the target as an instance with `"linkable": true`; then `/relay link <instance>` works here.';
+        }
+        if (!isUrl && !(active && active.config.instances.has(target) && linkable(target))) {
+            const known = active ? Array.from(active.config.instances.keys()).filter(linkable).join(', ') : '';
+            return `No ${isAdmin ? '' : 'linkable '}instance named "${target}"${known ? ` (${isAdmin ? 'configured' : 'linkable from here'}: ${known})` : ''}.${isAdmin ? ' Give an instance name or a URL such as `discord://id/token`.' : ''}`;
+        }
         const link: RoomLink = {
             id: fnv1a(`${room.id}\n${target}`).slice(0, 8),
             roomId: room.id,
@@ -200,6 +228,7 @@ export class RelayCommand implements ISlashCommand {
             createdBy: user.username,
             createdAt: new Date().toISOString(),
             ...(isUrl ? { url: target } : { instance: target }),
+            ...(isAdmin ? {} : { byOwner: true }),
         };
         const existing = await listLinks(read.getPersistenceReader());
         if (existing.some((l) => l.id === link.id)) {
@@ -210,7 +239,7 @@ export class RelayCommand implements ISlashCommand {
         const own = result.ok ? result.dropped.filter((d) => d.id === link.id)[0] : undefined;
         const refusal = !result.ok ? result.error : own ? own.error : undefined;
         if (refusal !== undefined) {
-            return `Not linked: ${refusal.split(target).join(isUrl ? maskUrl(target) : target)}`;
+            return `Not linked: ${isAdmin ? refusal.split(target).join(isUrl ? maskUrl(target) : target) : 'the configuration does not allow it (an administrator sees why in the app’s logs)'}`;
         }
         await saveLink(persistence, link);
         this.configStore.invalidate();
@@ -231,16 +260,18 @@ export class RelayCommand implements ISlashCommand {
         return `Removed ${chosen.length} link(s): ${chosen.map((l) => `\`${l.id}\` → ${l.url ? maskUrl(l.url) : l.instance}`).join(', ')}`;
     }
 
-    private async deadLetters(args: string[], room: IRoom, read: IRead, modify: IModify, persistence: IPersistence): Promise<string> {
+    private async deadLetters(args: string[], caller: Caller, read: IRead, modify: IModify, persistence: IPersistence): Promise<string> {
+        const { room } = caller;
         const [action, id] = args;
         const letters = (await listDeadLetters(read.getPersistenceReader())).filter((d) => d.entry.message.room.id === room.id);
         if (!action || action === 'list') {
             if (letters.length === 0) {
                 return 'No dead letters for this room.';
             }
+            const shown = await Promise.all(letters.slice(-20).map(async (d) => `\`${d.id}\` ${d.entry.event} → ${d.entry.instance}, ${formatDuration(Date.now() - d.deadAt)} ago: ${await this.errorFor(caller, d.reason, read)}`));
             return [
                 `*Dead letters for this room* (${letters.length})`,
-                ...letters.slice(-20).map((d) => `\`${d.id}\` ${d.entry.event} → ${d.entry.instance}, ${formatDuration(Date.now() - d.deadAt)} ago: ${d.reason}`),
+                ...shown,
                 'Retry with `/relay dead-letters retry <id|all>`, drop with `/relay dead-letters drop <id|all>`.',
             ].join('\n');
         }
@@ -273,6 +304,13 @@ export class RelayCommand implements ISlashCommand {
         }
         await modify.getNotifier().notifyUser(context.getSender(), builder.getMessage());
     }
+}
+
+/** Who typed the command, where, and whether they administer the server. */
+interface Caller {
+    user: IUser;
+    room: IRoom;
+    isAdmin: boolean;
 }
 
 function roomRef(room: IRoom): { id: string; name: string; kind: RoomKind } {

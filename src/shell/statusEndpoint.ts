@@ -4,6 +4,7 @@ import { IApp } from '@rocket.chat/apps-engine/definition/IApp';
 
 import { constantTimeEqual, extractToken } from '../inbound/auth';
 import { inboundRequest } from '../inbound/request';
+import { NO_SECRETS } from '../core/redact';
 import { ConfigStore } from './configStore';
 import { Outbox } from './outbox';
 import { readCounters } from './records/counters';
@@ -33,6 +34,8 @@ export class StatusEndpoint extends ApiEndpoint {
                 return { status: 401, content: { success: false, error: token ? 'invalid token' : 'missing token' } };
             }
             const { active } = await this.configStore.current(read);
+            // Scrubbed again on the way out: stored records may predate a secret or this scrubbing.
+            const scrub = (text?: string) => (text === undefined ? undefined : (active ? active.redactor : NO_SECRETS).scrub(text));
             const reader = read.getPersistenceReader();
             const [counters, outbox, dead] = await Promise.all([readCounters(reader, this.outbox.counters), listOutbox(reader), listDeadLetters(reader)]);
             const targets = counters.map((c) => ({
@@ -43,7 +46,7 @@ export class StatusEndpoint extends ApiEndpoint {
                 failed: c.failed,
                 deadLettered: c.deadLettered,
                 waiting: outbox.filter((e) => e.targetKey === c.targetKey).length,
-                lastError: c.lastError,
+                lastError: scrub(c.lastError),
                 lastErrorAt: c.lastErrorAt ? new Date(c.lastErrorAt).toISOString() : undefined,
                 lastSuccessAt: c.lastSuccessAt ? new Date(c.lastSuccessAt).toISOString() : undefined,
             }));
@@ -51,14 +54,14 @@ export class StatusEndpoint extends ApiEndpoint {
                 status: 200,
                 content: {
                     success: true,
-                    config: active ? { ok: !this.configStore.lastError, rules: active.config.rules.length, instances: active.config.instances.size, lastError: this.configStore.lastError } : { ok: false, lastError: this.configStore.lastError },
+                    config: active ? { ok: !this.configStore.lastError, rules: active.config.rules.length, instances: active.config.instances.size, lastError: scrub(this.configStore.lastError) } : { ok: false, lastError: scrub(this.configStore.lastError) },
                     targets,
                     outbox: { depth: outbox.length, oldest: outbox.length ? new Date(Math.min(...outbox.map((e) => e.firstAttemptAt))).toISOString() : undefined },
-                    deadLetters: { count: dead.length, recent: dead.slice(-10).map((d) => ({ id: d.id, instance: d.entry.instance, event: d.entry.event, messageId: d.entry.message.id, reason: d.reason, at: new Date(d.deadAt).toISOString() })) },
+                    deadLetters: { count: dead.length, recent: dead.slice(-10).map((d) => ({ id: d.id, instance: d.entry.instance, event: d.entry.event, messageId: d.entry.message.id, reason: scrub(d.reason), at: new Date(d.deadAt).toISOString() })) },
                 },
             };
         } catch (e) {
-            this.app.getLogger().error(`status endpoint failed: ${e instanceof Error ? e.message : String(e)}`);
+            this.app.getLogger().error(`status endpoint failed: ${NO_SECRETS.scrub(e instanceof Error ? e.message : String(e))}`);
             return { status: 503, content: { success: false, error: 'status temporarily unavailable' } };
         }
     }

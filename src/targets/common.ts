@@ -76,11 +76,8 @@ export function requireHttpUrl(raw: Record<string, unknown>, key: string, why: s
     return value.replace(/\/+$/, '');
 }
 
-/** Scheme and host only: safe to show in status output when the path or query may hold secrets. */
-export function originOf(url: string): string {
-    const match = /^([a-z][a-z0-9+.-]*:\/\/)(?:[^@/?#]*@)?([^/?#]*)/i.exec(url);
-    return match ? match[1] + match[2] : '';
-}
+// Scheme and host only: safe to show in status output when the path or query may hold secrets.
+export { originOf } from '../core/redact';
 
 // ---------------------------------------------------------------------------------------------
 // Apprise-style URLs

@@ -276,6 +276,7 @@ export const discordTarget: TargetAdapter<DiscordConfig> & NativeUrlAdapter = {
     capabilities: { edit: true, delete: true, threads: false, upload: true, identity: 'native' },
     limits: { maxTextLength: MAX_TEXT },
     parseConfig,
+    endpoints: (config) => [config.webhookUrl],
     fromUrl,
     acceptsNativeUrl,
     describe: (config) => `discord webhook ${config.webhookId}${config.threadId ? ` thread ${config.threadId}` : ''}`,

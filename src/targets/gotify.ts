@@ -152,6 +152,7 @@ export const gotifyTarget: TargetAdapter<GotifyConfig> = {
     capabilities: { edit: false, delete: true, threads: false, upload: false, identity: 'native' },
     limits: { maxTextLength: MAX_MESSAGE_BYTES },
     parseConfig,
+    endpoints: (config) => [config.server],
     fromUrl,
     describe,
     buildRequests,

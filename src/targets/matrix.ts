@@ -368,6 +368,7 @@ export const matrixTarget: TargetAdapter<MatrixConfig> = {
     capabilities: { edit: true, delete: true, threads: true, upload: true, identity: 'prefix' },
     limits: { maxTextLength: MAX_TEXT },
     parseConfig,
+    endpoints: (config) => [config.homeserver],
     fromUrl,
     describe: (config) => `matrix ${originOf(config.homeserver)} room ${config.roomId || '(from the rule channel)'}`,
     buildRequests,

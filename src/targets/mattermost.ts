@@ -322,6 +322,7 @@ export const mattermostTarget: TargetAdapter<MattermostConfig> & NativeUrlAdapte
     capabilities: { edit: true, delete: true, threads: true, upload: true, identity: 'native' },
     limits: { maxTextLength: MAX_TEXT },
     parseConfig,
+    endpoints: (config) => [(config.mode === 'bot' ? config.serverUrl : config.webhookUrl) as string],
     fromUrl,
     acceptsNativeUrl,
     describe,

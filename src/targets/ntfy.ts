@@ -237,6 +237,7 @@ export const ntfyTarget: TargetAdapter<NtfyConfig> = {
     capabilities: { edit: false, delete: false, threads: false, upload: true, identity: 'native' },
     limits: { maxTextLength: MAX_BODY_BYTES },
     parseConfig,
+    endpoints: (config) => [config.server],
     fromUrl,
     describe,
     buildRequests,

@@ -494,6 +494,7 @@ export const rocketChatTarget: TargetAdapter<RocketChatConfig> & NativeUrlAdapte
     capabilities: { edit: true, delete: true, threads: true, upload: true, identity: 'native' },
     limits: { maxTextLength: MAX_TEXT },
     parseConfig,
+    endpoints: (config) => [config.sendMethod === 'webhook' ? config.webhookUrl || '' : config.serverUrl || ''],
     fromUrl,
     acceptsNativeUrl,
     describe,

@@ -398,6 +398,7 @@ export const slackTarget: TargetAdapter<SlackConfig> & NativeUrlAdapter = {
     capabilities: { edit: true, delete: true, threads: true, upload: true, identity: 'prefix' },
     limits: { maxTextLength: MAX_TEXT },
     parseConfig,
+    endpoints: (config) => [config.mode === 'webhook' ? config.webhookUrl || '' : config.apiUrl],
     fromUrl,
     acceptsNativeUrl,
     describe: (config) => (config.mode === 'api'

@@ -141,6 +141,7 @@ export const teamsTarget: TargetAdapter<TeamsConfig> & NativeUrlAdapter = {
     capabilities: { edit: false, delete: false, threads: false, upload: false, identity: 'native' },
     limits: { maxTextLength: MAX_TEXT },
     parseConfig,
+    endpoints: (config) => [config.webhookUrl],
     fromUrl,
     acceptsNativeUrl,
     // The signature is the secret: only the host is shown.

@@ -335,6 +335,7 @@ export const telegramTarget: TargetAdapter<TelegramConfig> = {
     capabilities: { edit: true, delete: true, threads: true, upload: true, identity: 'prefix' },
     limits: { maxTextLength: MAX_TEXT },
     parseConfig,
+    endpoints: (config) => [config.apiUrl],
     fromUrl,
     describe,
     buildRequests,

@@ -99,6 +99,12 @@ export interface TargetAdapter<C = any> {
     parseConfig(raw: Record<string, unknown>): C;
     /** Turns an Apprise-style URL into a raw instance object (then given to parseConfig). */
     fromUrl(url: URL): Record<string, unknown>;
+    /**
+     * The base URLs this configuration sends to (a webhook URL, an API server). The configuration
+     * is refused when one is private or loopback and not allowed by the admin; each request is
+     * checked again before it leaves.
+     */
+    endpoints(config: C): string[];
     /** Secret-free description for status output and logs. */
     describe(config: C): string;
     /**

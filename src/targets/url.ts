@@ -2,6 +2,7 @@
 // turned into raw instance objects. The scheme picks the adapter; the adapter's fromUrl does the rest.
 
 import { ConfigError } from '../core/errors';
+import { maskUrl } from '../core/redact';
 import type { TargetAdapter } from './types';
 
 /**
@@ -33,7 +34,7 @@ export function parseTargetUrl(text: string, adapters: readonly TargetAdapter[])
     const trimmed = text.trim();
     const schemeMatch = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(trimmed);
     if (!schemeMatch) {
-        throw new ConfigError('url', `"${trimmed}" is not a target URL (expected scheme://…, e.g. discord://id/token)`);
+        throw new ConfigError('url', `this is not a target URL (expected scheme://…, e.g. discord://id/token)`);
     }
     const scheme = schemeMatch[1].toLowerCase();
     let rest = schemeMatch[2].replace(/#/g, '%23');
@@ -44,19 +45,19 @@ export function parseTargetUrl(text: string, adapters: readonly TargetAdapter[])
         rest = authority.replace(':', '%3A') + rest.slice(authority.length);
     }
     if (!rest) {
-        throw new ConfigError('url', `"${trimmed}" has nothing after ${scheme}://`);
+        throw new ConfigError('url', `nothing after ${scheme}://`);
     }
     let url: URL;
     try {
         url = new URL(`${scheme}://${rest}`);
     } catch {
-        throw new ConfigError('url', `"${redact(trimmed)}" is not a valid URL (percent-encode / ? @ : in passwords and tokens)`);
+        throw new ConfigError('url', `"${maskUrl(trimmed)}" is not a valid URL (percent-encode / ? @ : in passwords and tokens)`);
     }
     let adapter: TargetAdapter | undefined;
     if (scheme === 'http' || scheme === 'https') {
         adapter = adapters.filter((candidate) => acceptsNativeUrl(candidate, url))[0];
         if (!adapter) {
-            throw new ConfigError('url', `${scheme}:// URL "${redact(trimmed)}" is not a known service URL; `
+            throw new ConfigError('url', `${scheme}:// URL "${maskUrl(trimmed)}" is not a known service URL; `
                 + 'use json://host/path or jsons://host/path for a generic JSON webhook');
         }
     } else {
@@ -81,9 +82,4 @@ export function supportedSchemes(adapters: readonly TargetAdapter[]): string[] {
     const schemes: string[] = [];
     adapters.forEach((adapter) => adapter.schemes.forEach((scheme) => schemes.push(scheme)));
     return schemes;
-}
-
-/** Hides the password part so error messages can be logged. */
-function redact(url: string): string {
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
 }

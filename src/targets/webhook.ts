@@ -169,6 +169,7 @@ export const webhookTarget: TargetAdapter<WebhookConfig> = {
     // The receiver decides what to do with long text, so nothing is split.
     limits: { maxTextLength: Number.MAX_SAFE_INTEGER },
     parseConfig,
+    endpoints: (config) => [config.url],
     fromUrl,
     describe: (config) => `webhook ${config.method} ${originOf(config.url)}`,
     buildRequests,

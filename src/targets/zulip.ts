@@ -248,6 +248,7 @@ export const zulipTarget: TargetAdapter<ZulipConfig> = {
     capabilities: { edit: true, delete: true, threads: false, upload: true, identity: 'prefix' },
     limits: { maxTextLength: MAX_BYTES },
     parseConfig,
+    endpoints: (config) => [config.site],
     fromUrl,
     describe: (config) => `zulip ${originOf(config.site)} as ${config.botEmail}${config.stream ? ` #${config.stream}` : ''}`,
     buildRequests,

@@ -4,7 +4,7 @@ import axios, { AxiosRequestConfig } from 'axios';
 
 import { createHash } from 'crypto';
 
-import { LocalHost, originOf, startHostWithApp } from '../support/host';
+import { LocalHost, originOf, startHostWithApp, TEST_PRIVATE_HOSTS } from '../support/host';
 import { Sink } from '../support/sink';
 
 const TOKEN = 'rules-token-0123456789abcdef';
@@ -181,10 +181,11 @@ describe('inbound on a server with Rocket.Chat’s rules', () => {
                 if (req.path === '/logo.svg') return { headers: { 'Content-Type': 'image/svg+xml' }, body: '<svg xmlns="http://www.w3.org/2000/svg"/>' };
                 return { status: 404, body: 'gone' };
             }).start();
+            await host.updateSetting('private_hosts_allowed', '');
         });
         afterAll(async () => {
             await files.stop();
-            await host.updateSetting('private_hosts_allowed', '');
+            await host.updateSetting('private_hosts_allowed', TEST_PRIVATE_HOSTS);
         });
 
         it('refuses to fetch from a private address the admin did not list, and does not link it either', async () => {

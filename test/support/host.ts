@@ -4,6 +4,13 @@ const { LocalHost } = require('../../host/host');
 
 export type LocalHost = any;
 
+/**
+ * The tests' sinks listen on the loopback address, which targets may use only when the admin
+ * allows it (`private_hosts_allowed`); every host the helper starts allows it, before any
+ * configuration naming a sink is saved.
+ */
+export const TEST_PRIVATE_HOSTS = '127.0.0.1, ::1, localhost';
+
 export async function startHostWithApp(settings: Record<string, unknown> = {}): Promise<LocalHost> {
     const zip = process.env.RELAY_BRIDGE_ZIP;
     if (!zip) {
@@ -12,6 +19,7 @@ export async function startHostWithApp(settings: Record<string, unknown> = {}): 
     const host = new LocalHost({});
     await host.start();
     await host.installApp(zip);
+    await host.updateSetting('private_hosts_allowed', TEST_PRIVATE_HOSTS);
     for (const [id, value] of Object.entries(settings)) {
         await host.updateSetting(id, value);
     }

@@ -1,4 +1,5 @@
-import { maskUrl, mergeLinks, parseQuickLinks, RoomLink } from '../../../src/core/links';
+import { mergeLinks, parseQuickLinks, RoomLink } from '../../../src/core/links';
+import { maskUrl } from '../../../src/core/redact';
 
 const link = (fields: Partial<RoomLink>): RoomLink => ({ id: 'abc', roomId: 'GENERAL', roomName: 'general', createdBy: 'admin', createdAt: '', ...fields });
 

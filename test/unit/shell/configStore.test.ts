@@ -16,6 +16,7 @@ const quotingRegistry: AdapterRegistry = {
                       return raw;
                   },
                   fromUrl: () => ({}),
+                  endpoints: () => [],
                   describe: () => 'quote',
                   buildRequests: () => [],
                   readResponse: () => ({}),
@@ -30,8 +31,8 @@ const config = (url: string) => JSON.stringify({ instances: { q: { type: 'quote'
 
 describe('ConfigStore', () => {
     it.each([
-        ['secret value replaced by its reference', 'https://x/bad/${TOKEN}', 'TOKEN=hunter2-secret', /cannot use "https:\/\/x\/bad\/\$\{TOKEN\}"/, /hunter2/],
-        ['two secrets, both redacted', 'https://${USER}/bad/${TOKEN}', 'USER=alice-admin TOKEN=hunter2-secret', /\$\{USER\}.*\$\{TOKEN\}/, /alice-admin|hunter2/],
+        ['secret value replaced by its reference', 'https://x/bad/${TOKEN}', 'TOKEN=hunter2-secret', /cannot use "https:\/\/x\/\*\*\*"/, /hunter2|bad/],
+        ['two secrets, both redacted', 'https://${USER}/bad/${TOKEN}', 'USER=alice-admin TOKEN=hunter2-secret', /"https:\/\/\$\{USER\}\/\*\*\*"/, /alice-admin|hunter2/],
         ['malformed secrets are reported masked', 'https://x/ok', 'TOKEN hunter2', /secrets: "TO\**" is not NAME=value/, /hunter2/],
     ])('%s', (_label, url, secrets, shown, hidden) => {
         const result = new ConfigStore(quotingRegistry).check(config(url), secrets);

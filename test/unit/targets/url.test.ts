@@ -53,12 +53,12 @@ describe('parseTargetUrl: valid URLs', () => {
 
 describe('parseTargetUrl: invalid URLs', () => {
     it.each([
-        ['not a url', 'url: "not a url" is not a target URL (expected scheme://…, e.g. discord://id/token)'],
-        ['discord://', 'url: "discord://" has nothing after discord://'],
+        ['not a url', 'url: this is not a target URL (expected scheme://…, e.g. discord://id/token)'],
+        ['discord://', 'url: nothing after discord://'],
         ['irc://irc.example.net/#relay', 'url: unknown scheme "irc://"; supported: json://, jsons://, discord://, rocket://, rockets://'],
-        ['https://example.com/hook', 'url: https:// URL "https://example.com/hook" is not a known service URL; use json://host/path or jsons://host/path'],
+        ['https://example.com/hook', 'url: https:// URL "https://example.com/***" is not a known service URL; use json://host/path or jsons://host/path'],
         ['https://discord.com/api/channels/1', 'is not a known service URL'],
-        ['rocket://bot:secret@ho st/', 'url: "rocket://bot:***@ho st/" is not a valid URL'],
+        ['rocket://bot:secret@ho st/', 'url: "rocket://***@***/***" is not a valid URL'],
         ['json:///path-only', 'url: webhook URL: host: is missing (json://host/path)'],
         ['discord://111222', 'url: discord URL: expected discord://{webhook_id}/{webhook_token}'],
         ['discord://111222/tok/extra', 'url: discord URL: expected discord://{webhook_id}/{webhook_token}'],
