@@ -9,7 +9,7 @@ import { createHash } from 'crypto';
 
 import { eventually, LocalHost, startHostWithApp } from '../support/host';
 import { FaultySink } from '../support/faultySink';
-import { allSinks, receivedFiles, startUploadSinks, uploadInstances, UploadSinks } from '../support/uploadSinks';
+import { receivedFiles, startUploadBridge, stopUploadBridge, UploadSinks } from '../support/uploadSinks';
 
 interface ScenarioResult {
     scenario: string;
@@ -227,17 +227,10 @@ const LARGE_FILES = process.env.RELAY_BRIDGE_LARGE_FILES === '1';
     let sinks: UploadSinks;
 
     beforeAll(async () => {
-        sinks = await startUploadSinks();
-        host = await startHostWithApp();
-        const instances = uploadInstances(sinks);
-        const to = Object.fromEntries(Object.keys(instances).map((name) => [name, {}]));
-        await host.updateSetting('relay_config', JSON.stringify({ instances, rules: [{ from: { rocketchat: { room: '#general' } }, to }] }));
+        ({ host, sinks } = await startUploadBridge());
     });
 
-    afterAll(async () => {
-        await host?.stop();
-        if (sinks) for (const sink of allSinks(sinks)) await sink.stop();
-    });
+    afterAll(() => stopUploadBridge({ host, sinks }));
 
     it('arrives whole at each, concurrently', async () => {
         const size = 20 * 1000 * 1000;

@@ -7,9 +7,9 @@
 // need the engine transport fix made for issue 13).
 import { createHash } from 'crypto';
 
-import { LocalHost, startHostWithApp } from '../support/host';
+import { LocalHost } from '../support/host';
 import { RecordedRequest, Sink } from '../support/sink';
-import { allSinks, MM_CHANNEL, partOf, receivedFiles, startUploadSinks, uploadInstances, UploadSinks } from '../support/uploadSinks';
+import { allSinks, MM_CHANNEL, partOf, receivedFiles, startUploadBridge, stopUploadBridge, UploadSinks } from '../support/uploadSinks';
 
 const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -25,18 +25,11 @@ describe('outbound uploads: every file arrives as a file, byte for byte', () => 
     let mattermost: Sink;
 
     beforeAll(async () => {
-        sinks = await startUploadSinks();
+        ({ host, sinks } = await startUploadBridge());
         ({ rc8, rc7, slack, matrix, zulip, ntfy, mattermost } = sinks);
-        host = await startHostWithApp();
-        const instances = uploadInstances(sinks);
-        const to = Object.fromEntries(Object.keys(instances).map((name) => [name, {}]));
-        await host.updateSetting('relay_config', JSON.stringify({ instances, rules: [{ from: { rocketchat: { room: '#general' } }, to }] }));
     });
 
-    afterAll(async () => {
-        await host?.stop();
-        if (sinks) for (const sink of allSinks(sinks)) await sink.stop();
-    });
+    afterAll(() => stopUploadBridge({ host, sinks }));
 
     const only = (sink: Sink, test: (req: RecordedRequest) => boolean) => sink.requests.filter(test);
     const fileIn = partOf;

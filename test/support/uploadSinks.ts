@@ -2,6 +2,7 @@
 // Rocket.Chat rooms.media → rooms.mediaConfirm, Slack's upload URL, Matrix's mxc:// URI, Zulip's
 // upload path, Mattermost's file ids), and the relay instances pointing at them. Shared by the
 // upload suite and the fault suite's large-file rows.
+import { LocalHost, startHostWithApp } from './host';
 import { multipartParts } from './multipart';
 import { RecordedRequest, Sink } from './sink';
 
@@ -103,4 +104,19 @@ export function receivedFiles(sinks: UploadSinks): Record<keyof UploadSinks, Buf
         ntfy: pick(sinks.ntfy, (r) => r.method === 'PUT', (r) => r.body),
         mattermost: pick(sinks.mattermost, (r) => r.path === '/api/v4/files', (r) => partOf(r, 'files').body),
     };
+}
+
+/** Every upload sink, and the app installed with one rule from #general to all of them. */
+export async function startUploadBridge(): Promise<{ host: LocalHost; sinks: UploadSinks }> {
+    const sinks = await startUploadSinks();
+    const host = await startHostWithApp();
+    const instances = uploadInstances(sinks);
+    const to = Object.fromEntries(Object.keys(instances).map((name) => [name, {}]));
+    await host.updateSetting('relay_config', JSON.stringify({ instances, rules: [{ from: { rocketchat: { room: '#general' } }, to }] }));
+    return { host, sinks };
+}
+
+export async function stopUploadBridge(bridge: { host?: LocalHost; sinks?: UploadSinks }): Promise<void> {
+    await bridge.host?.stop();
+    if (bridge.sinks) for (const sink of allSinks(bridge.sinks)) await sink.stop();
 }
