@@ -152,7 +152,7 @@ const DEFAULT_AVATAR = compileTemplate('{user_avatar}', 'default avatar');
  * Applies the templates for one target. Rocket.Chat targets (this server or a remote one) read
  * `rc_alias`/`rc_avatar`, other targets `webhook_title`/`webhook_avatar`; both fall back to the
  * neutral `alias`/`avatar`, then to the sender's name and avatar. Avatars that are not https are
- * dropped (targets reject them); `emoji` is only passed to Rocket.Chat targets.
+ * dropped (targets reject them) unless http, kept apart for targets that copy avatars; `emoji` is only passed to Rocket.Chat targets.
  */
 export function renderMessage(templates: MessageTemplates, vars: TemplateVars, target: { type: string; local: boolean }): RenderedMessage {
     const rocketChat = target.type === 'rocketchat';
@@ -164,6 +164,8 @@ export function renderMessage(templates: MessageTemplates, vars: TemplateVars, t
     const rendered: RenderedMessage = { text: renderTemplate(textTemplate, vars), alias };
     if (avatar.indexOf('https://') === 0) {
         rendered.avatarUrl = avatar;
+    } else if (avatar.indexOf('http://') === 0) {
+        rendered.httpAvatarUrl = avatar;
     }
     if (rocketChat && templates.emoji) {
         const emoji = renderTemplate(templates.emoji, vars).trim();

@@ -30,6 +30,8 @@ export interface DeliveryJob {
     /** Remote id of the thread parent at this target. */
     parentId?: string;
     files: OutboundFile[];
+    /** The sender's avatar as stored on the target (hostedAvatar.ts), for adapters that need one. */
+    hostedAvatarUrl?: string;
     timeoutMs?: number;
     /** The running configuration's address policy and redaction. */
     guard: OutboundGuard;
@@ -53,6 +55,7 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
         remoteIds: job.existingIds,
         remoteThreadId: job.parentId,
         carried: job.carried,
+        hostedAvatarUrl: job.hostedAvatarUrl,
     };
     const progress: DeliveryProgress = { partsDone: job.partsDone, remoteIds: job.remoteIds.slice(), carried: job.carried };
     const timeoutMs = job.timeoutMs || DEFAULT_TIMEOUT_MS;

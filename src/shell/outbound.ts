@@ -8,6 +8,7 @@ import { afterFailure, RetryPolicy } from '../core/retry';
 import { OutboundFile } from '../targets/types';
 import { ConfigStore } from './configStore';
 import { attemptDelivery, FileRules, fileRulesOf, loadFiles } from './delivery';
+import { hostedAvatarFor } from './hostedAvatar';
 import { toRelayMessage } from './normalize';
 import { Outbox } from './outbox';
 import { MessageMapRecord, readMessageMap, removeMessageMap, saveMessageMap } from './records/messageMap';
@@ -216,6 +217,7 @@ export class OutboundRelay {
                 existingIds,
                 parentId: parentIds && parentIds.length ? parentIds[0] : undefined,
                 files: await loadFiles(message, plan.adapter, acc.read, acc.logger, files, fileRules),
+                hostedAvatarUrl: message.event === 'deleted' ? undefined : await hostedAvatarFor(plan.adapter, plan.instance.adapterConfig, plan.rendered, guard, acc),
                 timeoutMs: plan.instance.timeoutMs,
                 guard,
             },

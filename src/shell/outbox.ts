@@ -6,7 +6,9 @@ import { afterFailure, RetryPolicy } from '../core/retry';
 import { OutboundFile } from '../targets/types';
 import { ConfigStore } from './configStore';
 import { attemptDelivery, FileRules, fileRulesOf, loadFiles } from './delivery';
+import { hostedAvatarFor } from './hostedAvatar';
 import { DeliveryCounters } from './records/counters';
+import { listHostedAvatars, removeHostedAvatar } from './records/hostedAvatar';
 import { listInboundResults, removeInboundResult } from './records/inboundMap';
 import { listMessageMaps, mergeRemoteIds, readMessageMap, removeMessageMap } from './records/messageMap';
 import { listOrigins, removeOrigin } from './records/origin';
@@ -24,6 +26,8 @@ export const ID_MAP_MAX_AGE_MS = 30 * 24 * 3600000;
 export const ID_MAP_MAX_RECORDS = 100000;
 /** Dead letters kept for the admin; beyond this the oldest are dropped (and logged). */
 export const DEAD_LETTER_MAX = 1000;
+/** Copied avatars are uploaded again after this long (a sender's avatar URL stays the same when the picture changes). */
+export const HOSTED_AVATAR_MAX_AGE_MS = 24 * 3600000;
 const MAINTENANCE_EVERY_MS = 3600000;
 
 /**
@@ -209,6 +213,7 @@ export class Outbox {
                     existingIds,
                     parentId: parentIds && parentIds.length ? parentIds[0] : undefined,
                     files: await loadFiles(entry.message, instance.adapter, read, this.logger(), files, fileRules),
+                    hostedAvatarUrl: entry.event === 'deleted' ? undefined : await hostedAvatarFor(instance.adapter, instance.adapterConfig, entry.rendered, active!, { read, http, persistence, logger: this.logger() }),
                     timeoutMs: instance.timeoutMs,
                     guard: active!,
                 },
@@ -285,7 +290,7 @@ export class Outbox {
      * ID_MAP_MAX_RECORDS go (edits of such old messages are then not relayed), and dead letters
      * beyond DEAD_LETTER_MAX. Anything removed for a cap is reported in the log.
      */
-    public async expireRecords(read: IRead, persistence: IPersistence): Promise<{ maps: number; inbound: number; origins: number; deadLetters: number }> {
+    public async expireRecords(read: IRead, persistence: IPersistence): Promise<{ maps: number; inbound: number; origins: number; avatars: number; deadLetters: number }> {
         const reader = read.getPersistenceReader();
         const maps = expired(await listMessageMaps(reader));
         for (const map of maps.expired) {
@@ -299,15 +304,19 @@ export class Outbox {
         for (const record of origins.expired) {
             await removeOrigin(persistence, record.messageId);
         }
+        const avatars = expired(await listHostedAvatars(reader), HOSTED_AVATAR_MAX_AGE_MS);
+        for (const record of avatars.expired) {
+            await removeHostedAvatar(persistence, record);
+        }
         const letters = await listDeadLetters(reader);
         const overflow = letters.slice(0, Math.max(0, letters.length - DEAD_LETTER_MAX));
         for (const letter of overflow) {
             await removeDeadLetter(persistence, letter.id);
         }
-        if (maps.overCap || inbound.overCap || origins.overCap || overflow.length > 0) {
-            this.logger().warn(`storage caps reached: removed ${maps.expired.length} id maps, ${inbound.expired.length} inbound records, ${origins.expired.length} origin records, ${overflow.length} dead letters (caps ${ID_MAP_MAX_RECORDS} / ${DEAD_LETTER_MAX})`);
+        if (maps.overCap || inbound.overCap || origins.overCap || avatars.overCap || overflow.length > 0) {
+            this.logger().warn(`storage caps reached: removed ${maps.expired.length} id maps, ${inbound.expired.length} inbound records, ${origins.expired.length} origin records, ${avatars.expired.length} avatar records, ${overflow.length} dead letters (caps ${ID_MAP_MAX_RECORDS} / ${DEAD_LETTER_MAX})`);
         }
-        return { maps: maps.expired.length, inbound: inbound.expired.length, origins: origins.expired.length, deadLetters: overflow.length };
+        return { maps: maps.expired.length, inbound: inbound.expired.length, origins: origins.expired.length, avatars: avatars.expired.length, deadLetters: overflow.length };
     }
 
     public async deadLetter(entry: OutboxEntry, reason: string, persistence: IPersistence): Promise<void> {
@@ -328,12 +337,12 @@ export class Outbox {
     }
 }
 
-/** Records older than ID_MAP_MAX_AGE_MS, and the oldest beyond ID_MAP_MAX_RECORDS. */
-function expired<T extends { createdAt: string }>(records: T[]): { expired: T[]; overCap: boolean } {
+/** Records older than `maxAgeMs`, and the oldest beyond ID_MAP_MAX_RECORDS. */
+function expired<T extends { createdAt: string }>(records: T[], maxAgeMs = ID_MAP_MAX_AGE_MS): { expired: T[]; overCap: boolean } {
     const now = Date.now();
     const sorted = records.slice().sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
     return {
-        expired: sorted.filter((r, i) => now - Date.parse(r.createdAt) > ID_MAP_MAX_AGE_MS || sorted.length - i > ID_MAP_MAX_RECORDS),
+        expired: sorted.filter((r, i) => now - Date.parse(r.createdAt) > maxAgeMs || sorted.length - i > ID_MAP_MAX_RECORDS),
         overCap: sorted.length > ID_MAP_MAX_RECORDS,
     };
 }

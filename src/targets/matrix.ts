@@ -4,8 +4,9 @@
 // Identity: MSC4144 per-message profiles (`com.beeper.per_message_profile`, its unstable prefix)
 // show the sender's name in clients that support them; every other client reads the `Name: `
 // fallback at the start of the body (`has_fallback` tells profile-aware clients to hide it).
-// The profile's avatar must be an mxc:// URL, so it is only set when the rendered avatar or the
-// instance `avatar_url` is one; https avatars would need a media upload first.
+// The profile's avatar must be an mxc:// URL: the shell uploads the sender's avatar to the media
+// repository once per homeserver and avatar URL (`hostedAvatar`) and hands back its mxc:// URI;
+// without one the instance `avatar_url` (an mxc://) is used.
 //
 // Transaction ids are derived from the Rocket.Chat message id, the event and the part
 // (`rb-{msgid}-{event}-{part}`, edits add a fingerprint of the new text), so a retried delivery
@@ -182,7 +183,7 @@ function profileFor(input: DeliveryInput<MatrixConfig>): Record<string, unknown>
         displayname: name,
         has_fallback: true,
     };
-    const avatarUrl = input.rendered.avatarUrl && input.rendered.avatarUrl.indexOf('mxc://') === 0 ? input.rendered.avatarUrl : input.config.avatarUrl;
+    const avatarUrl = input.hostedAvatarUrl || input.config.avatarUrl;
     if (avatarUrl) {
         profile.avatar_url = avatarUrl;
     }
@@ -282,19 +283,28 @@ function buildSent(input: DeliveryInput<MatrixConfig>): OutboundRequest[] {
     const requests = chunks.map((chunk, part) => put(input, `send/m.room.message/${transactionId(input, part)}`, sentContent(input, chunk)));
     const { config } = input;
     input.files.filter((file) => isUpload(file, true)).forEach((file, index) => {
-        requests.push({
-            method: 'POST',
-            url: `${config.homeserver}/_matrix/media/v3/upload?filename=${encodeURIComponent(file.name)}`,
-            headers: { Authorization: `Bearer ${config.accessToken}`, 'Content-Type': file.mimeType || 'application/octet-stream' },
-            bytes: file.bytes,
-            tag: mediaKey(index),
-        });
+        requests.push(Object.assign(mediaUpload(config, file.bytes as Uint8Array, file.mimeType, file.name), { tag: mediaKey(index) }));
         // Built again once the upload answered its mxc:// URI.
         const event = put(input, `send/m.room.message/${transactionId(input, chunks.length + index)}`, fileContent(input, file, input.carried[mediaKey(index)] || ''));
         event.tag = 'file';
         requests.push(event);
     });
     return requests;
+}
+
+/** A media repository upload; the answer's content_uri is the mxc:// URI. */
+function mediaUpload(config: MatrixConfig, bytes: Uint8Array, mimeType: string | undefined, name: string): OutboundRequest {
+    return {
+        method: 'POST',
+        url: `${config.homeserver}/_matrix/media/v3/upload?filename=${encodeURIComponent(name)}`,
+        headers: { Authorization: `Bearer ${config.accessToken}`, 'Content-Type': mimeType || 'application/octet-stream' },
+        bytes,
+    };
+}
+
+function contentUri(response: HttpResult): string | undefined {
+    const body = isSuccessStatus(response.status) ? parseJsonBody(response) : undefined;
+    return body && typeof body.content_uri === 'string' && body.content_uri.indexOf('mxc://') === 0 ? body.content_uri : undefined;
 }
 
 /** Carried-value key of the `index`th upload's mxc:// URI. */
@@ -328,8 +338,9 @@ function readResponse(input: DeliveryInput<MatrixConfig>, request: OutboundReque
     const isRedaction = request.url.indexOf('/redact/') >= 0;
     if (isSuccessStatus(response.status)) {
         if (request.bytes) {
-            if (body && typeof body.content_uri === 'string' && body.content_uri.indexOf('mxc://') === 0) {
-                return { carry: { [request.tag as string]: body.content_uri } };
+            const mxc = contentUri(response);
+            if (mxc) {
+                return { carry: { [request.tag as string]: mxc } };
             }
             throw new TargetError(`Matrix answered ${response.status} to a media upload without an mxc:// content_uri`, response.status, false);
         }
@@ -373,4 +384,9 @@ export const matrixTarget: TargetAdapter<MatrixConfig> = {
     describe: (config) => `matrix ${originOf(config.homeserver)} room ${config.roomId || '(from the rule channel)'}`,
     buildRequests,
     readResponse,
+    hostedAvatar: {
+        scope: (config) => config.homeserver,
+        upload: (config, avatar) => mediaUpload(config, avatar.bytes, avatar.mimeType, 'avatar'),
+        read: contentUri,
+    },
 };

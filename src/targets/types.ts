@@ -33,6 +33,8 @@ export interface RenderedMessage {
     alias: string;
     /** https avatar URL, or undefined when none or not https. */
     avatarUrl?: string;
+    /** An http (not https) avatar: only targets that copy avatars (`hostedAvatar`) may use it. */
+    httpAvatarUrl?: string;
     /** Emoji avatar such as `:robot:` (Rocket.Chat targets only). */
     emoji?: string;
 }
@@ -66,6 +68,21 @@ export interface DeliveryInput<C> {
      * the adapter gave them in readResponse. Stored with the delivery, so a retry resumes with them.
      */
     carried: Record<string, string>;
+    /** The avatar as stored on the target (`hostedAvatar`), when the shell could copy it there. */
+    hostedAvatarUrl?: string;
+}
+
+/**
+ * For targets that show only avatars stored on their own server (Matrix: mxc://): the shell
+ * downloads the rendered avatar, uploads it with `upload` once per (`scope`, avatar URL), keeps
+ * what `read` returns and passes it in `DeliveryInput.hostedAvatarUrl`.
+ */
+export interface HostedAvatarUpload<C> {
+    /** Where an upload is valid (the server), part of the cache key. */
+    scope(config: C): string;
+    upload(config: C, avatar: { bytes: Uint8Array; mimeType?: string }): OutboundRequest;
+    /** The stored avatar's URL from a successful answer, or undefined. */
+    read(response: HttpResult): string | undefined;
 }
 
 /** What readResponse read: the message id to keep, and values later requests need. */
@@ -119,4 +136,6 @@ export interface TargetAdapter<C = any> {
     /** Optional login request whose response `readLogin` turns into session headers. */
     login?(config: C): OutboundRequest | undefined;
     readLogin?(config: C, response: HttpResult): Record<string, string>;
+    /** Set by targets that need the sender's avatar uploaded to them first. */
+    hostedAvatar?: HostedAvatarUpload<C>;
 }

@@ -86,6 +86,50 @@ describe('outbound uploads: every file arrives as a file, byte for byte', () => 
             .toEqual(Object.fromEntries(Object.keys(received).map((name) => [name, want])));
     });
 
+    describe('Matrix avatars: copied to the media repository once, then reused', () => {
+        const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
+        let avatars: Sink;
+
+        beforeAll(async () => {
+            avatars = await new Sink((req) => (req.path === '/alice.png'
+                ? { headers: { 'Content-Type': 'image/png' }, body: png }
+                : { status: 404, body: 'not found' })).start();
+            // The server checks the address itself too (ssrfValidation): its admin allows the sink.
+            host.serverSettings.SSRF_Allowlist = '127.0.0.1';
+        });
+
+        afterAll(async () => {
+            host.serverSettings.SSRF_Allowlist = '';
+            await avatars.stop();
+        });
+
+        const textEvents = () => matrix.requests.filter((r) => r.path.indexOf('/send/m.room.message/') > 0 && r.json && !r.json.url);
+        const avatarUploads = () => matrix.requests.filter((r) => r.path === '/_matrix/media/v3/upload' && r.query.filename === 'avatar');
+
+        it('the first message uploads the avatar and its event carries the mxc://; the second reuses it', async () => {
+            allSinks(sinks).forEach((sink) => { sink.requests.length = 0; });
+            host.sendMessage({ roomId: 'GENERAL', text: 'avatar one', avatarUrl: `${avatars.url}/alice.png` });
+            await eventuallyCount(matrix, 2); // the avatar upload, then the text event
+            expect(avatarUploads().map((r) => [sha(r.body), r.headers['content-type']])).toEqual([[sha(png), 'image/png']]);
+            const mxc = textEvents()[0].json['com.beeper.per_message_profile'].avatar_url;
+            expect(mxc).toMatch(/^mxc:\/\/example\.org\/m\d+$/);
+
+            host.sendMessage({ roomId: 'GENERAL', text: 'avatar two', avatarUrl: `${avatars.url}/alice.png` });
+            await eventuallyCount(matrix, 3);
+            expect(avatarUploads().length).toBe(1);
+            expect(avatars.requests.length).toBe(1);
+            expect(textEvents().map((r) => [r.json.body, r.json['com.beeper.per_message_profile'].avatar_url])).toEqual([['Alice Liddell: avatar one', mxc], ['Alice Liddell: avatar two', mxc]]);
+        });
+
+        it('an avatar that cannot be fetched: the message goes without one', async () => {
+            allSinks(sinks).forEach((sink) => { sink.requests.length = 0; });
+            host.sendMessage({ roomId: 'GENERAL', text: 'no avatar', avatarUrl: `${avatars.url}/missing.png` });
+            await eventuallyCount(matrix, 1);
+            expect(avatarUploads()).toEqual([]);
+            expect(textEvents().map((r) => [r.json.body, r.json['com.beeper.per_message_profile'].avatar_url])).toEqual([['Alice Liddell: no avatar', undefined]]);
+        });
+    });
+
     async function eventuallyCount(sink: Sink, count: number): Promise<void> {
         await sink.waitFor(count, 30000);
         await host.idle();

@@ -37,6 +37,7 @@ export interface InputOptions {
     remoteIds?: string[];
     remoteThreadId?: string;
     session?: Record<string, string>;
+    hostedAvatarUrl?: string;
 }
 
 /** Parses the raw config with the adapter (so tests also cover parseConfig) and wraps a message. */
@@ -52,6 +53,7 @@ export function makeInput<C>(adapter: TargetAdapter<C>, raw: Record<string, unkn
         remoteThreadId: options.remoteThreadId,
         session: options.session,
         carried: {},
+        hostedAvatarUrl: options.hostedAvatarUrl,
     };
 }
 

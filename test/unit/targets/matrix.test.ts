@@ -34,8 +34,8 @@ describe('matrix target: requests', () => {
         ['sent: plain body + HTML, name fallback, per-message profile', {}, [send('rb-MSG1-sent-0', content('hello world', 'hello <b>world</b>'))]],
         ['rule channel room_id wins', { channel: { room_id: '!other:example.org' } }, [send('rb-MSG1-sent-0', content('hello world', 'hello <b>world</b>'), '!other:example.org')]],
         [
-            'identity: HTML-escaped name, no avatar unless mxc://',
-            { rendered: { alias: 'Bob <B>', avatarUrl: 'mxc://example.org/abc' } },
+            'identity: HTML-escaped name, the avatar the shell uploaded (mxc://)',
+            { rendered: { alias: 'Bob <B>' }, hostedAvatarUrl: 'mxc://example.org/abc' },
             [send('rb-MSG1-sent-0', {
                 ...content('hello world', 'hello <b>world</b>'),
                 body: 'Bob <B>: hello world',
@@ -105,6 +105,32 @@ describe('matrix target: requests', () => {
         const name = json['com.beeper.per_message_profile'].displayname;
         expect(Buffer.byteLength(name)).toBeLessThanOrEqual(255);
         expect(json.body).toBe(`${name}: hello world`);
+    });
+
+    it.each([
+        ['uploaded avatar wins over the instance one', 'mxc://example.org/up', 'mxc://example.org/up'],
+        ['no upload (fetch or upload failed): the instance avatar', undefined, 'mxc://example.org/bot'],
+    ])('avatar: %s', (_name, hostedAvatarUrl, want) => {
+        const input = makeInput(matrixTarget, { ...raw, avatar_url: 'mxc://example.org/bot' }, { hostedAvatarUrl });
+        expect(JSON.parse(matrixTarget.buildRequests(input)[0].body as string)['com.beeper.per_message_profile'].avatar_url).toBe(want);
+    });
+
+    it('an https avatar alone is never put in the profile (clients show only mxc://)', () => {
+        const input = makeInput(matrixTarget, raw, { rendered: { avatarUrl: 'https://cdn.example.com/a.png' } });
+        expect(JSON.parse(matrixTarget.buildRequests(input)[0].body as string)['com.beeper.per_message_profile'].avatar_url).toBeUndefined();
+    });
+
+    it('hostedAvatar: raw upload to the media repository, mxc:// read from content_uri', () => {
+        const config = matrixTarget.parseConfig(raw);
+        const bytes = new Uint8Array([1, 2, 3]);
+        expect(matrixTarget.hostedAvatar!.upload(config, { bytes, mimeType: 'image/png' })).toEqual({
+            method: 'POST', url: `${HS}/_matrix/media/v3/upload?filename=avatar`,
+            headers: { Authorization: 'Bearer syt_secret', 'Content-Type': 'image/png' }, bytes,
+        });
+        expect(matrixTarget.hostedAvatar!.scope(config)).toBe(HS);
+        expect(matrixTarget.hostedAvatar!.read(response(200, { content_uri: 'mxc://example.org/a' }))).toBe('mxc://example.org/a');
+        expect(matrixTarget.hostedAvatar!.read(response(200, { content_uri: 'https://x/a' }))).toBeUndefined();
+        expect(matrixTarget.hostedAvatar!.read(response(403, { errcode: 'M_FORBIDDEN' }))).toBeUndefined();
     });
 
     it('instance avatar_url (mxc) and msgtype notice', () => {
