@@ -411,9 +411,11 @@ class LocalHost extends EventEmitter {
         if (this.bridges) await this.bridges.scheduler.settled();
         if (this.manager) {
             const apps = await this.manager.get();
-            await this.manager.unload(true).catch(() => undefined);
-            // unload() does not wait for the Deno subprocesses to exit; a lingering one keeps Node alive.
+            // The runtimes go first: one still working on a call that timed out would otherwise call
+            // into the engine after it is unloaded (and after the caller has finished). A lingering
+            // subprocess would also keep Node alive.
             await Promise.all(apps.map((app) => runtimeController(app).stopApp().catch(() => undefined)));
+            await this.manager.unload(true).catch(() => undefined);
             AppManager.Instance = undefined;
         }
         if (this.server) {
