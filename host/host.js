@@ -153,6 +153,7 @@ class LocalHost extends EventEmitter {
         const send = controller.sendRequest;
         if (typeof handle !== 'function' || typeof send !== 'function') return;
         controller.handleIncomingMessage = function counted(message) {
+            if (host.runtimesStopped) return Promise.resolve();
             const payload = (message && message.payload) || {};
             const method = payload.method;
             if (typeof method === 'string' && (method.startsWith('accessor:') || method.startsWith('bridges:'))) {
@@ -411,11 +412,12 @@ class LocalHost extends EventEmitter {
         if (this.bridges) await this.bridges.scheduler.settled();
         if (this.manager) {
             const apps = await this.manager.get();
-            // The runtimes go first: one still working on a call that timed out would otherwise call
-            // into the engine after it is unloaded (and after the caller has finished). A lingering
-            // subprocess would also keep Node alive.
-            await Promise.all(apps.map((app) => runtimeController(app).stopApp().catch(() => undefined)));
             await this.manager.unload(true).catch(() => undefined);
+            // unload() does not wait for the Deno subprocesses to exit; a lingering one keeps Node alive.
+            await Promise.all(apps.map((app) => runtimeController(app).stopApp().catch(() => undefined)));
+            // What a killed runtime had already written to its pipe is dropped: it would call into an
+            // engine that is gone, after the host's owner has finished.
+            this.runtimesStopped = true;
             AppManager.Instance = undefined;
         }
         if (this.server) {
