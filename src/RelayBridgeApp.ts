@@ -145,7 +145,7 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
                 // One fixed path: engines before 1.62 split API calls on ':' and never find a
                 // `:param` route, so the source comes from the token (or `?source=`).
                 new InboundEndpoint(this, this.configStore, this.inboundLimiter, this.serverIdentity, 'inbound'),
-                new StatusEndpoint(this, this.configStore, this.outbox),
+                new StatusEndpoint(this, this.configStore, this.outbox, this.inboundLimiter),
             ],
         });
         try {

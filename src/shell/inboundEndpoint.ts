@@ -12,6 +12,7 @@ import { parseInbound } from '../inbound/dialects';
 import { InboundError } from '../inbound/errors';
 import { inboundRequest, InboundRequest } from '../inbound/request';
 import { InboundDestination, InboundMessage } from '../inbound/types';
+import { FailedAuthLimit } from '../core/failedAuth';
 import { RateLimiter } from '../core/rateLimit';
 import { loopRefusal, readMarker } from '../core/relayMarker';
 import { classifyServerRefusal, smallerLimit } from '../inbound/serverRules';
@@ -29,8 +30,11 @@ const ROOM_KINDS: Record<string, RoomKind> = { c: 'channel', p: 'private', d: 'd
  * written for a rejected request.
  */
 export class InboundEndpoint extends ApiEndpoint {
+    private readonly failedAuth: FailedAuthLimit;
+
     constructor(app: IApp, private readonly configStore: ConfigStore, private readonly limiter: RateLimiter, private readonly serverIdentity: ServerIdentity, public path: string) {
         super(app);
+        this.failedAuth = new FailedAuthLimit(limiter, 'inbound-auth');
     }
 
     // Every method goes through `respond`: POST posts, PUT/PATCH edit, DELETE deletes, and the rest
@@ -83,24 +87,14 @@ export class InboundEndpoint extends ApiEndpoint {
                 sources.push({ name: instance.name, token: instance.inboundToken });
             }
         });
-        // Failed authentications are limited per client address and per named source: checked
-        // before comparing, so a guess past the limit learns nothing.
-        // Without an address (no proxy header) every client would share one key: a stranger
-        // could lock everyone out, so only the named source is limited then.
-        const client = clientAddress(req.headers);
-        const failureKeys = client ? [`auth-fail:client:${client}`] : [];
-        if (req.namedSource) {
-            failureKeys.push(`auth-fail:source:${req.namedSource}`);
-        }
-        for (const key of failureKeys) {
-            const blocked = this.limiter.check(key, FAILED_AUTH_PER_MINUTE, FAILED_AUTH_PER_MINUTE);
-            if (!blocked.allowed) {
-                throw new RateLimited('too many failed authentications', blocked.retryAfterSeconds || 1);
-            }
+        const failureKeys = this.failedAuth.keys(req.headers, req.namedSource);
+        const wait = this.failedAuth.blocked(failureKeys);
+        if (wait !== undefined) {
+            throw new RateLimited('too many failed authentications', wait);
         }
         const auth = authenticate(req, sources, req.namedSource);
         if (auth instanceof InboundError) {
-            failureKeys.forEach((key) => this.limiter.take(key, FAILED_AUTH_PER_MINUTE, FAILED_AUTH_PER_MINUTE));
+            this.failedAuth.failed(failureKeys);
             throw auth;
         }
         const source = auth.source.name;
@@ -219,19 +213,6 @@ class RateLimited extends Error {
     constructor(what: string, public readonly retryAfterSeconds: number) {
         super(`${what}; retry after ${retryAfterSeconds} s`);
     }
-}
-
-/** Failed authentications allowed per client address and per named source, a minute (also the burst). */
-const FAILED_AUTH_PER_MINUTE = 10;
-
-/**
- * The client's address as the proxy in front of Rocket.Chat reports it: the server passes app
- * endpoints the request's headers only. Without such a proxy a client can write these headers
- * itself, so the per-address limit is then only as good as the per-source one.
- */
-export function clientAddress(headers: Record<string, string | undefined>): string | undefined {
-    const forwarded = (headers['x-forwarded-for'] || '').split(',')[0].trim();
-    return (forwarded || (headers['x-real-ip'] || '').trim()).slice(0, 64) || undefined;
 }
 
 async function findRoom(destination: InboundDestination, read: IRead): Promise<IRoom | undefined> {

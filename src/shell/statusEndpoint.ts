@@ -4,6 +4,8 @@ import { IApp } from '@rocket.chat/apps-engine/definition/IApp';
 
 import { constantTimeEqual, extractToken } from '../inbound/auth';
 import { inboundRequest } from '../inbound/request';
+import { FailedAuthLimit } from '../core/failedAuth';
+import { RateLimiter } from '../core/rateLimit';
 import { NO_SECRETS } from '../core/redact';
 import { ConfigStore } from './configStore';
 import { Outbox } from './outbox';
@@ -14,23 +16,38 @@ import { SettingId } from './settings';
 /**
  * `GET …/status` for monitoring: per-target counters, last error, outbox depth and dead letters,
  * as JSON. Protected by the Status token setting (Bearer, X-Relay-Token or ?token=); disabled
- * while that setting is empty.
+ * while that setting is shorter than MIN_STATUS_TOKEN_LENGTH; failed tokens are limited per client.
  */
+/** Shorter status tokens leave the endpoint disabled. */
+export const MIN_STATUS_TOKEN_LENGTH = 16;
+
 export class StatusEndpoint extends ApiEndpoint {
     public path = 'status';
 
-    constructor(app: IApp, private readonly configStore: ConfigStore, private readonly outbox: Outbox) {
+    private readonly failedAuth: FailedAuthLimit;
+
+    constructor(app: IApp, private readonly configStore: ConfigStore, private readonly outbox: Outbox, limiter: RateLimiter) {
         super(app);
+        this.failedAuth = new FailedAuthLimit(limiter, 'status-auth');
     }
 
     public async get(request: IApiRequest, endpoint: IApiEndpointInfo, read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<IApiResponse> {
         try {
             const expected = String((await read.getEnvironmentReader().getSettings().getValueById(SettingId.StatusToken)) || '');
-            if (!expected) {
-                return { status: 404, content: { success: false, error: 'the status endpoint is disabled: set "Status token" in the app settings' } };
+            // A short token can be guessed: it leaves the endpoint off (refusing the setting instead
+            // would put its value into the engine's log).
+            if (expected.length < MIN_STATUS_TOKEN_LENGTH) {
+                return { status: 404, content: { success: false, error: `the status endpoint is disabled: set a "Status token" of at least ${MIN_STATUS_TOKEN_LENGTH} characters in the app settings` } };
             }
-            const token = extractToken(inboundRequest({ method: request.method, headers: request.headers, query: request.query, body: undefined }));
+            const req = inboundRequest({ method: request.method, headers: request.headers, query: request.query, body: undefined });
+            const failureKeys = this.failedAuth.keys(req.headers);
+            const wait = this.failedAuth.blocked(failureKeys);
+            if (wait !== undefined) {
+                return { status: 429, headers: { 'Retry-After': String(wait) }, content: { success: false, error: `too many failed authentications; retry after ${wait} s` } };
+            }
+            const token = extractToken(req);
             if (!token || !constantTimeEqual(token, expected)) {
+                this.failedAuth.failed(failureKeys);
                 return { status: 401, content: { success: false, error: token ? 'invalid token' : 'missing token' } };
             }
             const { active } = await this.configStore.current(read);

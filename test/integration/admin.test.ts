@@ -125,4 +125,24 @@ describe('/relay and the status endpoint', () => {
         expect(hook.retried).toBeGreaterThan(0);
         expect(hook.deadLettered).toBe(2);
     });
+
+    it('status endpoint: limits failed tokens per client address, and stays off with a short token', async () => {
+        const url = `${host.siteUrl}/api/apps/public/${host.appId}/status`;
+        const from = (address: string, token: string) => axios.get(url, { headers: { Authorization: `Bearer ${token}`, 'X-Forwarded-For': address }, validateStatus: () => true });
+        const guesses = [];
+        for (let i = 0; i < 12; i++) guesses.push((await from('203.0.113.7', `guess-${i}`)).status);
+        expect(guesses.slice(0, 10)).toEqual(Array(10).fill(401));
+        expect(guesses.slice(10)).toEqual([429, 429]);
+        // Past the limit even the right token waits (nothing is compared); another client is not affected.
+        const blocked = await from('203.0.113.7', STATUS_TOKEN);
+        expect([blocked.status, blocked.headers['retry-after']]).toEqual([429, expect.stringMatching(/^\d+$/)]);
+        expect((await from('198.51.100.9', STATUS_TOKEN)).status).toBe(200);
+        await host.updateSetting('status_token', 'short-token-15c');
+        try {
+            const off = await from('198.51.100.9', 'short-token-15c');
+            expect([off.status, off.data.error]).toEqual([404, expect.stringMatching(/at least 16 characters/)]);
+        } finally {
+            await host.updateSetting('status_token', STATUS_TOKEN);
+        }
+    });
 });
