@@ -114,7 +114,7 @@ describe('permissions and secrets (issue 14)', () => {
         );
         host.state.requireRoom('GENERAL').ownerIds = [host.admin.id, host.alice.id];
         host.sendMessage({ roomId: 'GENERAL', text: 'doomed' });
-        await eventually(async () => (await relay('dead-letters', host.admin.id, 'GENERAL')).match(/Dead letters for this room\* \(2\)/), 20000, 'two dead letters');
+        await eventually(async () => (await relay('dead-letters', host.admin.id, 'GENERAL')).match(/Dead letters for this room\* \(2\)/), 60000, 'two dead letters');
         await host.idle();
         const replies = [
             await relay('status', host.admin.id, 'GENERAL'),

@@ -1,11 +1,13 @@
 import { IPersistence, IPersistenceRead } from '@rocket.chat/apps-engine/definition/accessors';
 import { RocketChatAssociationModel, RocketChatAssociationRecord } from '@rocket.chat/apps-engine/definition/metadata';
 
+import { recordKind } from './recordKind';
+
 // Rocket.Chat message id → the ids it got at each target, so edits, deletes and thread replies
 // reach the same remote messages. One record per relayed message (read once, written once), kept
 // in persistence so a restart or another server instance finds it.
 
-const KIND = new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, 'relay-bridge:message-map');
+const MESSAGE_MAPS = recordKind<MessageMapRecord>('relay-bridge:message-map');
 
 export interface MessageMapRecord {
     messageId: string;
@@ -15,21 +17,20 @@ export interface MessageMapRecord {
     createdAt: string;
 }
 
-function keysFor(messageId: string): RocketChatAssociationRecord[] {
-    return [KIND, new RocketChatAssociationRecord(RocketChatAssociationModel.MESSAGE, messageId)];
+function keyFor(messageId: string): RocketChatAssociationRecord {
+    return new RocketChatAssociationRecord(RocketChatAssociationModel.MESSAGE, messageId);
 }
 
-export async function readMessageMap(reader: IPersistenceRead, messageId: string): Promise<MessageMapRecord | undefined> {
-    const found = (await reader.readByAssociations(keysFor(messageId))) as MessageMapRecord[];
-    return found && found.length ? found[0] : undefined;
+export function readMessageMap(reader: IPersistenceRead, messageId: string): Promise<MessageMapRecord | undefined> {
+    return MESSAGE_MAPS.read(reader, keyFor(messageId));
 }
 
-export async function saveMessageMap(persistence: IPersistence, record: MessageMapRecord): Promise<void> {
-    await persistence.updateByAssociations(keysFor(record.messageId), record, true);
+export function saveMessageMap(persistence: IPersistence, record: MessageMapRecord): Promise<void> {
+    return MESSAGE_MAPS.save(persistence, keyFor(record.messageId), record);
 }
 
-export async function removeMessageMap(persistence: IPersistence, messageId: string): Promise<void> {
-    await persistence.removeByAssociations(keysFor(messageId));
+export function removeMessageMap(persistence: IPersistence, messageId: string): Promise<void> {
+    return MESSAGE_MAPS.remove(persistence, keyFor(messageId));
 }
 
 /**
@@ -51,6 +52,6 @@ export async function mergeRemoteIds(reader: IPersistenceRead, persistence: IPer
 }
 
 /** Every id-map record (for expiry); the caller bounds how often this runs. */
-export async function listMessageMaps(reader: IPersistenceRead): Promise<MessageMapRecord[]> {
-    return ((await reader.readByAssociations([KIND])) || []) as MessageMapRecord[];
+export function listMessageMaps(reader: IPersistenceRead): Promise<MessageMapRecord[]> {
+    return MESSAGE_MAPS.list(reader);
 }

@@ -1,6 +1,8 @@
 import { IPersistence, IPersistenceRead } from '@rocket.chat/apps-engine/definition/accessors';
 import { RocketChatAssociationModel, RocketChatAssociationRecord } from '@rocket.chat/apps-engine/definition/metadata';
 
+import { recordKind } from './recordKind';
+
 import { RelayMarker } from '../../core/relayMarker';
 
 // Where a message the app posted came from (the inbound source), keyed by the message's id. This
@@ -8,7 +10,7 @@ import { RelayMarker } from '../../core/relayMarker';
 // described them, so the marker cannot travel on the message. The app chooses the id and writes
 // this record before posting, so the sent event — on whichever instance — finds it.
 
-const KIND = new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, 'relay-bridge:origin');
+const ORIGINS = recordKind<OriginRecord>('relay-bridge:origin');
 
 export interface OriginRecord {
     messageId: string;
@@ -19,13 +21,12 @@ export interface OriginRecord {
     createdAt: string;
 }
 
-function keysFor(messageId: string): RocketChatAssociationRecord[] {
-    return [KIND, new RocketChatAssociationRecord(RocketChatAssociationModel.MESSAGE, messageId)];
+function keyFor(messageId: string): RocketChatAssociationRecord {
+    return new RocketChatAssociationRecord(RocketChatAssociationModel.MESSAGE, messageId);
 }
 
-export async function readOrigin(reader: IPersistenceRead, messageId: string): Promise<OriginRecord | undefined> {
-    const found = (await reader.readByAssociations(keysFor(messageId))) as OriginRecord[];
-    return found && found.length ? found[0] : undefined;
+export function readOrigin(reader: IPersistenceRead, messageId: string): Promise<OriginRecord | undefined> {
+    return ORIGINS.read(reader, keyFor(messageId));
 }
 
 export async function saveOrigin(persistence: IPersistence, messageId: string, source: string, marker?: RelayMarker): Promise<void> {
@@ -33,14 +34,14 @@ export async function saveOrigin(persistence: IPersistence, messageId: string, s
     if (marker) {
         record.marker = marker;
     }
-    await persistence.updateByAssociations(keysFor(messageId), record, true);
+    await ORIGINS.save(persistence, keyFor(messageId), record);
 }
 
-export async function removeOrigin(persistence: IPersistence, messageId: string): Promise<void> {
-    await persistence.removeByAssociations(keysFor(messageId));
+export function removeOrigin(persistence: IPersistence, messageId: string): Promise<void> {
+    return ORIGINS.remove(persistence, keyFor(messageId));
 }
 
 /** Every origin record (for expiry); the caller bounds how often this runs. */
-export async function listOrigins(reader: IPersistenceRead): Promise<OriginRecord[]> {
-    return ((await reader.readByAssociations([KIND])) || []) as OriginRecord[];
+export function listOrigins(reader: IPersistenceRead): Promise<OriginRecord[]> {
+    return ORIGINS.list(reader);
 }
