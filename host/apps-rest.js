@@ -11,6 +11,7 @@ const busboy = require('busboy');
 const express = require('express');
 const bodyParser = require('body-parser');
 const { engineRequire } = require('./engine');
+const chatRest = require('./chat-rest');
 
 const { AppStatus } = engineRequire('definition/AppStatus');
 
@@ -33,6 +34,7 @@ const result = {
     success: (body = {}) => ({ statusCode: 200, body: { ...body, success: true } }),
     failure: (body, errorType) => {
         if (body && typeof body === 'object') return { statusCode: 400, body: { ...body, success: false } };
+        if (body === undefined) return { statusCode: 400, body: { success: false } };
         return { statusCode: 400, body: { success: false, error: body, ...(errorType ? { errorType } : {}) } };
     },
     notFound: (msg) => ({ statusCode: 404, body: { success: false, error: msg || 'Resource not found' } }),
@@ -146,6 +148,8 @@ class AppsRestApi {
         route('post', '/api/v1/login', {}, (ctx) => this.login(ctx));
         route('get', '/api/v1/me', { authRequired: true }, (ctx) => result.success(this.userInfo(ctx.user)));
         route('post', '/api/apps', { ...appRoute, multipart: true }, (ctx) => this.install(ctx));
+        route('post', '/api/v1/chat.sendMessage', { authRequired: true }, (ctx) => chatRest.sendMessage(this.host, ctx, result));
+        route('get', '/api/v1/chat.getMessage', { authRequired: true }, (ctx) => chatRest.getMessage(this.host, ctx, result));
         route('get', '/api/apps/:id', appRoute, (ctx) => this.getApp(ctx));
         route('post', '/api/apps/:id', { ...appRoute, multipart: true }, (ctx) => this.update(ctx));
         route('get', '/api/apps/:id/settings', appRoute, (ctx) => this.getSettings(ctx));

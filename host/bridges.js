@@ -687,4 +687,4 @@ class HostBridges extends AppBridges {
     getExperimentalBridge() { return loud({}, 'experimental'); }
 }
 
-module.exports = { HostBridges, parseInterval };
+module.exports = { HostBridges, parseInterval, fromServerShape };

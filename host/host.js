@@ -418,7 +418,8 @@ class LocalHost extends EventEmitter {
             // What a killed runtime had already written to its pipe is dropped: it would call into an
             // engine that is gone, after the host's owner has finished.
             this.runtimesStopped = true;
-            AppManager.Instance = undefined;
+            // Another host in this process may have made its own engine the singleton since.
+            if (AppManager.Instance === this.manager) AppManager.Instance = undefined;
         }
         if (this.server) {
             this.server.closeAllConnections();

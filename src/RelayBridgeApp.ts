@@ -11,13 +11,16 @@ import {
 } from '@rocket.chat/apps-engine/definition/accessors';
 import { ApiSecurity, ApiVisibility } from '@rocket.chat/apps-engine/definition/api';
 import { App } from '@rocket.chat/apps-engine/definition/App';
-import { IMessage, IPostMessageDeleted, IPostMessageSent, IPostMessageUpdated, IPostSystemMessageSent } from '@rocket.chat/apps-engine/definition/messages';
+import {
+    IMessage, IPostMessageDeleted, IPostMessageSent, IPostMessageUpdated, IPostSystemMessageSent, IPreMessageSentPrevent,
+} from '@rocket.chat/apps-engine/definition/messages';
 import { IAppInfo } from '@rocket.chat/apps-engine/definition/metadata';
 import { StartupType } from '@rocket.chat/apps-engine/definition/scheduler';
 import { ISetting } from '@rocket.chat/apps-engine/definition/settings';
 
 import { RelayEvent } from './core/message';
 import { RateLimiter } from './core/rateLimit';
+import { loopRefusal, markerFromMessageId } from './core/relayMarker';
 import { targetRegistry } from './targets/index';
 import { ConfigStore } from './shell/configStore';
 import { InboundEndpoint } from './shell/inboundEndpoint';
@@ -33,7 +36,8 @@ import { StatusEndpoint } from './shell/statusEndpoint';
  * shell module that handles it. No relay logic lives here.
  */
 // Default export: rc-apps looks for an export named after the classFile path, which a file in src/ cannot have.
-export default class RelayBridgeApp extends App implements IPostMessageSent, IPostSystemMessageSent, IPostMessageUpdated, IPostMessageDeleted {
+export default class RelayBridgeApp extends App
+    implements IPreMessageSentPrevent, IPostMessageSent, IPostSystemMessageSent, IPostMessageUpdated, IPostMessageDeleted {
     private readonly configStore = new ConfigStore(targetRegistry);
     private readonly outbox = new Outbox(this.configStore, () => this.getLogger());
     private readonly outbound = new OutboundRelay(this.configStore, this.outbox);
@@ -42,6 +46,22 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
 
     constructor(info: IAppInfo, logger: ILogger, accessors: IAppAccessors) {
         super(info, logger, accessors);
+    }
+
+    /** Only a message whose id carries a relay marker (another Relay Bridge chose it) is looked at. */
+    public async checkPreMessageSentPrevent(message: IMessage): Promise<boolean> {
+        return markerFromMessageId(message.id) !== undefined;
+    }
+
+    /**
+     * A message another Relay Bridge posts here through chat.sendMessage that started on this
+     * server (it went round) or passed too many relays is not stored: the same rule as the
+     * inbound endpoint's for the marker headers, so a room relayed both ways shows each message once.
+     */
+    public async executePreMessageSentPrevent(message: IMessage, read: IRead): Promise<boolean> {
+        const marker = markerFromMessageId(message.id);
+        const ownServer = await this.serverIdentity.existing(read.getPersistenceReader());
+        return marker !== undefined && loopRefusal(marker, ownServer || '') !== undefined;
     }
 
     public async executePostMessageSent(message: IMessage, read: IRead, http: IHttp, persistence: IPersistence, modify: IModify): Promise<void> {

@@ -49,3 +49,28 @@ export function loopRefusal(marker: RelayMarker | undefined, ownServer: string):
 export function relayHeadersFor(message: { relay?: RelayMarker }): Record<string, string> {
     return message.relay ? markerHeaders(message.relay) : {};
 }
+
+// A remote Rocket.Chat's chat.postMessage refuses fields it does not know, so no header or field
+// can carry the marker into the message there. chat.sendMessage takes the message's `_id` from the
+// client instead (any string; functions/sendMessage.ts stores it as is): the marker travels in the
+// id, and the Relay Bridge on that server reads it from the message it sees.
+const MESSAGE_ID_MARKER = /^rbm_(\d{1,3})_([A-Za-z0-9-]{1,40})_[A-Za-z0-9]{17}$/;
+const MARKER_SERVER = /^[A-Za-z0-9-]{1,40}$/;
+
+/**
+ * The message id of one more relay of a message that arrived with `marker` (hops + 1, like the
+ * headers), ending in `uniquePart` (17 letters and digits, derived from the source message and
+ * the destination so a retry names the same message). Undefined for a server id the format cannot hold.
+ */
+export function markerMessageId(marker: RelayMarker, uniquePart: string): string | undefined {
+    if (!MARKER_SERVER.test(marker.server) || marker.hops + 1 > 999) {
+        return undefined;
+    }
+    return `rbm_${marker.hops + 1}_${marker.server}_${uniquePart}`;
+}
+
+/** The marker a message id made by markerMessageId carries; undefined for any other id. */
+export function markerFromMessageId(messageId: string | undefined): RelayMarker | undefined {
+    const match = MESSAGE_ID_MARKER.exec(messageId || '');
+    return match ? { server: match[2], hops: Number(match[1]) } : undefined;
+}

@@ -13,7 +13,7 @@ import { InboundAttachment, InboundMessage } from '../inbound/types';
 import { fetchFile } from './fileFetch';
 import { toAppAttachments } from './inboundAttachments';
 import { findInboundResult, InboundResult, saveInboundResult } from './records/inboundMap';
-import { removeOrigin, saveOrigin } from './records/origin';
+import { removeOrigin, saveOrigin, uploadOriginKey } from './records/origin';
 
 // Posting an inbound message, the way a real server will take it: everything the server would
 // refuse is refused before the first message is written; the text is split at the server's
@@ -117,6 +117,8 @@ export async function postInbound(ctx: PostContext, targets: RoomTarget[]): Prom
             if (index++ < done) {
                 continue;
             }
+            // The upload's message is relayed onward like the text, never back to the source.
+            await saveOrigin(ctx.persistence, uploadOriginKey(p.target.room.id, file.name, file.bytes.length), source, ctx.marker);
             await ctx.modify.getCreator().getUploadCreator().uploadBuffer(file.bytes as unknown as Buffer, { filename: file.name, room: p.target.room, user: ctx.appUser });
             await saveInboundResult(ctx.persistence, { ...record, complete: false, uploaded: index });
         }

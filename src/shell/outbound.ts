@@ -4,6 +4,7 @@ import { IMessage } from '@rocket.chat/apps-engine/definition/messages';
 import { OutboxEntry } from '../core/outbox';
 import { RelayEvent, RelayMessage } from '../core/message';
 import { DeliveryPlan, OutboundGuard, planDeliveries } from '../core/relay';
+import { loopRefusal, markerFromMessageId } from '../core/relayMarker';
 import { afterFailure, RetryPolicy } from '../core/retry';
 import { OutboundFile } from '../targets/types';
 import { ConfigStore } from './configStore';
@@ -12,7 +13,7 @@ import { hostedAvatarFor } from './hostedAvatar';
 import { toRelayMessage } from './normalize';
 import { Outbox } from './outbox';
 import { MessageMapRecord, readMessageMap, removeMessageMap, saveMessageMap } from './records/messageMap';
-import { readOrigin } from './records/origin';
+import { readOrigin, uploadOriginKey } from './records/origin';
 
 export interface OutboundAccessors {
     read: IRead;
@@ -106,12 +107,24 @@ export class OutboundRelay {
         if (relayMessage.sender.id === (await acc.appUserId())) {
             // The app's own messages are relayed only when an inbound source posted them, and
             // then never back to that source; replies and notices have no origin record.
-            const origin = await readOrigin(acc.read.getPersistenceReader(), relayMessage.id);
+            const reader = acc.read.getPersistenceReader();
+            const file = relayMessage.files[0];
+            const origin = (await readOrigin(reader, relayMessage.id))
+                || (file ? await readOrigin(reader, uploadOriginKey(relayMessage.room.id, file.name, file.size)) : undefined);
             if (!origin) {
                 return undefined;
             }
             relayMessage.origin = origin.source;
             relayMessage.relay = origin.marker;
+        }
+        if (!relayMessage.relay) {
+            // Posted here by another Relay Bridge through chat.sendMessage: the marker is in the id.
+            relayMessage.relay = markerFromMessageId(relayMessage.id);
+            const refusal = relayMessage.relay && loopRefusal(relayMessage.relay, await acc.serverId());
+            if (refusal) {
+                acc.logger.debug(`message ${relayMessage.id} not relayed: ${refusal}`);
+                return undefined;
+            }
         }
         const plans = planDeliveries(active, relayMessage);
         if (plans.length === 0) {

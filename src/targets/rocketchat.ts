@@ -16,7 +16,8 @@
 // Webhook mode: an incoming webhook answers without a message id, so there is nothing to edit or
 // delete; buildRequests returns [] for those events (capabilities are static and describe api mode).
 
-import { relayHeadersFor } from '../core/relayMarker';
+import { markerMessageId, relayHeadersFor } from '../core/relayMarker';
+import { messageIdFrom } from '../core/hash';
 import { ConfigError } from '../core/errors';
 import type { HttpResult, MultipartPart, OutboundRequest } from '../core/http';
 import { parseJsonBody } from '../core/http';
@@ -302,7 +303,8 @@ function buildSent(input: DeliveryInput<RocketChatConfig>): OutboundRequest[] {
     }
     const url = config.sendMethod === 'api' ? `${config.serverUrl}/api/v1/chat.postMessage` : config.webhookUrl as string;
     const headers = config.sendMethod === 'api' ? authHeaders(input) : relayHeadersFor(input.message);
-    const requests = chunks.map((text, index) => {
+    const requests: OutboundRequest[] = [];
+    chunks.forEach((text, index) => {
         const payload: Record<string, unknown> = Object.assign({}, where, { text }, identityFields(input));
         if (thread) {
             payload.tmid = thread.messageId;
@@ -310,7 +312,19 @@ function buildSent(input: DeliveryInput<RocketChatConfig>): OutboundRequest[] {
         if (index === chunks.length - 1 && links.length > 0) {
             payload.attachments = links;
         }
-        return jsonPost(url, headers, payload);
+        const markedId = config.sendMethod === 'api' && roomId !== undefined ? markedMessageId(input, roomId, index) : undefined;
+        if (!markedId) {
+            requests.push(jsonPost(url, headers, payload));
+            return;
+        }
+        // chat.sendMessage: the same fields in the message's own names, and the id carrying the marker.
+        const message: Record<string, unknown> = { _id: markedId, rid: roomId, msg: text };
+        ['alias', 'avatar', 'emoji', 'tmid', 'attachments'].filter((key) => payload[key] !== undefined).forEach((key) => (message[key] = payload[key]));
+        requests.push(Object.assign(jsonPost(`${config.serverUrl}/api/v1/chat.sendMessage`, headers, { message }), { tag: sendKey(index) }));
+        if (input.carried[sendKey(index)] === STORED_NOTHING) {
+            // The server answered without storing a message (see readSendMessage): is it there?
+            requests.push({ method: 'GET', url: `${config.serverUrl}/api/v1/chat.getMessage?msgId=${encodeURIComponent(markedId)}`, headers: authHeaders(input), tag: sendKey(index) });
+        }
     });
     // The file message's fields: sendFileMessage takes alias, avatar, emoji, msg, tmid (and no others).
     const fields: Record<string, string> = identityFields(input) as Record<string, string>;
@@ -339,6 +353,27 @@ function buildSent(input: DeliveryInput<RocketChatConfig>): OutboundRequest[] {
     });
     return requests;
 }
+
+/**
+ * The id that carries the relay marker for the `index`th text message, when the message has a
+ * marker to pass on: derived from the source message and the destination, so a retry after a lost
+ * answer names the same message and the server stores it once.
+ */
+function markedMessageId(input: DeliveryInput<RocketChatConfig>, roomId: string, index: number): string | undefined {
+    const marker = input.message.relay;
+    if (!marker) {
+        return undefined;
+    }
+    return markerMessageId(marker, messageIdFrom(`${input.config.serverUrl}\n${roomId}\n${marker.server}\n${input.message.id}\n${index}`));
+}
+
+/** Tag (and carried key) of the `index`th text message's chat.sendMessage and its check. */
+function sendKey(index: number): string {
+    return `send.${index}`;
+}
+
+/** Carried by a chat.sendMessage answered without a message: the next request checks whether it exists. */
+const STORED_NOTHING = 'stored-nothing';
 
 /** Key of the carried rooms.media answer for the `index`th uploaded file. */
 function mediaKey(index: number): string {
@@ -422,6 +457,12 @@ function readResponse(input: DeliveryInput<RocketChatConfig>, request: OutboundR
     if (step === 'media') {
         return { carry: { [request.tag as string]: readMediaFileId(input.config, request, response, body) } };
     }
+    if (request.url.indexOf('/api/v1/chat.sendMessage') >= 0) {
+        return readSendMessage(input, request, response, body);
+    }
+    if (request.url.indexOf('/api/v1/chat.getMessage') >= 0) {
+        return readMessageCheck(input, request, response, body);
+    }
     if (!isSuccessStatus(response.status) || (body && body.success === false)) {
         throw failure(input.config, request, response);
     }
@@ -433,6 +474,35 @@ function readResponse(input: DeliveryInput<RocketChatConfig>, request: OutboundR
         return { remoteId: encodeRemoteId(message.rid, message._id, step !== undefined) };
     }
     return {};
+}
+
+/**
+ * chat.sendMessage answers the stored message. When the server stored nothing (the id exists
+ * already: a retry after a lost answer; or an app such as the Relay Bridge there refused the
+ * message as a loop), functions/sendMessage.ts returns undefined and the route fails reading it:
+ * 400 with a TypeError's text and no errorType. Which of the two it was, chat.getMessage tells.
+ */
+function readSendMessage(input: DeliveryInput<RocketChatConfig>, request: OutboundRequest, response: HttpResult, body: any): ReadResult {
+    if (response.status === 400 && body && body.success === false && body.errorType === undefined && /undefined/.test(String(body.error))) {
+        return { carry: { [request.tag as string]: STORED_NOTHING } };
+    }
+    if (!isSuccessStatus(response.status) || (body && body.success === false)) {
+        throw failure(input.config, request, response);
+    }
+    const message = body && body.message;
+    return message && typeof message._id === 'string' && typeof message.rid === 'string' ? { remoteId: encodeRemoteId(message.rid, message._id) } : {};
+}
+
+/** The check after an answer without a message: there (a retry) → its id; not there (refused as a loop) → nothing to keep. */
+function readMessageCheck(input: DeliveryInput<RocketChatConfig>, request: OutboundRequest, response: HttpResult, body: any): ReadResult {
+    const message = body && body.message;
+    if (isSuccessStatus(response.status) && body && body.success !== false && message && typeof message._id === 'string' && typeof message.rid === 'string') {
+        return { remoteId: encodeRemoteId(message.rid, message._id) };
+    }
+    if (response.status === 400 || response.status === 404) {
+        return {};
+    }
+    throw failure(input.config, request, response);
 }
 
 /** rooms.media answers `{file: {_id, url}}`; 404 means a server without it (rooms.upload then). */

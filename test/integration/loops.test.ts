@@ -78,6 +78,17 @@ describe('loops and strangers', () => {
         expect(tooFar.status).toBe(409);
     });
 
+    it('relays an inbound file onward like its text (the upload\'s message has an origin too)', async () => {
+        onward.requests.length = 0;
+        const bytes = Buffer.from('a file from outside, relayed onward');
+        const response = await post('/inbound', { version: '1.0', message: 'with a file', attachments: [{ filename: 'onward.txt', base64: bytes.toString('base64'), mimetype: 'text/plain' }] }, { headers: { Authorization: `Bearer ${PEER_TOKEN}` } });
+        expect(response.status).toBe(200);
+        const relayed = await onward.waitFor(2);
+        const withFile = relayed.find((r) => (r.json.attachments || []).some((a: { name: string }) => a.name === 'onward.txt'));
+        expect(withFile).toBeDefined();
+        expect(relayed.some((r) => String(r.json.text).includes('with a file'))).toBe(true);
+    });
+
     it('applies the generic webhook\'s edited and deleted events to the mapped message', async () => {
         const auth = { headers: { Authorization: `Bearer ${PEER_TOKEN}` } };
         const sent = await post('/inbound', { text: 'first', message_id: 'w-1', event: 'sent' }, auth);

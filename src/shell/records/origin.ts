@@ -13,6 +13,7 @@ import { RelayMarker } from '../../core/relayMarker';
 const ORIGINS = recordKind<OriginRecord>('relay-bridge:origin');
 
 export interface OriginRecord {
+    /** The message's id, or for an upload's message the uploadOriginKey. */
     messageId: string;
     /** The inbound source (instance name) the message came from. */
     source: string;
@@ -35,6 +36,15 @@ export async function saveOrigin(persistence: IPersistence, messageId: string, s
         record.marker = marker;
     }
     await ORIGINS.save(persistence, keyFor(messageId), record);
+}
+
+/**
+ * The key an upload's origin is saved under. The server chooses the id of the message an upload
+ * posts, and its sent event may run before the upload call returns, so the record is written first
+ * under what the message will show: its room and the file's name and size.
+ */
+export function uploadOriginKey(roomId: string, fileName: string, size: number): string {
+    return `upload:${roomId}:${size}:${fileName}`;
 }
 
 export function removeOrigin(persistence: IPersistence, messageId: string): Promise<void> {

@@ -115,6 +115,62 @@ describe('rocketchat target: api mode requests', () => {
         });
     });
 
+    describe('relay marker in the message id (chat.sendMessage)', () => {
+        const marked = { message: { id: 'SRC1', relay: { server: 'rb-home', hops: 0 } } };
+        const MARKED_ID = /^rbm_1_rb-home_[A-Za-z0-9]{17}$/;
+        const HEADERS = { ...AUTH, 'X-Relay-Bridge-Origin': 'rb-home', 'X-Relay-Bridge-Hops': '1' };
+
+        it('a message with a marker and a room id goes through chat.sendMessage with a marked _id, the same on a retry', () => {
+            const [request] = rocketChatTarget.buildRequests(makeInput(rocketChatTarget, tokenRaw, marked)).map(view) as any[];
+            expect(request).toMatchObject({ url: `${SERVER}/api/v1/chat.sendMessage`, headers: HEADERS });
+            expect(request.json).toEqual({ message: { _id: expect.stringMatching(MARKED_ID), rid: 'DEFROOM', msg: 'hello *world*', ...who } });
+            const again = view(rocketChatTarget.buildRequests(makeInput(rocketChatTarget, tokenRaw, marked))[0]) as any;
+            expect(again.json.message._id).toBe(request.json.message._id);
+            // Another destination on the same server gets another id (the server keeps each id once).
+            const elsewhere = view(rocketChatTarget.buildRequests(makeInput(rocketChatTarget, tokenRaw, { ...marked, channel: { room_id: 'R2' } }))[0]) as any;
+            expect(elsewhere.json.message._id).not.toBe(request.json.message._id);
+        });
+
+        it('a channel name has no room id for chat.sendMessage: chat.postMessage, headers only', () => {
+            const input = makeInput(rocketChatTarget, tokenRaw, { ...marked, channel: { channel: 'dev' } });
+            expect(rocketChatTarget.buildRequests(input).map(view)).toEqual([postMessage({ channel: '#dev', text: 'hello *world*', ...who }, HEADERS)]);
+        });
+
+        const stored = (id: string) => response(200, { success: true, message: { _id: id, rid: 'DEFROOM' } });
+        const nothing = response(400, { success: false, error: "Cannot read properties of undefined (reading 'starred')" });
+
+        it('stored: the message id is kept', async () => {
+            const run = await runScripted(rocketChatTarget, makeInput(rocketChatTarget, tokenRaw, marked), (request) => stored(JSON.parse(String(request.body)).message._id));
+            expect(run.remoteIds).toEqual([expect.stringMatching(/^DEFROOM\/rbm_1_rb-home_/)]);
+        });
+
+        it('answered without a message, and there (a retry after a lost answer): chat.getMessage, its id kept', async () => {
+            let id = '';
+            const run = await runScripted(rocketChatTarget, makeInput(rocketChatTarget, tokenRaw, marked), (request, index) => {
+                if (index === 0) {
+                    id = JSON.parse(String(request.body)).message._id;
+                    return nothing;
+                }
+                expect(request).toMatchObject({ method: 'GET', url: `${SERVER}/api/v1/chat.getMessage?msgId=${id}` });
+                return stored(id);
+            });
+            expect(run.sent).toHaveLength(2);
+            expect(run.remoteIds).toEqual([`DEFROOM/${id}`]);
+        });
+
+        it('answered without a message, and not there (the Relay Bridge there refused a loop): done, nothing to keep', async () => {
+            const run = await runScripted(rocketChatTarget, makeInput(rocketChatTarget, tokenRaw, marked), (_request, index) => (index === 0 ? nothing : response(400, { success: false })));
+            expect(run.sent).toHaveLength(2);
+            expect(run.remoteIds).toEqual([]);
+        });
+
+        it('a refusal with an error type stays a refusal', async () => {
+            const refused = response(400, { success: false, error: 'Not allowed [error-not-allowed]', errorType: 'error-not-allowed' });
+            const result = outcome(() => rocketChatTarget.readResponse(makeInput(rocketChatTarget, tokenRaw, marked), { method: 'POST', url: `${SERVER}/api/v1/chat.sendMessage`, headers: {}, tag: 'send.0' }, refused));
+            expect(result).toMatchObject({ error: 'TargetError', status: 400, retryable: false });
+        });
+    });
+
     it('login mode uses the session headers; a channel name cannot take uploads, so files are linked', () => {
         const input = makeInput(rocketChatTarget, loginRaw, { session: SESSION, files: [file('a.txt', 'text/plain', true)] });
         expect(rocketChatTarget.buildRequests(input).map(view)).toEqual([
