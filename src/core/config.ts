@@ -33,6 +33,9 @@
 //           instance; `["#room", …]`: only those rooms. Default: admins only.
 //   rooms   inbound allow-list of local rooms: `#name`, a bare id-or-name, or `*` (every public
 //           channel). Default: the local rooms its rules route it to.
+//   allow_mentions  `true`: @all/@here/@channel/@everyone in this source's inbound messages stay
+//           as written (the server's own mention-all/mention-here rules still apply). Default:
+//           defused.
 //
 // Rules. forward (default): `{ "from": { inst: channel, … }, "to": { inst: channel, … }, "msg" }`,
 // every from × to pair is a route. connect: `{ "type": "connect", "channels": { inst: channel, … },
@@ -110,6 +113,8 @@ export interface RelayInstance {
     path: string;
     /** Rooms whose non-admin owners may link to it (`linkable`): all (`true`) or `#name`/id entries. */
     linkable?: true | string[];
+    /** `allow_mentions`: this source's @all/@here/@channel reach the room as written (default: defused). */
+    allowMentions?: boolean;
 }
 
 /** What the admin decided outside the configuration text. */
@@ -175,8 +180,8 @@ export type RelayConfigResult = { ok: true; config: RelayConfig } | { ok: false;
 
 const TOP_LEVEL_KEYS = ['instances', 'rules', 'global'];
 /** Keys we read from an instance; the rest (and `url` when `type` is given) go to the adapter. */
-const INSTANCE_OWN_KEYS = ['type', 'url', 'token', 'rooms', 'timeout_ms', 'max_in_flight', 'track_edits', 'linkable'];
-const INBOUND_KEYS = ['type', 'token', 'rooms'];
+const INSTANCE_OWN_KEYS = ['type', 'url', 'token', 'rooms', 'allow_mentions', 'timeout_ms', 'max_in_flight', 'track_edits', 'linkable'];
+const INBOUND_KEYS = ['type', 'token', 'rooms', 'allow_mentions'];
 const RULE_KEYS = ['id', 'type', 'from', 'to', 'channels', 'msg', 'filter', 'comment'];
 const RULE_TYPES = ['forward', 'connect'];
 const MSG_KEYS = [
@@ -392,6 +397,14 @@ function parseInstance(name: string, raw: unknown, path: string, sectionType: st
     }
     if (raw.rooms !== undefined) {
         instance.inboundRooms = parseRoomList(raw.rooms, `${path}.rooms`);
+    }
+    if (raw.allow_mentions !== undefined) {
+        if (typeof raw.allow_mentions !== 'boolean') {
+            throw new ConfigError(`${path}.allow_mentions`, 'must be true (@all/@here from this source notify the room) or false (defused, the default)');
+        }
+        if (raw.allow_mentions) {
+            instance.allowMentions = true;
+        }
     }
     if (raw.timeout_ms !== undefined) {
         const timeout = raw.timeout_ms;

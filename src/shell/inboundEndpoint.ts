@@ -17,7 +17,7 @@ import { RateLimiter } from '../core/rateLimit';
 import { loopRefusal, readMarker } from '../core/relayMarker';
 import { classifyServerRefusal, smallerLimit } from '../inbound/serverRules';
 import { ConfigStore } from './configStore';
-import { postInbound, Posted, RoomTarget } from './inboundPost';
+import { inboundMentions, postInbound, Posted, RoomTarget } from './inboundPost';
 import { findInboundResult, saveInboundResult } from './records/inboundMap';
 import { ServerIdentity } from './records/serverId';
 
@@ -81,10 +81,10 @@ export class InboundEndpoint extends ApiEndpoint {
         if (!active) {
             throw new InboundError(404, 'no inbound sources are configured');
         }
-        const sources: Array<{ name: string; token: string }> = [];
+        const sources: Array<{ name: string; token: string; allowMentions: boolean }> = [];
         active.config.instances.forEach((instance) => {
             if (instance.inboundToken) {
-                sources.push({ name: instance.name, token: instance.inboundToken });
+                sources.push({ name: instance.name, token: instance.inboundToken, allowMentions: instance.allowMentions === true });
             }
         });
         const failureKeys = this.failedAuth.keys(req.headers, req.namedSource);
@@ -119,6 +119,7 @@ export class InboundEndpoint extends ApiEndpoint {
         // Our generic webhook POSTs edits and deletes too, saying so in `event`.
         const change = req.method !== 'post' ? req.method : message.event === 'edited' ? 'put' : message.event === 'deleted' ? 'delete' : undefined;
         if (change) {
+            message.text = inboundMentions(auth.source.allowMentions, message.text);
             return { posted: await this.changeExisting(change, req, message, source, read, modify, persistence, appUser), notes: [] };
         }
         const idempotencyKey = req.headers['idempotency-key'] || (message.externalId ? `id:${message.externalId}` : undefined);
@@ -127,7 +128,7 @@ export class InboundEndpoint extends ApiEndpoint {
             return { posted: earlier.posted, notes: [] };
         }
         const targets = await this.resolveRooms(message, source, active, read);
-        const context = { req, message, source, marker, idempotencyKey, unfinished: earlier, server, maxFileBytes, privateHostsAllowed, appUser, read, modify, http, persistence };
+        const context = { req, message, source, allowMentions: auth.source.allowMentions, marker, idempotencyKey, unfinished: earlier, server, maxFileBytes, privateHostsAllowed, appUser, read, modify, http, persistence };
         return postInbound(context, targets);
     }
 

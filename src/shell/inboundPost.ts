@@ -56,6 +56,8 @@ export interface PostContext {
     req: InboundRequest;
     message: InboundMessage;
     source: string;
+    /** The source's `allow_mentions`: its @all/@here stay as written. */
+    allowMentions: boolean;
     /** The relay marker the request came with (another Relay Bridge sent it). */
     marker?: RelayMarker;
     idempotencyKey?: string;
@@ -69,6 +71,14 @@ export interface PostContext {
     modify: IModify;
     http: IHttp;
     persistence: IPersistence;
+}
+
+/**
+ * @all/@here/@channel from outside are defused (they would notify the whole room) unless the
+ * admin allowed the source to; the server's own mention-all/mention-here rules still apply then.
+ */
+export function inboundMentions(allowed: boolean, text: string): string {
+    return allowed ? text : neutraliseMentions(text);
 }
 
 /** How long a request waits for a concurrent twin (same idempotency key) to finish its uploads. */
@@ -191,8 +201,7 @@ function plan(ctx: PostContext, target: RoomTarget, threadId: string | undefined
             links.push({ kind: 'url', url: file.url, name: file.name, mimeType: file.mimeType });
         }
     }
-    // The server refuses @all/@here from the app's user (mention-all); from outside they should not ping anyway.
-    const text = neutraliseMentions(target.rendered ? target.rendered.text : message.text);
+    const text = inboundMentions(ctx.allowMentions, target.rendered ? target.rendered.text : message.text);
     if (text.length > server.maxMessageLength && /^(false|0|no)$/i.test(ctx.req.query.split || '')) {
         throw new InboundError(413, `text is ${text.length} characters; this server allows ${server.maxMessageLength} per message (Message_MaxAllowedSize)`, 'text');
     }
