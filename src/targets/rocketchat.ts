@@ -480,7 +480,8 @@ function readResponse(input: DeliveryInput<RocketChatConfig>, request: OutboundR
  * chat.sendMessage answers the stored message. When the server stored nothing (the id exists
  * already: a retry after a lost answer; or an app such as the Relay Bridge there refused the
  * message as a loop), functions/sendMessage.ts returns undefined and the route fails reading it:
- * 400 with a TypeError's text and no errorType. Which of the two it was, chat.getMessage tells.
+ * 400 with a TypeError's text and no errorType (older servers: 200 without a message). Which of
+ * the two it was, chat.getMessage tells.
  */
 function readSendMessage(input: DeliveryInput<RocketChatConfig>, request: OutboundRequest, response: HttpResult, body: any): ReadResult {
     if (response.status === 400 && body && body.success === false && body.errorType === undefined && /undefined/.test(String(body.error))) {
@@ -490,7 +491,11 @@ function readSendMessage(input: DeliveryInput<RocketChatConfig>, request: Outbou
         throw failure(input.config, request, response);
     }
     const message = body && body.message;
-    return message && typeof message._id === 'string' && typeof message.rid === 'string' ? { remoteId: encodeRemoteId(message.rid, message._id) } : {};
+    if (message && typeof message._id === 'string' && typeof message.rid === 'string') {
+        return { remoteId: encodeRemoteId(message.rid, message._id) };
+    }
+    // Servers before the route awaited sendMessage (≤ 3.x: `Meteor.call('sendMessage')`) answer success without one.
+    return { carry: { [request.tag as string]: STORED_NOTHING } };
 }
 
 /** The check after an answer without a message: there (a retry) → its id; not there (refused as a loop) → nothing to keep. */

@@ -164,6 +164,12 @@ describe('rocketchat target: api mode requests', () => {
             expect(run.remoteIds).toEqual([]);
         });
 
+        it('an older server answers success without a message for an id it did not store: checked the same way', async () => {
+            const run = await runScripted(rocketChatTarget, makeInput(rocketChatTarget, tokenRaw, marked), (_request, index) => (index === 0 ? response(200, { success: true }) : response(400, { success: false })));
+            expect(run.sent.map((request) => request.method)).toEqual(['POST', 'GET']);
+            expect(run.remoteIds).toEqual([]);
+        });
+
         it('a refusal with an error type stays a refusal', async () => {
             const refused = response(400, { success: false, error: 'Not allowed [error-not-allowed]', errorType: 'error-not-allowed' });
             const result = outcome(() => rocketChatTarget.readResponse(makeInput(rocketChatTarget, tokenRaw, marked), { method: 'POST', url: `${SERVER}/api/v1/chat.sendMessage`, headers: {}, tag: 'send.0' }, refused));
