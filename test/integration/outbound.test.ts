@@ -8,6 +8,8 @@ import { multipartParts } from '../support/multipart';
 import { Sink } from '../support/sink';
 
 const INBOUND_TOKEN = 'discord-side-token-0123456789';
+/** A message id chosen by the app for chat.sendMessage: the relay marker (one relay from this server) and 17 characters. */
+const MARKED_ID = /^rbm_1_rb-[a-z0-9]+_[A-Za-z0-9]{17}$/;
 
 
 describe('outbound relay to Discord and a remote Rocket.Chat', () => {
@@ -25,6 +27,8 @@ describe('outbound relay to Discord and a remote Rocket.Chat', () => {
         }).start();
         // Remote Rocket.Chat REST API.
         remote = await new Sink((req) => {
+            // chat.sendMessage keeps the id the client chose (it carries the relay marker).
+            if (req.path === '/api/v1/chat.sendMessage') return { body: { success: true, message: { ...req.json.message, rid: 'REMOTE_ROOM' } } };
             if (req.path === '/api/v1/chat.postMessage') return { body: { success: true, message: { _id: `R${++nextId}`, rid: 'REMOTE_ROOM', msg: req.json.text } } };
             if (req.path.startsWith('/api/v1/rooms.media/')) return { body: { success: true, file: { _id: `F${++nextId}`, url: '/file-upload/x' } } };
             if (req.path.startsWith('/api/v1/rooms.mediaConfirm/')) return { body: { success: true, message: { _id: `U${++nextId}`, rid: 'REMOTE_ROOM' } } };
@@ -68,10 +72,10 @@ describe('outbound relay to Discord and a remote Rocket.Chat', () => {
         expect(post.query).toEqual({ wait: 'true' });
         expect(post.json).toEqual({ content: 'hello **world**', username: 'Alice Liddell', allowed_mentions: { parse: [] } });
         const [remotePost] = await remote.waitFor(1);
-        expect(remotePost.path).toBe('/api/v1/chat.postMessage');
+        expect(remotePost.path).toBe('/api/v1/chat.sendMessage');
         expect(remotePost.headers['x-auth-token']).toBe('remote-pat');
         expect(remotePost.headers['x-user-id']).toBe('remote-bot-id');
-        expect(remotePost.json).toMatchObject({ roomId: 'REMOTE_ROOM', text: 'hello *world*', alias: 'Alice Liddell (local)' });
+        expect(remotePost.json.message).toMatchObject({ _id: expect.stringMatching(MARKED_ID), rid: 'REMOTE_ROOM', msg: 'hello *world*', alias: 'Alice Liddell (local)' });
         const discordId = String(nextId - (remote.requests.length ? 1 : 0));
         await settle();
 
@@ -84,7 +88,7 @@ describe('outbound relay to Discord and a remote Rocket.Chat', () => {
         const remoteEdit = (await remote.waitFor(2))[1];
         expect(remoteEdit.path).toBe('/api/v1/chat.update');
         expect(remoteEdit.json).toMatchObject({ roomId: 'REMOTE_ROOM', text: 'hello *everyone*' });
-        expect(remoteEdit.json.msgId).toMatch(/^R\d+$/);
+        expect(remoteEdit.json.msgId).toBe(remotePost.json.message._id);
         await settle();
 
         host.deleteMessage(message.id);
@@ -107,9 +111,9 @@ describe('outbound relay to Discord and a remote Rocket.Chat', () => {
         void remoteParentId;
         host.sendMessage({ roomId: 'GENERAL', text: 'a reply', threadId: parent.id });
         const [, reply] = await remote.waitFor(2);
-        expect(parentPost.json.tmid).toBeUndefined();
-        expect(reply.json).toMatchObject({ roomId: 'REMOTE_ROOM', text: 'a reply' });
-        expect(reply.json.tmid).toMatch(/^R\d+$/);
+        expect(parentPost.json.message.tmid).toBeUndefined();
+        expect(reply.json.message).toMatchObject({ rid: 'REMOTE_ROOM', msg: 'a reply' });
+        expect(reply.json.message.tmid).toBe(parentPost.json.message._id);
     });
 
     it('uploads a file to Discord as multipart with the exact bytes', async () => {
@@ -137,7 +141,7 @@ describe('outbound relay to Discord and a remote Rocket.Chat', () => {
         const response = await axios.post(`${host.siteUrl}/api/apps/public/${host.appId}/inbound?source=dc`, { content: 'from discord', username: 'Dana' }, { headers: { Authorization: `Bearer ${INBOUND_TOKEN}` } });
         expect(response.data.success).toBe(true);
         const [onward] = await remote.waitFor(1);
-        expect(onward.json).toMatchObject({ text: 'from discord', alias: 'Dana (local)' });
+        expect(onward.json.message).toMatchObject({ msg: 'from discord', alias: 'Dana (local)' });
         // A message the app user posts without an origin (e.g. a notice) is not relayed anywhere.
         host.sendMessage({ roomId: 'GENERAL', userId: host.appUser().id, text: 'app notice' });
         await settle();
@@ -154,11 +158,11 @@ describe('outbound relay to Discord and a remote Rocket.Chat', () => {
         host.editMessage(message.id, 'quick, edited'); // no waiting in between
         host.sendMessage({ roomId: 'GENERAL', text: 'quick reply', threadId: message.id });
         const [post, edit, reply] = await remote.waitFor(3);
-        expect(post.path).toBe('/api/v1/chat.postMessage');
+        expect(post.path).toBe('/api/v1/chat.sendMessage');
         expect(edit.path).toBe('/api/v1/chat.update');
         expect(edit.json).toMatchObject({ text: 'quick, edited' });
-        expect(reply.json).toMatchObject({ text: 'quick reply', tmid: expect.stringMatching(/^R\d+$/) });
-        expect(edit.json.msgId).toBe(reply.json.tmid);
+        expect(reply.json.message).toMatchObject({ msg: 'quick reply', tmid: post.json.message._id });
+        expect(edit.json.msgId).toBe(post.json.message._id);
     });
 });
 

@@ -31,6 +31,7 @@ export async function startUploadSinks(): Promise<UploadSinks> {
         : { status: 404, body: { ok: false, error_code: 404, description: 'Not Found' } })).start();
     // Rocket.Chat 8: rooms.media stores, rooms.mediaConfirm posts; no rooms.upload.
     sinks.rc8 = await new Sink((req) => {
+        if (req.path === '/api/v1/chat.sendMessage') return { body: { success: true, message: { ...req.json.message, rid: 'REMOTE' } } };
         if (req.path === '/api/v1/chat.postMessage') return { body: { success: true, message: { _id: `R${++next}`, rid: 'REMOTE' } } };
         if (req.path === '/api/v1/rooms.media/REMOTE') return { body: { success: true, file: { _id: `F${++next}`, url: `/file-upload/F${next}/x` } } };
         if (req.path.startsWith('/api/v1/rooms.mediaConfirm/REMOTE/F')) return { body: { success: true, message: { _id: `M${++next}`, rid: 'REMOTE' } } };
@@ -38,6 +39,7 @@ export async function startUploadSinks(): Promise<UploadSinks> {
     }).start();
     // Rocket.Chat 7.x without rooms.media: rooms.upload.
     sinks.rc7 = await new Sink((req) => {
+        if (req.path === '/api/v1/chat.sendMessage') return { body: { success: true, message: { ...req.json.message, rid: 'REMOTE' } } };
         if (req.path === '/api/v1/chat.postMessage') return { body: { success: true, message: { _id: `R${++next}`, rid: 'REMOTE' } } };
         if (req.path === '/api/v1/rooms.upload/REMOTE') return { body: { success: true, message: { _id: `M${++next}`, rid: 'REMOTE' } } };
         return { status: 404, body: { success: false, error: 'API endpoint not found' } };
