@@ -43,6 +43,21 @@ if (process.env.NODE_ENV === 'test') process.env.NODE_ENV = 'production';
 /** The seeded users' passwords for the REST login (`rc-apps deploy --username admin --password admin`). */
 const DEFAULT_PASSWORDS = { admin: 'admin', alice: 'alice', bob: 'bob' };
 
+/**
+ * The engine keeps one AppManager per process (`AppManager.Instance`) and reads an app's granted
+ * permissions through it (`getPermissionsByAppId`, its only other use). Tests may run two hosts
+ * (two "servers") in one process: each app's permissions are then read from the live manager that
+ * has it, whichever host started last.
+ */
+const LIVE_MANAGERS = new Set();
+const PERMISSIONS_OF_LIVE_MANAGERS = {
+    getPermissionsById(appId) {
+        const managers = [...LIVE_MANAGERS].reverse();
+        const owner = managers.find((manager) => manager.getOneById(appId)) || managers[0];
+        return owner ? owner.getPermissionsById(appId) : [];
+    },
+};
+
 class LocalHost extends EventEmitter {
     /**
      * @param {object} options
@@ -108,6 +123,8 @@ class LocalHost extends EventEmitter {
             sourceStorage: new MemorySourceStorage(),
             tempFilePath: this.tempDir,
         });
+        LIVE_MANAGERS.add(this.manager);
+        AppManager.Instance = PERMISSIONS_OF_LIVE_MANAGERS;
         await this.manager.load();
         return this;
     }
@@ -418,8 +435,8 @@ class LocalHost extends EventEmitter {
             // What a killed runtime had already written to its pipe is dropped: it would call into an
             // engine that is gone, after the host's owner has finished.
             this.runtimesStopped = true;
-            // Another host in this process may have made its own engine the singleton since.
-            if (AppManager.Instance === this.manager) AppManager.Instance = undefined;
+            LIVE_MANAGERS.delete(this.manager);
+            if (LIVE_MANAGERS.size === 0) AppManager.Instance = undefined;
         }
         if (this.server) {
             this.server.closeAllConnections();

@@ -480,11 +480,12 @@ function readResponse(input: DeliveryInput<RocketChatConfig>, request: OutboundR
  * chat.sendMessage answers the stored message. When the server stored nothing (the id exists
  * already: a retry after a lost answer; or an app such as the Relay Bridge there refused the
  * message as a loop), functions/sendMessage.ts returns undefined and the route fails reading it:
- * 400 with a TypeError's text and no errorType (older servers: 200 without a message). Which of
+ * 400 with a TypeError's text ("Cannot read properties of undefined …", older V8 "… of undefined")
+ * and no errorType (servers up to 3.x: 200 without a message). Which of
  * the two it was, chat.getMessage tells.
  */
 function readSendMessage(input: DeliveryInput<RocketChatConfig>, request: OutboundRequest, response: HttpResult, body: any): ReadResult {
-    if (response.status === 400 && body && body.success === false && body.errorType === undefined && /undefined/.test(String(body.error))) {
+    if (response.status === 400 && body && body.success === false && body.errorType === undefined && /of undefined/.test(String(body.error))) {
         return { carry: { [request.tag as string]: STORED_NOTHING } };
     }
     if (!isSuccessStatus(response.status) || (body && body.success === false)) {

@@ -170,6 +170,12 @@ describe('rocketchat target: api mode requests', () => {
             expect(run.remoteIds).toEqual([]);
         });
 
+        it('another error without an error type (an app failing on the server) stays a refusal', () => {
+            const failed = response(400, { success: false, error: 'Error: Failed to call the method as the app lacks the following permissions: ["persistence"]. reason: undefined' });
+            const result = outcome(() => rocketChatTarget.readResponse(makeInput(rocketChatTarget, tokenRaw, marked), { method: 'POST', url: `${SERVER}/api/v1/chat.sendMessage`, headers: {}, tag: 'send.0' }, failed));
+            expect(result).toMatchObject({ error: 'TargetError', status: 400 });
+        });
+
         it('a refusal with an error type stays a refusal', async () => {
             const refused = response(400, { success: false, error: 'Not allowed [error-not-allowed]', errorType: 'error-not-allowed' });
             const result = outcome(() => rocketChatTarget.readResponse(makeInput(rocketChatTarget, tokenRaw, marked), { method: 'POST', url: `${SERVER}/api/v1/chat.sendMessage`, headers: {}, tag: 'send.0' }, refused));
