@@ -1,4 +1,4 @@
-import { IHttp, ILogger, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+import { IHttp, ILogger, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
 
 import { checkAddress } from '../core/addressPolicy';
 import { outboundFile } from '../core/files';
@@ -8,8 +8,9 @@ import { originOf } from '../core/redact';
 import { OutboundGuard } from '../core/relay';
 import { ServerPostRules } from '../inbound/serverRules';
 import { DeliveryProgress, runRequests } from '../targets/run';
-import { DeliveryInput, OutboundFile, RenderedMessage, TargetAdapter, TargetError } from '../targets/types';
+import { DeliveryInput, OutboundFile, RenderedMessage, SessionRejected, TargetAdapter, TargetError } from '../targets/types';
 import { DEFAULT_TIMEOUT_MS, executeRequest } from './httpExecutor';
+import { readSession, removeSession, saveSession } from './records/session';
 
 /** One delivery to one target, as the immediate path and the outbox both describe it. */
 export interface DeliveryJob {
@@ -35,6 +36,8 @@ export interface DeliveryJob {
     timeoutMs?: number;
     /** The running configuration's address policy and redaction. */
     guard: OutboundGuard;
+    /** Where adapters' kept sessions live (records/session.ts); without it a kept session lasts one delivery. */
+    sessions?: { read: IRead; persistence: IPersistence };
 }
 
 export type AttemptResult =
@@ -69,6 +72,25 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
         }
         return executeRequest(http, request, timeout);
     };
+    const run = () => runRequests(job.adapter, input, progress, (request) => execute(request, timeoutMs), (request) => {
+        current = request;
+    });
+    const kept = job.adapter.keptSession;
+    const scope = kept ? kept.scope(job.config) : undefined;
+    // A kept session: the stored one, else a login whose answer is stored for every instance.
+    const openSession = async (previous?: Record<string, string>): Promise<Record<string, string>> => {
+        const known = previous || !job.sessions ? undefined : await readSession(job.sessions.read.getPersistenceReader(), scope!);
+        if (known) {
+            return known;
+        }
+        const login = kept!.login(input.config, previous);
+        current = login;
+        const values = kept!.read(input.config, await execute(login, timeoutMs));
+        if (job.sessions) {
+            await saveSession(job.sessions.persistence, scope!, values);
+        }
+        return values;
+    };
     try {
         if (job.adapter.login && job.adapter.readLogin) {
             const login = job.adapter.login(input.config);
@@ -77,9 +99,25 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
                 input.session = job.adapter.readLogin(input.config, await execute(login, job.timeoutMs));
             }
         }
-        await runRequests(job.adapter, input, progress, (request) => execute(request, timeoutMs), (request) => {
-            current = request;
-        });
+        if (kept && scope !== undefined) {
+            input.session = await openSession();
+            try {
+                await run();
+            } catch (e) {
+                if (!(e instanceof SessionRejected)) {
+                    throw e;
+                }
+                // The target no longer takes the session (expired, logged out): one fresh login, then on from where it stopped.
+                const rejected = input.session;
+                if (job.sessions) {
+                    await removeSession(job.sessions.persistence, scope);
+                }
+                input.session = await openSession(rejected);
+                await run();
+            }
+        } else {
+            await run();
+        }
         return { ok: true, remoteIds: progress.remoteIds };
     } catch (e) {
         const where = current ? `${current.method} ${originOf(current.url) || '(invalid url)'}` : job.adapter.describe(job.config);

@@ -35,6 +35,9 @@ export async function hostedAvatarFor(adapter: TargetAdapter, config: unknown, r
         return undefined;
     }
     const scope = hosting.scope(config);
+    if (scope === undefined) {
+        return undefined;
+    }
     const key = `${scope}\n${avatarUrl}`;
     if (Date.now() - (failedAt.get(key) || 0) < RETRY_FAILED_AFTER_MS) {
         return undefined;

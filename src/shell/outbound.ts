@@ -220,6 +220,7 @@ export class OutboundRelay {
                 hostedAvatarUrl: message.event === 'deleted' ? undefined : await hostedAvatarFor(plan.adapter, plan.instance.adapterConfig, plan.rendered, guard, acc),
                 timeoutMs: plan.instance.timeoutMs,
                 guard,
+                sessions: { read: acc.read, persistence: acc.persistence },
             },
             acc.http,
         );

@@ -216,6 +216,7 @@ export class Outbox {
                     hostedAvatarUrl: entry.event === 'deleted' ? undefined : await hostedAvatarFor(instance.adapter, instance.adapterConfig, entry.rendered, active!, { read, http, persistence, logger: this.logger() }),
                     timeoutMs: instance.timeoutMs,
                     guard: active!,
+                    sessions: { read, persistence },
                 },
                 http,
             );

@@ -61,7 +61,7 @@ export interface DeliveryInput<C> {
     remoteIds: string[];
     /** Opaque remote id of the thread parent at this target, when the message is a thread reply. */
     remoteThreadId?: string;
-    /** Headers obtained by `login` (e.g. Rocket.Chat basic mode), when the adapter has one. */
+    /** Headers obtained by `login` (Rocket.Chat basic mode), or the values of a `keptSession` (Matrix password login). */
     session?: Record<string, string>;
     /**
      * Values this delivery's earlier responses carried (an upload's file id or URL), by the key
@@ -78,11 +78,25 @@ export interface DeliveryInput<C> {
  * what `read` returns and passes it in `DeliveryInput.hostedAvatarUrl`.
  */
 export interface HostedAvatarUpload<C> {
-    /** Where an upload is valid (the server), part of the cache key. */
-    scope(config: C): string;
+    /** Where an upload is valid (the server), part of the cache key; undefined: this configuration cannot upload one. */
+    scope(config: C): string | undefined;
     upload(config: C, avatar: { bytes: Uint8Array; mimeType?: string }): OutboundRequest;
     /** The stored avatar's URL from a successful answer, or undefined. */
     read(response: HttpResult): string | undefined;
+}
+
+/**
+ * A login whose answer the shell keeps in app persistence under `scope`, so every server instance
+ * and restart reuses it (a Matrix login creates a device each time), until a response throws
+ * SessionRejected: then the shell drops it, logs in once more and runs the delivery again.
+ */
+export interface KeptSession<C> {
+    /** Where the session is valid (server, account, a hash of the secret); undefined: this configuration does not log in. */
+    scope(config: C): string | undefined;
+    /** The login request; `previous` is the session it replaces (its device id may be reused). */
+    login(config: C, previous?: Record<string, string>): OutboundRequest;
+    /** The session values from the login's answer; throws TargetError when the login failed. */
+    read(config: C, response: HttpResult): Record<string, string>;
 }
 
 /** What readResponse read: the message id to keep, and values later requests need. */
@@ -102,6 +116,14 @@ export class TargetError extends Error {
     ) {
         super(message);
         this.name = 'TargetError';
+    }
+}
+
+/** Thrown by readResponse when the target refused the kept session (an expired or revoked token). */
+export class SessionRejected extends TargetError {
+    constructor(message: string, status: number) {
+        super(message, status, true);
+        this.name = 'SessionRejected';
     }
 }
 
@@ -136,6 +158,8 @@ export interface TargetAdapter<C = any> {
     /** Optional login request whose response `readLogin` turns into session headers. */
     login?(config: C): OutboundRequest | undefined;
     readLogin?(config: C, response: HttpResult): Record<string, string>;
+    /** A login kept across deliveries (see KeptSession); its values arrive in `input.session`. */
+    keptSession?: KeptSession<C>;
     /** Set by targets that need the sender's avatar uploaded to them first. */
     hostedAvatar?: HostedAvatarUpload<C>;
 }

@@ -5,9 +5,20 @@ import { targetRegistry } from '../../../src/targets/index';
 
 describe('parseTargetUrl: matrix, telegram, ntfy, gotify', () => {
     it.each([
-        // matrix / matrixs: token mode only
+        // matrix / matrixs: {token}@ is an access token, {user}:{password}@ a password login (as in Apprise)
         ['matrixs://syt_abc@matrix.example.org/!room:example.org', 'matrix', { homeserver: 'https://matrix.example.org', access_token: 'syt_abc', room_id: '!room:example.org' }],
-        ['matrix://bot:syt_abc@localhost:8008/%21room%3Aexample.org', 'matrix', { homeserver: 'http://localhost:8008', access_token: 'syt_abc', room_id: '!room:example.org' }],
+        ['matrix://bot:s3cret@localhost:8008/%21room%3Aexample.org', 'matrix', { homeserver: 'http://localhost:8008', user: 'bot', password: 's3cret', room_id: '!room:example.org' }],
+        ['matrix://bot@localhost/!room:example.org?token=s3cret', 'matrix', { homeserver: 'http://localhost', user: 'bot', password: 's3cret', room_id: '!room:example.org' }],
+        ['matrixs://syt_abc@matrix.example.org/#general:example.org', 'matrix', { homeserver: 'https://matrix.example.org', access_token: 'syt_abc', room_id: '#general:example.org' }],
+        ['matrixs://syt_abc@matrix.example.org/general', 'matrix', { homeserver: 'https://matrix.example.org', access_token: 'syt_abc', room_id: '#general' }],
+        // webhook bridges: t2bot (also its own URL and a bare id), matrix-appservice-webhooks, hookshot
+        ['matrixs://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'matrix', { mode: 't2bot', webhook_url: 'https://webhooks.t2bot.io/api/v1/matrix/hook/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' }],
+        ['matrix://_?mode=t2bot&token=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'matrix', { mode: 't2bot', webhook_url: 'https://webhooks.t2bot.io/api/v1/matrix/hook/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' }],
+        ['https://webhooks.t2bot.io/api/v1/matrix/hook/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/', 'matrix', { mode: 't2bot', webhook_url: 'https://webhooks.t2bot.io/api/v1/matrix/hook/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' }],
+        ['matrixs://relay:tok@hooks.example.org?mode=matrix', 'matrix', { mode: 'matrix', webhook_url: 'https://hooks.example.org/api/v1/matrix/hook/tok', botname: 'relay' }],
+        ['matrix://tok@localhost:9000/?mode=SLACK', 'matrix', { mode: 'slack', webhook_url: 'http://localhost:9000/api/v1/matrix/hook/tok' }],
+        ['matrixs://u:tok@hookshot.example?mode=hookshot', 'matrix', { mode: 'hookshot', webhook_url: 'https://hookshot.example/webhook/tok', botname: 'u' }],
+        ['matrixs://u:tok@hookshot.example?mode=hookshot&path=public-hooks/', 'matrix', { mode: 'hookshot', webhook_url: 'https://hookshot.example/public-hooks/tok', botname: 'u' }],
         ['matrixs://matrix.example.org/!room:example.org?token=syt_q', 'matrix', { homeserver: 'https://matrix.example.org', access_token: 'syt_q', room_id: '!room:example.org' }],
         ['matrixs://syt_abc@matrix.example.org/?to=!room:example.org&msgtype=notice', 'matrix', { homeserver: 'https://matrix.example.org', access_token: 'syt_abc', room_id: '!room:example.org', msgtype: 'notice' }],
         ['matrixs://syt_abc@matrix.example.org', 'matrix', { homeserver: 'https://matrix.example.org', access_token: 'syt_abc' }],
@@ -40,12 +51,17 @@ describe('parseTargetUrl: matrix, telegram, ntfy, gotify', () => {
     });
 
     it.each([
-        ['matrixs://syt_abc@matrix.example.org/#general:example.org', 'url: matrix URL: targets: "#general:example.org" is a room alias; aliases need a directory lookup, so give the room id'],
-        ['matrixs://syt_abc@matrix.example.org/general', 'url: matrix URL: targets: "#general" is a room alias'],
         ['matrixs://syt_abc@matrix.example.org/@alice:example.org', 'url: matrix URL: targets: "@alice:example.org" is a user'],
         ['matrixs://syt_abc@matrix.example.org/!a:x/!b:x', 'url: matrix URL: targets: one room per URL, got !a:x, !b:x'],
-        ['matrixs://matrix.example.org/!room:example.org', 'url: matrix URL: expected matrixs://{access_token}@host/!room:server (password login is not supported'],
-        ['matrixs://syt_abc@matrix.example.org/?mode=t2bot', 'url: matrix URL: mode: webhook mode "t2bot" is not supported'],
+        ['matrixs://syt_abc@matrix.example.org/bad/name', 'url: matrix URL: targets: one room per URL'],
+        ['matrixs://syt_abc@matrix.example.org/%23a%20b', 'url: matrix URL: targets: must be a Matrix room id like !abc123:example.org or an alias'],
+        ['matrixs://matrix.example.org/!room:example.org', 'url: matrix URL: expected matrixs://{access_token}@host/!room:server, matrixs://{user}:{password}@host/!room:server or a t2bot webhook id'],
+        ['matrix://localhost', 'url: matrix URL: expected matrixs://{access_token}@host/!room:server'],
+        ['matrixs://syt_abc@matrix.example.org/?mode=t2bot', 'or a t2bot webhook id (64 letters and digits): matrix://{id}'],
+        ['matrix://user:token@localhost?mode=On', 'url: matrix URL: mode: must be off, t2bot, matrix, slack, hookshot, got "On"'],
+        ['matrix://user:token@localhost/!r:x?v=invalid', 'url: matrix URL: version: must be 2 or 3, got "invalid"'],
+        ['matrixs://user:pass@hostname:0/#room', 'url: matrix URL: port: must be 1 to 65535'],
+        ['matrix://u:tok@localhost/!r:x?mode=matrix', 'url: matrix URL: targets: a matrix webhook posts into the room it was made for; remove !r:x'],
         ['tgram://123456789%3AAAH', 'url: telegram URL: chat_id: is missing: tgram://{bot_token}/{chat_id}'],
         ['tgram://123456789%3AAAH/-1/-2', 'url: telegram URL: targets: one chat per URL, got -1, -2'],
         ['tgram://nonsense/-100123', 'url: telegram URL: bot_token: expected tgram://{bot_token}/{chat_id}'],
