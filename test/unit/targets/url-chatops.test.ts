@@ -25,6 +25,17 @@ describe('parseTargetUrl: chat-ops targets', () => {
         [`slack://${BOT}/+C0123ABC`, 'slack', { bot_token: BOT, channel: '+C0123ABC' }],
         [`slack://${BOT}?to=%23dev`, 'slack', { bot_token: BOT, channel: '#dev' }],
         [`slack://${BOT}`, 'slack', { bot_token: BOT }],
+        // slack: Apprise's ?token= (either kind), ?to=, ?user=, #channel:thread_ts, e-mail targets
+        [`slack://?token=${BOT}&to=%23nuxref&user=test`, 'slack', { bot_token: BOT, channel: '#nuxref', botname: 'test' }],
+        ['slack://?token=T1/B2/C3/&to=%23chan&mode=hook', 'slack', { webhook_url: 'https://hooks.slack.com/services/T1/B2/C3', channel: '#chan' }],
+        ['slack://bot@_/%23nuxref?token=T1/B2/C3/', 'slack', { webhook_url: 'https://hooks.slack.com/services/T1/B2/C3', botname: 'bot' }],
+        [`slack://${BOT}/#general:1700000000.123456`, 'slack', { bot_token: BOT, channel: '#general:1700000000.123456' }],
+        [`slack://${BOT}/user@example.com`, 'slack', { bot_token: BOT, channel: 'user@example.com' }],
+        // slack: Workflow Builder webhooks and triggers
+        ['slack://T1JJ3T3L2/Ft07XXXX/XXXXXXXX/YYYYYYYY/?mode=workflow', 'slack', { webhook_url: 'https://hooks.slack.com/workflows/T1JJ3T3L2/Ft07XXXX/XXXXXXXX/YYYYYYYY' }],
+        ['slack://T1JJ3T3L2/XXXXXXXX/YYYYYYYY/?mode=trig', 'slack', { webhook_url: 'https://hooks.slack.com/triggers/T1JJ3T3L2/XXXXXXXX/YYYYYYYY' }],
+        ['https://hooks.slack.com/workflows/T1JJ3T3L2/Ft07XXXX/XXXXXXXX/YYYYYYYY', 'slack', { webhook_url: 'https://hooks.slack.com/workflows/T1JJ3T3L2/Ft07XXXX/XXXXXXXX/YYYYYYYY' }],
+        ['https://hooks.slack.com/triggers/T1JJ3T3L2/XXXXXXXX/YYYYYYYY/', 'slack', { webhook_url: 'https://hooks.slack.com/triggers/T1JJ3T3L2/XXXXXXXX/YYYYYYYY' }],
         // mattermost
         [`mmost://mm.example.com/${MM_KEY}`, 'mattermost', { webhook_url: `http://mm.example.com/hooks/${MM_KEY}` }],
         [
@@ -93,6 +104,11 @@ describe('parseTargetUrl: invalid chat-ops URLs', () => {
         ['slack://T1/B2/C3/#a/#b', 'url: slack URL: targets: one channel per URL, got #a, #b'],
         ['slack://xoxb-bad_token/#a', ''],
         ['https://hooks.slack.com/workflows/T1/B2/C3', 'is not a known service URL'],
+        ['slack://T1/B2/C3/?mode=invalid', 'url: slack URL: mode: must be hook, bot, workflow or trigger, got "invalid"'],
+        ['slack://?token=T1/B2/C3/&to=%23chan&mode=bot', 'url: slack URL: token: bot mode needs an OAuth token'],
+        ['slack://T1/X2/?mode=workflow', 'url: slack URL: a Slack workflow URL has exactly 4 path segments'],
+        ['slack://T1/X2/Y3/?mode=workflow', 'url: slack URL: a Slack workflow URL has exactly 4 path segments'],
+        ['slack://T1/F2/X3/Y4/?mode=trigger', 'url: slack URL: a Slack trigger URL has exactly 3 path segments'],
         ['mmost://mm.example.com/', 'url: mattermost URL: expected mmost://[botname@]host[:port][/path]/{webhook_key}'],
         [`mmost://mm.example.com/${MM_KEY}?channel=a,b`, 'url: mattermost URL: channel: one channel per URL, got a, b'],
         [`mmost://mm.example.com/${MM_KEY}?mode=invalid`, 'url: mattermost URL: mode: must be webhook or bot, got "invalid"'],
