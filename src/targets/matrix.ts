@@ -44,9 +44,8 @@ import {
     requestsForEvent,
 } from './common';
 import { fingerprint, splitToFit, truncateToFit, utf8Length } from './sizing';
-import type { NativeUrlAdapter } from './url';
-import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter } from './types';
-import { SessionRejected, TargetError } from './types';
+import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter, UrlInstance } from '../core/adapter';
+import { SessionRejected, TargetError } from '../core/adapter';
 
 export type MatrixAuth =
     | { kind: 'token'; accessToken: string }
@@ -176,11 +175,11 @@ function acceptsNativeUrl(url: URL): boolean {
  * - matrix(s)://{token}@host[:port]/{rooms}              access token (also host?token={token})
  * - matrix(s)://[{user}[:{token}]@]host[:port]?mode=matrix|slack|hookshot[&path=/webhook]   webhook bridges
  * - matrix(s)://{t2bot_id}[?mode=t2bot], https://webhooks.t2bot.io/api/v1/matrix/hook/{t2bot_id}
- * One room per URL (`?to=` counts too).
+ * Several rooms (path and `?to=`) are several destinations of one instance.
  */
-function fromUrl(url: URL): Record<string, unknown> {
+function fromUrl(url: URL): UrlInstance {
     if (url.protocol === 'https:') {
-        return { mode: 't2bot', webhook_url: `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}` };
+        return { config: { mode: 't2bot', webhook_url: `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}` } };
     }
     const user = decodeUrlPart(url.username);
     const password = queryValue(url, 'token') || decodeUrlPart(url.password);
@@ -209,7 +208,7 @@ function fromUrl(url: URL): Record<string, unknown> {
             throw new ConfigError('', 'expected matrixs://{access_token}@host/!room:server, matrixs://{user}:{password}@host/!room:server '
                 + 'or a t2bot webhook id (64 letters and digits): matrix://{id}');
         }
-        return { mode, webhook_url: `${T2BOT_HOOK}${id}` };
+        return { config: { mode, webhook_url: `${T2BOT_HOOK}${id}` } };
     }
     if (!url.hostname) {
         throw new ConfigError('host', 'is missing (matrixs://{token}@host/!room:server)');
@@ -231,10 +230,7 @@ function fromUrl(url: URL): Record<string, unknown> {
         if (user && password) {
             raw.botname = user;
         }
-        return raw;
-    }
-    if (targets.length > 1) {
-        throw new ConfigError('targets', `one room per URL, got ${targets.join(', ')}; relay to more rooms with more rules`);
+        return { config: raw };
     }
     const raw: Record<string, unknown> = { homeserver: `${scheme}://${url.host}` };
     if (user && password) {
@@ -245,14 +241,11 @@ function fromUrl(url: URL): Record<string, unknown> {
     } else {
         throw new ConfigError('', 'expected matrixs://{user}:{password}@host/!room:server (login) or matrixs://{access_token}@host/!room:server');
     }
-    if (targets[0] !== undefined) {
-        raw.room_id = urlRoom(targets[0]);
-    }
     const msgtype = queryValue(url, 'msgtype');
     if (msgtype) {
         raw.msgtype = msgtype;
     }
-    return raw;
+    return { config: raw, destinations: targets.map((target) => ({ room_id: urlRoom(target) })) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -625,11 +618,30 @@ function readLoginResponse(config: MatrixConfig, response: HttpResult): Record<s
     throw new TargetError(`Matrix login as ${user} failed: ${error.message}`, error.status, error.retryable, error.retryAfterMs);
 }
 
-export const matrixTarget: TargetAdapter<MatrixConfig> & NativeUrlAdapter = {
+export const matrixTarget: TargetAdapter<MatrixConfig> = {
     type: 'matrix',
     schemes: ['matrix', 'matrixs'],
-    capabilities: { edit: true, delete: true, threads: true, upload: true, identity: 'prefix' },
-    limits: { maxTextLength: MAX_TEXT },
+    templates: 'webhook',
+    // A webhook bridge answers no event id and takes no files.
+    capabilities: (config) => { const client = config.mode === 'client'; return { edit: client, delete: client, threads: client, upload: client }; },
+    docs: {
+        files: 'upload',
+        filesHow: 'media upload (50 MiB) → `mxc://`, then an `m.image`/`m.video`/`m.audio`/`m.file` event per file; webhook bridges: links',
+        rows: [
+            {
+                target: 'Matrix',
+                instance: '`matrixs://{access_token}@host/!room:server` or `matrixs://{user}:{password}@host/#alias:server` (password login; `matrix://` is http; `?token=` works too; several rooms fan out) or `{ "type": "matrix", "homeserver": …, "access_token": … (or "user" + "password"), "room_id": "!…:server" or "#alias:server" }`; rule channel `{ "room_id": … }`',
+                identity: '`Name: ` before the body (`<strong>Name</strong>: ` in HTML) plus an MSC4144 per-message profile for clients that show it; its avatar must be mxc://, so the sender\'s avatar (https, or http) is downloaded (address policy, 1 MB) and uploaded to the media repository once per homeserver and avatar URL, the mxc:// kept a day in persistence (every server instance reuses it; access-token instances only); if that fails the instance\'s mxc:// `avatar_url`, or none — the message goes anyway',
+                notes: 'HTML via `formatted_body`, split to fit the 64 KiB event; edits (`m.replace`), deletes (redaction), threads (`m.thread`); txn ids `rb-{msgid}-{event}-{part}` make retries idempotent; a password login (`m.login.password`) keeps its access token in app persistence for every server instance and logs in again (same device) on 401 `M_UNKNOWN_TOKEN`; an alias is joined (`/join`, a no-op when joined) for a new message and looked up in the room directory for edits and deletes; files uploaded as `m.image`/`m.file` events',
+            },
+            {
+                target: 'Matrix webhook bridges',
+                instance: '`matrix://{t2bot_id}` or `https://webhooks.t2bot.io/api/v1/matrix/hook/{id}` (t2bot); `matrixs://[{user}:]{token}@host?mode=matrix|slack` (matrix-appservice-webhooks), `…?mode=hookshot[&path=/webhook]` (matrix-hookshot); `{ "type": "matrix", "mode": …, "webhook_url": … }`',
+                identity: '`displayName`/`avatarUrl` (t2bot, matrix), `username`/`icon_url` (slack), `username` (hookshot); the URL\'s user when the message has no alias',
+                notes: 'into the room the bridge was made for; new messages only (no event ids), files as links',
+            },
+        ],
+    },
     parseConfig,
     endpoints: (config) => [config.mode === 'client' ? config.homeserver : config.webhookUrl as string],
     fromUrl,

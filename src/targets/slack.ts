@@ -38,11 +38,10 @@ import { parseJsonBody } from '../core/http';
 import { neutraliseMentions, splitText, toSlackMrkdwn } from '../core/text';
 import {
     bodyExcerpt, decodeUrlPart, fitChunksToParts, isSuccessStatus, optionalString, originOf, pathSegments, queryValue, requireString,
-    responseError, retryAfterMs, singleUrlChannel,
+    responseError, retryAfterMs,
 } from './common';
-import type { NativeUrlAdapter } from './url';
-import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter } from './types';
-import { TargetError } from './types';
+import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter, UrlInstance } from '../core/adapter';
+import { TargetError } from '../core/adapter';
 
 export interface SlackConfig {
     mode: 'webhook' | 'api' | 'workflow' | 'trigger';
@@ -201,11 +200,11 @@ function urlMode(value: string): 'hook' | 'bot' | 'workflow' | 'trigger' {
  * slack://[botname@]{xoxb-token}/{#channel}                        bot: chat.postMessage
  * slack://{T}/{F}/{X}/{Y}?mode=workflow, slack://{T}/{X}/{Y}?mode=trigger   Workflow Builder
  * `?token=` gives either token (webhook tokens slash-separated), `?to=` the channel, `?user=` the
- * bot name; one channel per URL. Also https://hooks.slack.com/services|workflows|triggers/….
+ * bot name; several channels are several destinations of one instance. Also https://hooks.slack.com/services|workflows|triggers/….
  */
-function fromUrl(url: URL): Record<string, unknown> {
+function fromUrl(url: URL): UrlInstance {
     if (url.protocol === 'https:') {
-        return { webhook_url: `https://${url.host}${url.pathname.replace(/\/+$/, '')}` };
+        return { config: { webhook_url: `https://${url.host}${url.pathname.replace(/\/+$/, '')}` } };
     }
     const first = decodeUrlPart(url.hostname);
     const segments = pathSegments(url);
@@ -255,9 +254,14 @@ function fromUrl(url: URL): Record<string, unknown> {
     if (extraTargets) {
         extraTargets.split(/[\s,]+/).filter((target) => target).forEach((target) => targets.push(target));
     }
-    const channel = singleUrlChannel(targets, 'targets');
-    if (channel) {
-        raw.channel = channel;
+    targets.forEach((target) => {
+        const destination = destinationOf(target, 'targets');
+        if (destination.email && !raw.bot_token) {
+            throw new ConfigError('targets', `${target}: an e-mail address is looked up with users.lookupByEmail, which needs a bot token (slack://{xoxb-token}/…)`);
+        }
+    });
+    if (targets.length > 0 && (mode === 'workflow' || mode === 'trigger')) {
+        throw new ConfigError('targets', `a ${mode} posts where the workflow was built to; remove ${targets.join(', ')}`);
     }
     const botname = queryValue(url, 'user') || decodeUrlPart(url.username);
     if (botname) {
@@ -267,7 +271,7 @@ function fromUrl(url: URL): Record<string, unknown> {
     if (identity) {
         raw.identity = identity;
     }
-    return raw;
+    return { config: raw, destinations: targets.map((channel) => ({ channel })) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -546,11 +550,35 @@ function readUploadUrl(key: string, body: any): ReadResult {
     return { carry: { [`${key}.url`]: body.upload_url, [`${key}.id`]: body.file_id } };
 }
 
-export const slackTarget: TargetAdapter<SlackConfig> & NativeUrlAdapter = {
+export const slackTarget: TargetAdapter<SlackConfig> = {
     type: 'slack',
     schemes: ['slack'],
-    capabilities: { edit: true, delete: true, threads: true, upload: true, identity: 'prefix' },
-    limits: { maxTextLength: MAX_TEXT },
+    templates: 'webhook',
+    capabilities: (config) => { const api = config.mode === 'api'; return { edit: api, delete: api, threads: api, upload: api }; },
+    docs: {
+        files: 'upload',
+        filesHow: 'bot mode: `files.getUploadURLExternal`, the bytes, one `files.completeUploadExternal` in the thread; an incoming webhook or workflow cannot upload: link',
+        rows: [
+            {
+                target: 'Slack incoming webhook',
+                instance: '`slack://{T}/{B}/{C}[/#channel]` (or `slack://?token={T}/{B}/{C}&to=#channel`), `https://hooks.slack.com/services/T/B/C`, or `{ "type": "slack", "webhook_url": … }`',
+                identity: '`identity: "prefix"` (default): `*Name*: ` before the text; `"legacy"`: `username`/`icon_url` (ignored by Slack apps made since 2020)',
+                notes: 'mrkdwn, 40 000 chars per message, files as links; `#channel:thread_ts` posts into a thread; no message ids, so no edits, deletes or threads of our own',
+            },
+            {
+                target: 'Slack bot (`chat.postMessage`)',
+                instance: '`slack://xoxb-…/#channel[/#other…]` (or `?token=xoxb-…&to=…`; several channels fan out) or `{ "type": "slack", "bot_token": …, "channel": "#general" }`; rule channel `{ "channel": "#x" }` or `{ "channel_id": "C…" }`; a channel may be `#channel:thread_ts` or a user\'s e-mail address',
+                identity: 'as above; `legacy` needs the `chat:write.customize` scope',
+                notes: '`chat.update`, `chat.delete`, thread replies via `thread_ts`; an e-mail target is looked up (`users.lookupByEmail`, `users:read.email` scope) and gets a direct message; files uploaded (`files:write` scope); `ok:false` errors shown, `ratelimited` retried; `api_url` for a stand-in',
+            },
+            {
+                target: 'Slack workflow / trigger',
+                instance: '`https://hooks.slack.com/workflows/…` (4 segments) or `/triggers/…` (3), `slack://{T}/{F}/{X}/{Y}?mode=workflow`, `slack://{T}/{X}/{Y}?mode=trigger`',
+                identity: '`*Name*: ` before the text',
+                notes: '`{ "text": … }`, the variable the workflow reads (as Apprise sends it); the workflow decides where it posts; new messages only, files as links',
+            },
+        ],
+    },
     parseConfig,
     endpoints: (config) => [config.mode === 'api' ? config.apiUrl : config.webhookUrl || ''],
     fromUrl,

@@ -101,7 +101,9 @@ describe('parseTargetUrl: chat-ops targets', () => {
 describe('parseTargetUrl: invalid chat-ops URLs', () => {
     it.each([
         ['slack://T1/B2', 'url: slack URL: expected slack://{token_a}/{token_b}/{token_c} (webhook) or slack://{xoxb-token}/#channel (bot)'],
-        ['slack://T1/B2/C3/#a/#b', 'url: slack URL: targets: one channel per URL, got #a, #b'],
+        ['slack://T1/B2/C3/#a/ann@example.com', 'url: slack URL: targets: ann@example.com: an e-mail address is looked up with users.lookupByEmail, which needs a bot token'],
+        ['slack://T1/B2/C3/#a$b', 'url: slack URL: targets: "#a$b" is not #channel'],
+        ['slack://T1JJ3T3L2/XXXXXXXX/YYYYYYYY/?mode=trigger&to=%23a', 'url: slack URL: targets: a trigger posts where the workflow was built to; remove #a'],
         ['slack://xoxb-bad_token/#a', ''],
         ['https://hooks.slack.com/workflows/T1/B2/C3', 'is not a known service URL'],
         ['slack://T1/B2/C3/?mode=invalid', 'url: slack URL: mode: must be hook, bot, workflow or trigger, got "invalid"'],
@@ -129,6 +131,14 @@ describe('parseTargetUrl: invalid chat-ops URLs', () => {
         }
         expect(thrown).toBeInstanceOf(ConfigError);
         expect((thrown as ConfigError).message).toContain(message);
+    });
+
+    it('several Slack channels are several destinations of one instance', () => {
+        expect(targetRegistry.parseTargetUrl('slack://notify@T1/B2/C3/+124:100/@chan?to=ann')).toEqual({
+            type: 'slack',
+            raw: { webhook_url: 'https://hooks.slack.com/services/T1/B2/C3', botname: 'notify' },
+            destinations: [{ channel: '+124:100' }, { channel: '@chan' }, { channel: 'ann' }],
+        });
     });
 
     it('a bad bot token from the URL is named', () => {

@@ -52,8 +52,6 @@ describe('parseTargetUrl: matrix, telegram, ntfy, gotify', () => {
 
     it.each([
         ['matrixs://syt_abc@matrix.example.org/@alice:example.org', 'url: matrix URL: targets: "@alice:example.org" is a user'],
-        ['matrixs://syt_abc@matrix.example.org/!a:x/!b:x', 'url: matrix URL: targets: one room per URL, got !a:x, !b:x'],
-        ['matrixs://syt_abc@matrix.example.org/bad/name', 'url: matrix URL: targets: one room per URL'],
         ['matrixs://syt_abc@matrix.example.org/%23a%20b', 'url: matrix URL: targets: must be a Matrix room id like !abc123:example.org or an alias'],
         ['matrixs://matrix.example.org/!room:example.org', 'url: matrix URL: expected matrixs://{access_token}@host/!room:server, matrixs://{user}:{password}@host/!room:server or a t2bot webhook id'],
         ['matrix://localhost', 'url: matrix URL: expected matrixs://{access_token}@host/!room:server'],
@@ -71,4 +69,12 @@ describe('parseTargetUrl: matrix, telegram, ntfy, gotify', () => {
         ['gotify://push.local', 'url: gotify URL: expected gotify(s)://host[:port][/path]/{app_token}'],
         ['gotify://push.local/T?priority=urgent', 'url: gotify URL: priority: must be low, moderate, normal, high, emergency or 0-10, got "urgent"'],
     ])('%s', (url, message) => expectUrlError(url, message));
+
+    it('several Matrix rooms are several destinations of one instance', () => {
+        expect(targetRegistry.parseTargetUrl('matrix://user:pass@localhost/#room1/!room2:x?to=general')).toEqual({
+            type: 'matrix',
+            raw: { homeserver: 'http://localhost', user: 'user', password: 'pass' },
+            destinations: [{ room_id: '#room1' }, { room_id: '!room2:x' }, { room_id: '#general' }],
+        });
+    });
 });
