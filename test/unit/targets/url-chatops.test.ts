@@ -46,8 +46,13 @@ describe('parseTargetUrl: chat-ops targets', () => {
         [`https://mattermost.example.com/hooks/${MM_KEY}`, 'mattermost', { webhook_url: `https://mattermost.example.com/hooks/${MM_KEY}` }],
         // mattermost bot mode (Apprise `mode=bot`/`b`, or a `team`): the token is the bot's, the channel an id
         [`mmost://mm.example.com/${MM_KEY}?mode=bot&to=${MM_CHANNEL}`, 'mattermost', { server_url: 'http://mm.example.com', bot_token: MM_KEY, channel_id: MM_CHANNEL }],
-        [`mmosts://Relay@mm.example.com/sub/${MM_KEY}?mode=b&channel=${MM_CHANNEL}`, 'mattermost', { server_url: 'https://mm.example.com/sub', bot_token: MM_KEY, channel_id: MM_CHANNEL, botname: 'Relay' }],
-        [`mmost://mm.example.com/${MM_KEY}?to=${MM_CHANNEL}&team=chester`, 'mattermost', { server_url: 'http://mm.example.com', bot_token: MM_KEY, channel_id: MM_CHANNEL }],
+        // bot mode: the URL's user is the team (Apprise), ?botname= the name; channel names are looked up in the team
+        [`mmosts://chester@mm.example.com/sub/${MM_KEY}?mode=b&channel=${MM_CHANNEL}&botname=Relay`, 'mattermost', { server_url: 'https://mm.example.com/sub', bot_token: MM_KEY, team: 'chester', channel_id: MM_CHANNEL, botname: 'Relay' }],
+        [`mmost://mm.example.com/${MM_KEY}?to=${MM_CHANNEL}&team=chester`, 'mattermost', { server_url: 'http://mm.example.com', bot_token: MM_KEY, team: 'chester', channel_id: MM_CHANNEL }],
+        [`mmost://mm.example.com/${MM_KEY}?to=town-square&team=chester`, 'mattermost', { server_url: 'http://mm.example.com', bot_token: MM_KEY, team: 'chester', channel: 'town-square' }],
+        [`mmost://chester@mm.example.com/${MM_KEY}?mode=bot&to=%23Town-Square`, 'mattermost', { server_url: 'http://mm.example.com', bot_token: MM_KEY, team: 'chester', channel: 'town-square' }],
+        // webhook mode: ?botname= and ?icon_url= (Apprise)
+        [`mmost://mm.example.com/${MM_KEY}?to=general&botname=mybot&icon_url=https://example.com/icon.png`, 'mattermost', { webhook_url: `http://mm.example.com/hooks/${MM_KEY}`, channel: 'general', botname: 'mybot', icon_url: 'https://example.com/icon.png' }],
         [`mmost://mm.example.com/${MM_KEY}?mode=w`, 'mattermost', { webhook_url: `http://mm.example.com/hooks/${MM_KEY}` }],
         // teams workflows (always https, as in Apprise)
         [
@@ -112,9 +117,10 @@ describe('parseTargetUrl: invalid chat-ops URLs', () => {
         ['slack://T1/X2/Y3/?mode=workflow', 'url: slack URL: a Slack workflow URL has exactly 4 path segments'],
         ['slack://T1/F2/X3/Y4/?mode=trigger', 'url: slack URL: a Slack trigger URL has exactly 3 path segments'],
         ['mmost://mm.example.com/', 'url: mattermost URL: expected mmost://[botname@]host[:port][/path]/{webhook_key}'],
-        [`mmost://mm.example.com/${MM_KEY}?channel=a,b`, 'url: mattermost URL: channel: one channel per URL, got a, b'],
+        [`mmost://mm.example.com/${MM_KEY}?mode=bot&to=%23chan`, 'url: mattermost URL: channel: "#chan" is not a channel id (26 letters and digits, under the channel\'s View Info); a channel name needs the team it is in'],
+        [`mmost://team@mm.example.com/${MM_KEY}?mode=bot&channel=$!garbag3^`, 'url: mattermost URL: channel: "$!garbag3^" is neither a channel id (26 letters and digits) nor a channel name'],
         [`mmost://mm.example.com/${MM_KEY}?mode=invalid`, 'url: mattermost URL: mode: must be webhook or bot, got "invalid"'],
-        [`mmost://mm.example.com/${MM_KEY}?mode=bot&to=town-square`, 'channel_id: "town-square" is not a channel id'],
+        [`mmost://mm.example.com/${MM_KEY}?mode=bot&to=town-square`, 'url: mattermost URL: channel: "town-square" is not a channel id'],
         ['workflows://flows.example.com/onlyone', 'url: teams URL: expected workflows://host[:port]/{workflow}/{signature}'],
         ['workflows://flows.example.com/a/b!c', 'url: teams URL: signature: must be the sig value of the flow URL'],
         ['zulip://apprise/key', 'url: zulip URL: botname: expected zulip://{botname}@{organization}/{token}'],
@@ -131,6 +137,15 @@ describe('parseTargetUrl: invalid chat-ops URLs', () => {
         }
         expect(thrown).toBeInstanceOf(ConfigError);
         expect((thrown as ConfigError).message).toContain(message);
+    });
+
+    it('several Mattermost channels are several destinations of one instance', () => {
+        expect(targetRegistry.parseTargetUrl(`mmost://chester@mm.example.com/${MM_KEY}?mode=bot&to=${MM_CHANNEL},%23dev`)).toEqual({
+            type: 'mattermost',
+            raw: { server_url: 'http://mm.example.com', bot_token: MM_KEY, team: 'chester' },
+            destinations: [{ channel_id: MM_CHANNEL }, { channel: 'dev' }],
+        });
+        expect(targetRegistry.parseTargetUrl(`mmost://mm.example.com/${MM_KEY}?channel=a,b`).destinations).toEqual([{ channel: 'a' }, { channel: 'b' }]);
     });
 
     it('several Slack channels are several destinations of one instance', () => {
