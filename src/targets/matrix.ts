@@ -636,7 +636,7 @@ export const matrixTarget: TargetAdapter<MatrixConfig> = {
             },
             {
                 target: 'Matrix webhook bridges',
-                instance: '`matrix://{t2bot_id}` or `https://webhooks.t2bot.io/api/v1/matrix/hook/{id}` (t2bot); `matrixs://[{user}:]{token}@host?mode=matrix|slack` (matrix-appservice-webhooks), `…?mode=hookshot[&path=/webhook]` (matrix-hookshot); `{ "type": "matrix", "mode": …, "webhook_url": … }`',
+                instance: '`matrix://{t2bot_id}` or `https://webhooks.t2bot.io/api/v1/matrix/hook/{id}` (t2bot); `matrixs://[{user}:]{token}@host?mode=matrix` or `?mode=slack` (matrix-appservice-webhooks), `…?mode=hookshot[&path=/webhook]` (matrix-hookshot); `{ "type": "matrix", "mode": …, "webhook_url": … }`',
                 identity: '`displayName`/`avatarUrl` (t2bot, matrix), `username`/`icon_url` (slack), `username` (hookshot); the URL\'s user when the message has no alias',
                 notes: 'into the room the bridge was made for; new messages only (no event ids), files as links',
             },
