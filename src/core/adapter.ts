@@ -153,6 +153,11 @@ export interface TargetAdapter<C = any> {
     /** Whether the service's own https URL (e.g. a pasted Discord webhook URL) is this target's. */
     acceptsNativeUrl?(url: URL): boolean;
     /**
+     * Apprise writes this target's credentials with an unescaped `/` before the `@`
+     * (`rockets://{id}/{token}@host/…`); the URL parser escapes it instead of reading a path.
+     */
+    readonly slashInCredentials?: boolean;
+    /**
      * Instance keys written under another name in NextBridge configurations, alias → our key
      * (remote Rocket.Chat: `webhook_token` → `token`).
      */
@@ -164,6 +169,11 @@ export interface TargetAdapter<C = any> {
     capabilities(config: C): TargetCapabilities;
     /** Validates a raw instance object from the JSON; throws ConfigError naming the key. */
     parseConfig(raw: Record<string, unknown>): C;
+    /**
+     * Checks a rule channel (after fan-out) against this configuration, e.g. that a destination
+     * is named somewhere; throws ConfigError naming the channel key (`''` for the whole channel).
+     */
+    checkChannel?(config: C, channel: Record<string, string>): void;
     /** Reads an Apprise-style URL (or a native https URL); throws ConfigError naming the URL part. */
     fromUrl(url: URL): UrlInstance;
     /**

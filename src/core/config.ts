@@ -621,6 +621,7 @@ function parseRule(raw: unknown, index: number, context: RuleContext): RelayRule
                 context.warnings.push({ path: from.path, problem: `instance "${instance.name}" has no inbound "token", so messages from it can never arrive` });
             }
         }
+        checkChannel(to, context.instances);
         routes.push({
             ruleId: id,
             ruleIndex: index,
@@ -654,6 +655,19 @@ function fanOut(to: ParsedEndpoint, instances: Map<string, RelayInstance>): Pars
         path: to.path,
         inboundOnly: to.inboundOnly,
     }));
+}
+
+/** The adapter's check of a channel it is asked to send to, reported at the channel's path. */
+function checkChannel(to: ParsedEndpoint, instances: Map<string, RelayInstance>): void {
+    const instance = instances.get(to.endpoint.instance);
+    if (!instance || !instance.adapter || !instance.adapter.checkChannel) {
+        return;
+    }
+    try {
+        instance.adapter.checkChannel(instance.adapterConfig, to.endpoint.channel);
+    } catch (e) {
+        throw rebase(e, to.path);
+    }
 }
 
 function parseRuleId(raw: unknown, path: string): string {

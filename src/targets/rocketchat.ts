@@ -135,8 +135,8 @@ function fromUrl(url: URL): UrlInstance {
     const base = `${url.protocol === 'rockets:' ? 'https' : 'http'}://${url.host}`;
     const user = decodeUrlPart(url.username);
     const password = decodeUrlPart(url.password);
-    const webhook = password ? (WEBHOOK_CREDENTIAL.test(password) ? password : undefined)
-        : (WEBHOOK_CREDENTIAL.test(user) ? user : undefined);
+    const webhook = queryValue(url, 'webhook') || (password ? (WEBHOOK_CREDENTIAL.test(password) ? password : undefined)
+        : (WEBHOOK_CREDENTIAL.test(user) ? user : undefined));
     const mode = (queryValue(url, 'mode') || (webhook ? 'webhook' : password.length > 32 ? 'token' : 'basic')).toLowerCase();
     if (mode !== 'basic' && mode !== 'token' && mode !== 'webhook') {
         throw new ConfigError('mode', `must be basic, token or webhook, got "${mode}"`);
@@ -147,9 +147,13 @@ function fromUrl(url: URL): UrlInstance {
         extraTargets.split(/[\s,]+/).filter((target) => target).forEach((target) => targets.push(target));
     }
     const raw: Record<string, unknown> = {};
-    // Apprise takes @user in webhook mode only; chat.postMessage accepts it too (a DM), and
-    // seed 003 lists rockets://{user}:{password}@{hostname}/{@user}, so every mode takes it.
     const destinations = targets.map((target): Record<string, string> => {
+        // As in Apprise, @user (a direct message) is a webhook target only: a basic or token URL
+        // naming one is refused rather than half-sent. Seed 003's sample_urls list one, but its
+        // syntax section (and Apprise, which refuses the sample) keep @user to webhook mode.
+        if (USER.test(target) && mode !== 'webhook') {
+            throw new ConfigError('targets', `"${target}": direct messages (@user) go through a webhook URL only, as in Apprise; name a #channel or room id`);
+        }
         if (CHANNEL.test(target) || USER.test(target)) {
             return { channel: target };
         }
@@ -488,6 +492,7 @@ export const rocketChatTarget: TargetAdapter<RocketChatConfig> = {
     schemes: ['rocket', 'rockets'],
     templates: 'rocketchat',
     instanceKeyAliases: { webhook_token: 'token' },
+    slashInCredentials: true,
     capabilities: (config) => { const api = config.sendMethod === 'api'; return { edit: api, delete: api, threads: api, upload: api && config.uploadFiles }; },
     docs: {
         files: 'upload',
@@ -495,7 +500,7 @@ export const rocketChatTarget: TargetAdapter<RocketChatConfig> = {
         rows: [
             {
                 target: 'Remote Rocket.Chat',
-                instance: '`rocket(s)://user:password@host/#channel`, `rocket(s)://{webhook}@host`, or NextBridge keys `server_url`/`auth_token`/`user_id`',
+                instance: '`rocket(s)://user:password@host/#channel[/room_id…]`, `rocket(s)://{id}/{token}@host[/@user]` (the `/` may be written `%2F`; `?webhook={id}/{token}` too), or NextBridge keys `server_url`/`auth_token`/`user_id`; `@user` targets with webhooks only, as in Apprise',
                 identity: 'alias + avatar/emoji (needs the bot role / `message-impersonate`); `rocket://user:password@…` URLs only with `?avatar=yes`, as in Apprise',
                 notes: '`chat.postMessage`, `rooms.media` + `rooms.mediaConfirm` (`rooms.upload` on servers without them), `chat.update`, `chat.delete`',
             },

@@ -36,11 +36,20 @@ export function parseTargetUrl(text: string, adapters: readonly TargetAdapter[])
     }
     const scheme = schemeMatch[1].toLowerCase();
     let rest = schemeMatch[2].replace(/#/g, '%23');
-    // A bare `id:token` where a host belongs (Apprise's tgram://123456:ABC-def/chat): a port is
-    // numeric, so a non-numeric one is a token and its colon is escaped for the URL parser.
+    const native = scheme === 'http' || scheme === 'https';
+    const byScheme = adapters.filter((candidate) => candidate.schemes.indexOf(scheme) >= 0)[0];
+    // `{id}/{token}@host` as Apprise writes it for some targets: the one `/` is escaped.
+    const credentials = /^([^/?@]+\/[^/?@]+)@/.exec(rest);
+    if (byScheme && byScheme.slashInCredentials && credentials) {
+        rest = credentials[1].replace('/', '%2F') + rest.slice(credentials[1].length);
+    }
+    // A bare `id:token` where a host belongs (Apprise's tgram://[bot@]123456:ABC-def/chat): a port
+    // is numeric, so a non-numeric one is a token and its colon is escaped for the URL parser.
     const authority = /^([^/?]*)/.exec(rest)![1];
-    if (scheme !== 'http' && scheme !== 'https' && authority.indexOf('@') < 0 && /^[^:]+:(?!\d*$)[^:]+$/.test(authority)) {
-        rest = authority.replace(':', '%3A') + rest.slice(authority.length);
+    const hostStart = authority.lastIndexOf('@') + 1;
+    const host = authority.slice(hostStart);
+    if (!native && /^[^:]+:(?!\d*$)[^:]+$/.test(host)) {
+        rest = authority.slice(0, hostStart) + host.replace(':', '%3A') + rest.slice(authority.length);
     }
     if (!rest) {
         throw new ConfigError('url', `nothing after ${scheme}://`);
@@ -52,14 +61,14 @@ export function parseTargetUrl(text: string, adapters: readonly TargetAdapter[])
         throw new ConfigError('url', `"${maskUrl(trimmed)}" is not a valid URL (percent-encode / ? @ : in passwords and tokens)`);
     }
     let adapter: TargetAdapter | undefined;
-    if (scheme === 'http' || scheme === 'https') {
+    if (native) {
         adapter = adapters.filter((candidate) => acceptsNativeUrl(candidate, url))[0];
         if (!adapter) {
             throw new ConfigError('url', `${scheme}:// URL "${maskUrl(trimmed)}" is not a known service URL `
                 + `(${nativeUrlTypes(adapters)}); write it with the target's scheme instead (${supportedSchemes(adapters).map((name) => `${name}://`).join(', ')})`);
         }
     } else {
-        adapter = adapters.filter((candidate) => candidate.schemes.indexOf(scheme) >= 0)[0];
+        adapter = byScheme;
         if (!adapter) {
             const known = supportedSchemes(adapters).map((name) => `${name}://`).join(', ');
             throw new ConfigError('url', `unknown scheme "${scheme}://"; supported: ${known}, or the https URL of: ${nativeUrlTypes(adapters)}`);

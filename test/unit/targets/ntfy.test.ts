@@ -85,7 +85,7 @@ describe('ntfy target: config', () => {
     it.each([
         [{ topic: 'bad topic' }, 'topic: must be 1-64 letters, digits, - or _, got "bad topic"'],
         [{ ...raw, server: 'ntfy.example.com' }, 'server: must be an absolute http(s) URL'],
-        [{ ...raw, username: 'relay' }, 'password: is required with the other (Basic authentication)'],
+        [{ ...raw, password: 'pw' }, 'username: is required with password (Basic authentication)'],
         [{ ...raw, access_token: 'tk_a', username: 'u', password: 'p' }, 'access_token: give either access_token or username and password, not both'],
         [{ ...raw, priority: 'urgentest' }, 'priority: must be 1-5 or min, low, default, high, max; got "urgentest"'],
     ])('%j → %s', (config, message) => {

@@ -125,7 +125,7 @@ describe('parseTargetUrl: invalid chat-ops URLs', () => {
         ['workflows://flows.example.com/a/b!c', 'url: teams URL: signature: must be the sig value of the flow URL'],
         ['zulip://apprise/key', 'url: zulip URL: botname: expected zulip://{botname}@{organization}/{token}'],
         ['zulip://bot@apprise/', 'url: zulip URL: token: is missing'],
-        ['zulip://bot@apprise/key/a/b', 'url: zulip URL: targets: one stream per URL, got a, b'],
+        ['zulip://bot@apprise/key/a/b', 'url: zulip URL: token: must be the 32-character API key'],
     ])('%s', (url, message) => {
         let thrown: unknown;
         try {

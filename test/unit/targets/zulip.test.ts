@@ -58,11 +58,9 @@ describe('zulip target: requests', () => {
         expect(content.endsWith('\u2026')).toBe(true);
     });
 
-    it('no stream anywhere is a final error', () => {
+    it('no stream anywhere: the stream general, as Apprise', () => {
         const input = makeInput(zulipTarget, { ...raw, stream: undefined });
-        expect(outcome(() => ({ remoteId: String(zulipTarget.buildRequests(input).length) }))).toMatchObject({
-            error: 'TargetError', retryable: false, message: 'Zulip: no stream; set stream in the rule channel or the instance',
-        });
+        expect(zulipTarget.buildRequests(input)[0].body).toContain('type=stream&to=general&');
     });
 });
 
