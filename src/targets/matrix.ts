@@ -152,6 +152,23 @@ function parseConfig(raw: Record<string, unknown>): MatrixConfig {
     return { mode, homeserver, auth, roomId, msgtype: msgtype === 'notice' ? 'm.notice' : 'm.text', avatarUrl };
 }
 
+/** A room for every rule channel (a valid id or alias, its own or the instance's); none for a webhook bridge. */
+function checkChannel(config: MatrixConfig, channel: Record<string, string>): void {
+    if (config.mode !== 'client') {
+        if (channel.room_id) {
+            throw new ConfigError('room_id', `a ${config.mode} webhook posts into the room it was made for; remove the room`);
+        }
+        return;
+    }
+    const problem = channel.room_id !== undefined ? roomProblem(channel.room_id) : undefined;
+    if (problem) {
+        throw new ConfigError('room_id', problem);
+    }
+    if (!channel.room_id && !config.roomId) {
+        throw new ConfigError('room_id', 'is missing: the instance names no room, so the rule channel must ({ "room_id": "!…:server" or "#alias:server" })');
+    }
+}
+
 /** Apprise's room targets: `!id[:server]`, `#alias[:server]`, or a bare alias name. */
 function urlRoom(target: string): string {
     if (target.charAt(0) === '@') {
@@ -643,6 +660,7 @@ export const matrixTarget: TargetAdapter<MatrixConfig> = {
         ],
     },
     parseConfig,
+    checkChannel,
     endpoints: (config) => [config.mode === 'client' ? config.homeserver : config.webhookUrl as string],
     fromUrl,
     acceptsNativeUrl,

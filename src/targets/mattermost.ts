@@ -141,6 +141,20 @@ function botChannel(value: string, team: string | undefined, key: string): { id?
     return { name: bare.toLowerCase() };
 }
 
+/** Bot mode: a channel for every rule channel, an id or a name the instance's team can look up. */
+function checkChannel(config: MattermostConfig, channel: Record<string, string>): void {
+    if (config.mode !== 'bot') {
+        return;
+    }
+    if (channel.channel_id !== undefined) {
+        requireChannelId(channel.channel_id, 'channel_id');
+    } else if (channel.channel !== undefined) {
+        botChannel(channel.channel, config.team, 'channel');
+    } else if (!config.channel && !config.channelName) {
+        throw new ConfigError('channel_id', 'is missing: the instance names no channel, so the rule channel must ({ "channel_id": … })');
+    }
+}
+
 function acceptsNativeUrl(url: URL): boolean {
     return NATIVE_HOOK_PATH.test(url.pathname);
 }
@@ -454,6 +468,7 @@ export const mattermostTarget: TargetAdapter<MattermostConfig> = {
         ],
     },
     parseConfig,
+    checkChannel,
     endpoints: (config) => [(config.mode === 'bot' ? config.serverUrl : config.webhookUrl) as string],
     fromUrl,
     acceptsNativeUrl,

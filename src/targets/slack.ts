@@ -115,6 +115,24 @@ function destinationOf(value: string, key: string): SlackDestination {
     return match[2] ? { channel: match[1], threadTs: match[2] } : { channel: match[1] };
 }
 
+/** A rule channel Slack can take in this mode: none for a workflow, no e-mail without a bot, one for a bot. */
+function checkChannel(config: SlackConfig, channel: Record<string, string>): void {
+    const key = channel.channel_id !== undefined ? 'channel_id' : 'channel';
+    const value = channel[key];
+    if (config.mode === 'workflow' || config.mode === 'trigger') {
+        if (value) {
+            throw new ConfigError(key, `a ${config.mode} posts where the workflow was built to; remove the channel`);
+        }
+        return;
+    }
+    if (value !== undefined && destinationOf(value, key).email && config.mode !== 'api') {
+        throw new ConfigError(key, 'an e-mail address is looked up with users.lookupByEmail, which needs a bot token (bot_token)');
+    }
+    if (config.mode === 'api' && !value && !config.channel) {
+        throw new ConfigError('channel', 'is missing: the instance names no channel, so the rule channel must ({ "channel": "#general" })');
+    }
+}
+
 /** The mode a webhook URL's path says: incoming webhook, workflow or trigger. */
 function urlKind(url: string): SlackConfig['mode'] | undefined {
     const path = url.replace(/^[a-z]+:\/\/[^/]+/i, '').replace(/[?#].*$/, '');
@@ -580,6 +598,7 @@ export const slackTarget: TargetAdapter<SlackConfig> = {
         ],
     },
     parseConfig,
+    checkChannel,
     endpoints: (config) => [config.mode === 'api' ? config.apiUrl : config.webhookUrl || ''],
     fromUrl,
     acceptsNativeUrl,

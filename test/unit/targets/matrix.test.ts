@@ -408,3 +408,18 @@ describe('matrix target: webhook bridges', () => {
         expect(matrixTarget.endpoints(input.config)).toEqual([T2BOT]);
     });
 });
+
+describe('matrix target: rule channels (checked at configuration time)', () => {
+    const T2BOT = { mode: 't2bot', webhook_url: `https://webhooks.t2bot.io/api/v1/matrix/hook/${'a'.repeat(64)}` };
+    it.each([
+        [raw, {}, undefined],
+        [{ ...raw, room_id: undefined }, { room_id: '#ops:example.org' }, undefined],
+        [{ ...raw, room_id: undefined }, {}, 'room_id: is missing: the instance names no room, so the rule channel must'],
+        [raw, { room_id: 'ops' }, 'room_id: must be a Matrix room id like !abc123:example.org or an alias'],
+        [T2BOT, {}, undefined],
+        [T2BOT, { room_id: '!r:x' }, 'room_id: a t2bot webhook posts into the room it was made for; remove the room'],
+    ])('%j with %j', (config, channel, message) => {
+        const check = () => matrixTarget.checkChannel!(matrixTarget.parseConfig(config), channel);
+        if (message) expect(check).toThrow(message); else expect(check).not.toThrow();
+    });
+});

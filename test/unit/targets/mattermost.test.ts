@@ -264,3 +264,18 @@ describe('mattermost target: bot mode channel names (looked up in the team)', ()
         expect(outcome(() => ({ remoteId: String(mattermostTarget.buildRequests(input)) }))).toMatchObject({ retryable: false, message: 'Mattermost: channel "dev" is a name; set team in the instance (or give the channel_id)' });
     });
 });
+
+describe('mattermost target: rule channels (checked at configuration time)', () => {
+    const SERVER = 'https://mm.example.com';
+    it.each([
+        [{ server_url: SERVER, bot_token: 't', channel_id: 'c4nnelid0000000000000000ab' }, {}, undefined],
+        [{ server_url: SERVER, bot_token: 't', team: 'chester' }, { channel: 'dev' }, undefined],
+        [{ server_url: SERVER, bot_token: 't' }, { channel: 'dev' }, 'channel: "dev" is not a channel id (26 letters and digits, under the channel\'s View Info); a channel name needs the team it is in'],
+        [{ server_url: SERVER, bot_token: 't' }, { channel_id: 'dev' }, 'channel_id: "dev" is not a channel id'],
+        [{ server_url: SERVER, bot_token: 't' }, {}, 'channel_id: is missing: the instance names no channel, so the rule channel must'],
+        [raw, {}, undefined],
+    ])('%j with %j', (config, channel, message) => {
+        const check = () => mattermostTarget.checkChannel!(mattermostTarget.parseConfig(config), channel);
+        if (message) expect(check).toThrow(message); else expect(check).not.toThrow();
+    });
+});

@@ -342,3 +342,18 @@ describe('slack target: threads and e-mail targets', () => {
         expect(JSON.stringify(result)).not.toContain('ann@example.com');
     });
 });
+
+describe('slack target: rule channels (checked at configuration time)', () => {
+    it.each([
+        [botRaw, {}, undefined],
+        [{ bot_token: TOKEN }, { channel: 'ann@example.com' }, undefined],
+        [{ bot_token: TOKEN }, {}, 'channel: is missing: the instance names no channel, so the rule channel must'],
+        [{ bot_token: TOKEN }, { channel_id: 'C0 1' }, 'channel_id: "C0 1" is not #channel'],
+        [hookRaw, {}, undefined],
+        [hookRaw, { channel: 'ann@example.com' }, 'channel: an e-mail address is looked up with users.lookupByEmail, which needs a bot token'],
+        [{ webhook_url: WORKFLOW }, { channel: '#general' }, 'channel: a workflow posts where the workflow was built to; remove the channel'],
+    ])('%j with %j', (config, channel, message) => {
+        const check = () => slackTarget.checkChannel!(slackTarget.parseConfig(config), channel);
+        if (message) expect(check).toThrow(message); else expect(check).not.toThrow();
+    });
+});
