@@ -108,12 +108,19 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
                 if (!(e instanceof SessionRejected)) {
                     throw e;
                 }
-                // The target no longer takes the session (expired, logged out): one fresh login, then on from where it stopped.
+                // The target no longer takes the session (expired, logged out). Another server
+                // instance may have logged in again already: its session is used; else one fresh
+                // login (replacing the rejected one), then on from where the delivery stopped.
                 const rejected = input.session;
-                if (job.sessions) {
-                    await removeSession(job.sessions.persistence, scope);
+                const stored = job.sessions ? await readSession(job.sessions.read.getPersistenceReader(), scope) : undefined;
+                if (stored && JSON.stringify(stored) !== JSON.stringify(rejected)) {
+                    input.session = stored;
+                } else {
+                    if (job.sessions) {
+                        await removeSession(job.sessions.persistence, scope);
+                    }
+                    input.session = await openSession(rejected);
                 }
-                input.session = await openSession(rejected);
                 await run();
             }
         } else {
