@@ -136,7 +136,7 @@ export interface UrlInstance {
 /** Which `msg` template keys name and avatar come from (see core/template.ts renderMessage). */
 export type TemplateFamily = 'rocketchat' | 'webhook';
 
-/** For the README's target tables (tools/readme-targets.js writes them, a test compares). */
+/** For the README's target tables (tools/generate-targets.js writes them, a test compares). */
 export interface TargetDocs {
     /** How files travel: `upload` in at least one mode, else `link`; and how and why. */
     files: 'upload' | 'link';

@@ -100,3 +100,10 @@ describe('ntfy target: config', () => {
         expect(ntfyTarget.describe(ntfyTarget.parseConfig({ ...raw, access_token: 'tk_secret' }))).toBe('ntfy https://ntfy.sh topic relay_alerts with token');
     });
 });
+
+describe('ntfy target: a user without a password (issue 16)', () => {
+    it('is Basic user: as Apprise sends it', () => {
+        const [request] = ntfyTarget.buildRequests(makeInput(ntfyTarget, { ...raw, username: 'relay' })).map(view);
+        expect((request.headers as Record<string, string>).Authorization).toBe(`Basic ${Buffer.from('relay:').toString('base64')}`);
+    });
+});

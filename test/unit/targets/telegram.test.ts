@@ -187,3 +187,24 @@ describe('telegram target: config', () => {
         expect(telegramTarget.describe(telegramTarget.parseConfig({ ...raw, message_thread_id: '5' }))).toBe('telegram bot 123456789 chat -1001234567890 topic 5');
     });
 });
+
+describe('telegram target: several chats (issue 16)', () => {
+    it('an instance without a chat sends to the chat each destination names', () => {
+        const input = makeInput(telegramTarget, { bot_token: TOKEN }, { channel: { chat_id: '@id2', message_thread_id: '7' } });
+        expect(telegramTarget.buildRequests(input).map(view)).toEqual([sendMessage('<b>Alice</b>: hello <b>world</b>', { chat_id: '@id2', message_thread_id: 7 })]);
+    });
+
+    it.each<[Record<string, unknown>, Record<string, string>, string | undefined]>([
+        [{ bot_token: TOKEN }, {}, 'chat_id: is missing: the instance names no chat'],
+        [{ bot_token: TOKEN }, { chat_id: 'nope!' }, 'chat_id: must be a numeric chat id or @channelusername'],
+        [{ bot_token: TOKEN }, { chat_id: '-100' }, undefined],
+        [raw, {}, undefined],
+    ])('checkChannel %j %j', (config, channel, problem) => {
+        const check = () => telegramTarget.checkChannel!(telegramTarget.parseConfig(config), channel);
+        if (problem) {
+            expect(check).toThrow(problem);
+        } else {
+            expect(check).not.toThrow();
+        }
+    });
+});

@@ -56,8 +56,8 @@ describe('parseTargetUrl: invalid URLs', () => {
     it.each([
         ['not a url', 'url: this is not a target URL (expected scheme://…, e.g. discord://id/token)'],
         ['discord://', 'url: nothing after discord://'],
-        ['irc://irc.example.net/#relay', 'url: unknown scheme "irc://"; supported: json://, jsons://, discord://, rocket://, rockets://'],
-        ['https://example.com/hook', 'url: https:// URL "https://example.com/***" is not a known service URL (discord, rocketchat'],
+        ['irc://irc.example.net/#relay', 'url: unknown scheme "irc://"; supported: '],
+        ['https://example.com/hook', 'url: https:// URL "https://example.com/***" is not a known service URL ('],
         ['https://discord.com/api/channels/1', 'is not a known service URL'],
         ['rocket://bot:secret@ho st/', 'url: "rocket://***@***/***" is not a valid URL'],
         ['json:///path-only', 'url: webhook URL: host: is missing (json://host/path)'],
@@ -82,6 +82,10 @@ describe('target registry', () => {
     ])('adapterForType(%s)', (type, found) => {
         const adapter = targetRegistry.adapterForType(type);
         expect(adapter && adapter.type).toBe(found);
+    });
+
+    it('an unknown scheme names every scheme the adapters parse', () => {
+        expect(() => targetRegistry.parseTargetUrl('irc://irc.example.net/x')).toThrow(ALL_TARGETS.map((adapter) => adapter.schemes.map((scheme) => `${scheme}://`).join(', ')).join(', '));
     });
 
     it('types and schemes are unique across adapters', () => {

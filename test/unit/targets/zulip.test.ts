@@ -147,3 +147,19 @@ describe('zulip target: config', () => {
         expect(zulipTarget.describe(zulipTarget.parseConfig(raw))).toBe('zulip https://example.zulipchat.com as relay-bot@example.zulipchat.com #general');
     });
 });
+
+describe('zulip target: direct messages (issue 16)', () => {
+    const dm = (to: string) => ({ method: 'POST', url: `${SITE}/api/v1/messages`, headers: FORM, body: `type=private&to=${enc(to)}&content=${enc('**Alice**: hello **world**')}` });
+
+    it.each<[string, Record<string, unknown>, Record<string, string>, object]>([
+        ['rule channel to: a direct message', raw, { to: 'bob@example.com' }, dm('bob@example.com')],
+        ['instance to (from a URL e-mail target): a direct message', { ...raw, stream: undefined, to: 'bob@example.com' }, {}, dm('bob@example.com')],
+        ['a rule channel stream wins over the instance to', { ...raw, stream: undefined, to: 'bob@example.com' }, { stream: 'dev' }, send('**Alice**: hello **world**', 'dev')],
+    ])('%s', (_name, config, channel, expected) => {
+        expect(zulipTarget.buildRequests(makeInput(zulipTarget, config, { channel })).map(view)).toEqual([expected]);
+    });
+
+    it('to must be an e-mail address', () => {
+        expect(() => zulipTarget.parseConfig({ ...raw, to: 'bob' })).toThrow('to: must be the e-mail address');
+    });
+});
