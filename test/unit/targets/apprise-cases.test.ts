@@ -33,7 +33,7 @@ interface AppriseCase {
 }
 
 /** Agreement reached; the test fails when it drops (raise it when it rises). */
-const AGREED_AT_LEAST = 301;
+const AGREED_AT_LEAST = 356;
 
 const CASES: AppriseCase[] = JSON.parse(readFileSync(join(__dirname, 'fixtures/apprise-url-cases.json'), 'utf8')).cases;
 
