@@ -1,15 +1,17 @@
-import { IHttp, ILogger, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+import { IHttp, ILogger, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
 
 import { checkAddress } from '../core/addressPolicy';
 import { outboundFile } from '../core/files';
+import type { RelayInstance } from '../core/config';
 import { HttpResult, OutboundRequest } from '../core/http';
 import { RelayMessage } from '../core/message';
 import { originOf } from '../core/redact';
 import { OutboundGuard } from '../core/relay';
 import { ServerPostRules } from '../inbound/serverRules';
 import { DeliveryProgress, runRequests } from '../targets/run';
-import { DeliveryInput, OutboundFile, RenderedMessage, TargetAdapter, TargetError } from '../targets/types';
+import { DeliveryInput, OutboundFile, RenderedMessage, SessionRejected, TargetAdapter, TargetError } from '../core/adapter';
 import { DEFAULT_TIMEOUT_MS, executeRequest } from './httpExecutor';
+import { readSession, removeSession, saveSession } from './records/session';
 
 /** One delivery to one target, as the immediate path and the outbox both describe it. */
 export interface DeliveryJob {
@@ -35,6 +37,8 @@ export interface DeliveryJob {
     timeoutMs?: number;
     /** The running configuration's address policy and redaction. */
     guard: OutboundGuard;
+    /** Where adapters' kept sessions live (records/session.ts); without it a kept session lasts one delivery. */
+    sessions?: { read: IRead; persistence: IPersistence };
 }
 
 export type AttemptResult =
@@ -69,6 +73,25 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
         }
         return executeRequest(http, request, timeout);
     };
+    const run = () => runRequests(job.adapter, input, progress, (request) => execute(request, timeoutMs), (request) => {
+        current = request;
+    });
+    const kept = job.adapter.keptSession;
+    const scope = kept ? kept.scope(job.config) : undefined;
+    // A kept session: the stored one, else a login whose answer is stored for every instance.
+    const openSession = async (previous?: Record<string, string>): Promise<Record<string, string>> => {
+        const known = previous || !job.sessions ? undefined : await readSession(job.sessions.read.getPersistenceReader(), scope!);
+        if (known) {
+            return known;
+        }
+        const login = kept!.login(input.config, previous);
+        current = login;
+        const values = kept!.read(input.config, await execute(login, timeoutMs));
+        if (job.sessions) {
+            await saveSession(job.sessions.persistence, scope!, values);
+        }
+        return values;
+    };
     try {
         if (job.adapter.login && job.adapter.readLogin) {
             const login = job.adapter.login(input.config);
@@ -77,9 +100,32 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
                 input.session = job.adapter.readLogin(input.config, await execute(login, job.timeoutMs));
             }
         }
-        await runRequests(job.adapter, input, progress, (request) => execute(request, timeoutMs), (request) => {
-            current = request;
-        });
+        if (kept && scope !== undefined) {
+            input.session = await openSession();
+            try {
+                await run();
+            } catch (e) {
+                if (!(e instanceof SessionRejected)) {
+                    throw e;
+                }
+                // The target no longer takes the session (expired, logged out). Another server
+                // instance may have logged in again already: its session is used; else one fresh
+                // login (replacing the rejected one), then on from where the delivery stopped.
+                const rejected = input.session;
+                const stored = job.sessions ? await readSession(job.sessions.read.getPersistenceReader(), scope) : undefined;
+                if (stored && JSON.stringify(stored) !== JSON.stringify(rejected)) {
+                    input.session = stored;
+                } else {
+                    if (job.sessions) {
+                        await removeSession(job.sessions.persistence, scope);
+                    }
+                    input.session = await openSession(rejected);
+                }
+                await run();
+            }
+        } else {
+            await run();
+        }
         return { ok: true, remoteIds: progress.remoteIds };
     } catch (e) {
         const where = current ? `${current.method} ${originOf(current.url) || '(invalid url)'}` : job.adapter.describe(job.config);
@@ -120,9 +166,9 @@ export function fileRulesOf(maxFileSize: number, server: ServerPostRules): FileR
 }
 
 /** Reads file bytes for targets that upload (within the size limit); the others get a link or a label (core/files.ts). */
-export async function loadFiles(message: RelayMessage, adapter: TargetAdapter, read: IRead, logger: ILogger, cache: Map<string, OutboundFile>, rules: FileRules): Promise<OutboundFile[]> {
+export async function loadFiles(message: RelayMessage, instance: RelayInstance, read: IRead, logger: ILogger, cache: Map<string, OutboundFile>, rules: FileRules): Promise<OutboundFile[]> {
     const withoutBytes = () => message.files.map((file) => outboundFile(file, rules.filesPublic));
-    if (message.files.length === 0 || !adapter.capabilities.upload || message.event !== 'sent') {
+    if (message.files.length === 0 || !(instance.capabilities && instance.capabilities.upload) || message.event !== 'sent') {
         return withoutBytes();
     }
     const out: OutboundFile[] = [];

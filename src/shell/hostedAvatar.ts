@@ -2,7 +2,7 @@ import { IHttp, ILogger, IPersistence, IRead } from '@rocket.chat/apps-engine/de
 
 import { checkAddress } from '../core/addressPolicy';
 import { OutboundGuard } from '../core/relay';
-import { RenderedMessage, TargetAdapter } from '../targets/types';
+import { RenderedMessage, TargetAdapter } from '../core/adapter';
 import { fetchFile } from './fileFetch';
 import { DEFAULT_TIMEOUT_MS, executeRequest } from './httpExecutor';
 import { readHostedAvatar, saveHostedAvatar } from './records/hostedAvatar';
@@ -35,6 +35,9 @@ export async function hostedAvatarFor(adapter: TargetAdapter, config: unknown, r
         return undefined;
     }
     const scope = hosting.scope(config);
+    if (scope === undefined) {
+        return undefined;
+    }
     const key = `${scope}\n${avatarUrl}`;
     if (Date.now() - (failedAt.get(key) || 0) < RETRY_FAILED_AFTER_MS) {
         return undefined;

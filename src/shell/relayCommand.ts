@@ -71,7 +71,7 @@ export class RelayCommand implements ISlashCommand {
             case 'list':
                 return this.list(room, read);
             case 'test':
-                return this.test(caller, read, http);
+                return this.test(caller, read, http, persistence);
             case 'link':
                 return this.link(args, caller, read, persistence);
             case 'unlink':
@@ -162,7 +162,7 @@ export class RelayCommand implements ISlashCommand {
     }
 
     /** Sends a test message straight to each target (no outbox) and reports what happened. */
-    private async test(caller: Caller, read: IRead, http: IHttp): Promise<string> {
+    private async test(caller: Caller, read: IRead, http: IHttp, persistence: IPersistence): Promise<string> {
         const { user, room } = caller;
         const { active, siteUrl } = await this.configStore.current(read);
         if (!active) {
@@ -187,7 +187,7 @@ export class RelayCommand implements ISlashCommand {
             plans.map(async (plan) => {
                 const started = Date.now();
                 const result = await attemptDelivery(
-                    { instance: plan.instance.name, adapter: plan.adapter, config: plan.instance.adapterConfig, channel: plan.channel, message, rendered: plan.rendered, partsDone: 0, remoteIds: [], carried: {}, existingIds: [], files: [], timeoutMs: plan.instance.timeoutMs, guard: active },
+                    { instance: plan.instance.name, adapter: plan.adapter, config: plan.instance.adapterConfig, channel: plan.channel, message, rendered: plan.rendered, partsDone: 0, remoteIds: [], carried: {}, existingIds: [], files: [], timeoutMs: plan.instance.timeoutMs, guard: active, sessions: { read, persistence } },
                     http,
                 );
                 const took = `${Date.now() - started} ms`;

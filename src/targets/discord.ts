@@ -19,8 +19,7 @@ import {
     responseError,
     requestsForEvent,
 } from './common';
-import type { NativeUrlAdapter } from './url';
-import type { DeliveryInput, OutboundFile, TargetAdapter } from './types';
+import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter } from '../core/adapter';
 
 export interface DiscordConfig {
     /** `https://discord.com/api/webhooks/{id}/{token}` (no query). */
@@ -34,6 +33,13 @@ export interface DiscordConfig {
     threadId?: string;
     /** Larger files are linked instead of uploaded. */
     maxFileSize: number;
+    /** Discord message flags sent with every new message (Apprise `flags`, e.g. 4096: no notifications). */
+    flags?: number;
+    /**
+     * Forum channels: a message outside a thread opens a post of this name (`thread_name`), as
+     * a webhook into a forum must name a thread or create one.
+     */
+    threadName?: string;
 }
 
 const MAX_TEXT = 2000;
@@ -45,6 +51,9 @@ const NATIVE_HOST = /^(?:(?:ptb|canary)\.)?discord(?:app)?\.com$/i;
 const WEBHOOK_PATH = /^(.*\/webhooks)\/(\d+)\/([\w-]+)\/?$/;
 const SNOWFLAKE = /^\d+$/;
 const TOKEN = /^[\w-]+$/;
+const MAX_THREAD_NAME = 100;
+/** Carried value: the forum post the first part opened (the later parts go into it). */
+const POST_KEY = 'post';
 
 function parseConfig(raw: Record<string, unknown>): DiscordConfig {
     const url = optionalString(raw, 'webhook_url');
@@ -81,6 +90,14 @@ function parseConfig(raw: Record<string, unknown>): DiscordConfig {
     if (avatarUrl !== undefined && !/^https?:\/\//i.test(avatarUrl)) {
         throw new ConfigError('avatar_url', 'must be an http(s) URL');
     }
+    const flags = raw.flags === undefined || raw.flags === null || raw.flags === '' ? undefined : Number(raw.flags);
+    if (flags !== undefined && !(typeof raw.flags === 'number' || /^\d+$/.test(String(raw.flags).trim())) || (flags !== undefined && !(flags >= 0 && Math.floor(flags) === flags))) {
+        throw new ConfigError('flags', `must be a whole number of 0 or more (Discord message flags), got ${JSON.stringify(raw.flags)}`);
+    }
+    const threadName = optionalString(raw, 'thread_name');
+    if (threadName !== undefined && threadName.length > MAX_THREAD_NAME) {
+        throw new ConfigError('thread_name', `must be at most ${MAX_THREAD_NAME} characters`);
+    }
     return {
         webhookUrl,
         webhookId,
@@ -88,6 +105,8 @@ function parseConfig(raw: Record<string, unknown>): DiscordConfig {
         avatarUrl,
         threadId,
         maxFileSize: optionalPositiveInteger(raw, 'max_file_size') || DEFAULT_MAX_FILE_SIZE,
+        flags,
+        threadName,
     };
 }
 
@@ -96,8 +115,8 @@ function acceptsNativeUrl(url: URL): boolean {
 }
 
 /**
- * discord://[botname@]{id}/{token}[?thread=…&avatar_url=…&botname=…], or the webhook URL
- * Discord shows (https://discord.com/api/webhooks/{id}/{token}[?thread_id=…]).
+ * discord://[botname@]{id}/{token}[?thread=…&avatar_url=…&botname=…&flags=…&thread_name=…], or
+ * the webhook URL Discord shows (https://discord.com/api/webhooks/{id}/{token}[?thread_id=…]).
  */
 function fromUrl(url: URL): Record<string, unknown> {
     const raw: Record<string, unknown> = {};
@@ -126,6 +145,14 @@ function fromUrl(url: URL): Record<string, unknown> {
     if (botname) {
         raw.botname = botname;
     }
+    const flags = queryValue(url, 'flags');
+    if (flags !== undefined) {
+        raw.flags = flags;
+    }
+    const threadName = queryValue(url, 'thread_name');
+    if (threadName) {
+        raw.thread_name = threadName;
+    }
     return raw;
 }
 
@@ -151,7 +178,16 @@ export function sanitiseUsername(name: string): string {
 }
 
 function threadFor(input: DeliveryInput<DiscordConfig>): string | undefined {
-    return input.channel.thread_id || input.config.threadId;
+    return input.channel.thread_id || input.config.threadId || input.carried[POST_KEY];
+}
+
+/**
+ * A message that opened a forum post (`thread_name`) lives in that post: its remote id is
+ * `{messageId}@{postId}`, so edits and deletes find it (Discord needs `thread_id` for them).
+ */
+function splitRemoteId(remoteId: string): { messageId: string; postId?: string } {
+    const at = remoteId.indexOf('@');
+    return at < 0 ? { messageId: remoteId } : { messageId: remoteId.slice(0, at), postId: remoteId.slice(at + 1) };
 }
 
 function parentUrl(message: RelayMessage, parentId: string): string {
@@ -212,6 +248,12 @@ function buildSent(input: DeliveryInput<DiscordConfig>): OutboundRequest[] {
     const base: Record<string, unknown> = identity(input);
     // Relayed text must never ping anyone on Discord.
     base.allowed_mentions = { parse: [] };
+    if (input.config.flags !== undefined) {
+        base.flags = input.config.flags;
+    }
+    if (input.config.threadName && !threadFor(input)) {
+        base.thread_name = input.config.threadName;
+    }
     const requests = chunks.slice(0, uploads.length ? -1 : undefined)
         .map((content) => jsonRequest('POST', url, Object.assign({ content }, base)));
     if (uploads.length) {
@@ -231,7 +273,8 @@ function buildSent(input: DeliveryInput<DiscordConfig>): OutboundRequest[] {
 }
 
 function messageUrl(input: DeliveryInput<DiscordConfig>, remoteId: string): string {
-    return withQuery(`${input.config.webhookUrl}/messages/${encodeURIComponent(remoteId)}`, [['thread_id', threadFor(input)]]);
+    const { messageId, postId } = splitRemoteId(remoteId);
+    return withQuery(`${input.config.webhookUrl}/messages/${encodeURIComponent(messageId)}`, [['thread_id', postId || threadFor(input)]]);
 }
 
 function buildEdited(input: DeliveryInput<DiscordConfig>): OutboundRequest[] {
@@ -254,10 +297,18 @@ function buildDeleted(input: DeliveryInput<DiscordConfig>): OutboundRequest[] {
     return input.remoteIds.map((remoteId) => ({ method: 'DELETE' as const, url: messageUrl(input, remoteId), headers: {} }));
 }
 
-function readResponse(_input: DeliveryInput<DiscordConfig>, request: OutboundRequest, response: HttpResult): { remoteId?: string } {
+function readResponse(input: DeliveryInput<DiscordConfig>, request: OutboundRequest, response: HttpResult): ReadResult {
     const body = parseJsonBody(response);
     if (isSuccessStatus(response.status)) {
-        return body && typeof body.id === 'string' ? { remoteId: body.id } : {};
+        if (!body || typeof body.id !== 'string') {
+            return {};
+        }
+        const openedPost = request.method === 'POST' && input.config.threadName !== undefined && typeof body.channel_id === 'string'
+            && (input.carried[POST_KEY] !== undefined || !threadFor(input)) ? body.channel_id : undefined;
+        if (openedPost === undefined) {
+            return { remoteId: body.id };
+        }
+        return input.carried[POST_KEY] ? { remoteId: `${body.id}@${openedPost}` } : { remoteId: `${body.id}@${openedPost}`, carry: { [POST_KEY]: openedPost } };
     }
     if (request.method === 'DELETE' && response.status === 404) {
         return {}; // already gone: the delete has happened
@@ -270,14 +321,26 @@ function readResponse(_input: DeliveryInput<DiscordConfig>, request: OutboundReq
     throw responseError('Discord', response);
 }
 
-export const discordTarget: TargetAdapter<DiscordConfig> & NativeUrlAdapter = {
+export const discordTarget: TargetAdapter<DiscordConfig> = {
     type: 'discord',
     schemes: ['discord'],
-    capabilities: { edit: true, delete: true, threads: false, upload: true, identity: 'native' },
-    limits: { maxTextLength: MAX_TEXT },
+    templates: 'webhook',
+    capabilities: () => ({ edit: true, delete: true, threads: false, upload: true }),
+    docs: {
+        files: 'upload',
+        filesHow: 'multipart on the last part, up to 10 files and 10 MiB each (Discord\'s limits); more are links',
+        rows: [
+            {
+                target: 'Discord webhook',
+                instance: '`discord://{id}/{token}` or `{ "type": "discord", "webhook_url": … }`',
+                identity: '`username`, `avatar_url`',
+                notes: '2000 chars per message, files as multipart, edits and deletes; `flags` (Discord message flags, e.g. 4096 silent) and, for forum channels, `thread_name` (each message opens a post, its parts and edits follow it)',
+            },
+        ],
+    },
     parseConfig,
     endpoints: (config) => [config.webhookUrl],
-    fromUrl,
+    fromUrl: (url) => ({ config: fromUrl(url) }),
     acceptsNativeUrl,
     describe: (config) => `discord webhook ${config.webhookId}${config.threadId ? ` thread ${config.threadId}` : ''}`,
     buildRequests,

@@ -18,7 +18,7 @@ import {
     responseError,
 } from './common';
 import { splitToFit, utf8Length } from './sizing';
-import type { DeliveryInput, TargetAdapter } from './types';
+import type { DeliveryInput, TargetAdapter } from '../core/adapter';
 
 export interface GotifyConfig {
     /** Server base URL (may include a path prefix), without trailing slash. */
@@ -51,7 +51,10 @@ function parseConfig(raw: Record<string, unknown>): GotifyConfig {
     };
 }
 
-/** Apprise's priority names (by first letter) and numbers, mapped to its five Gotify levels. */
+/**
+ * Apprise's priority names (by first letter) and numbers, mapped to its five Gotify levels; a
+ * word Apprise does not know is normal (5), as in Apprise.
+ */
 function appPriority(value: string): number {
     const word = value.trim().toLowerCase();
     const byLetter: Record<string, number> = { l: 0, m: 3, n: 5, h: 8, e: 10 };
@@ -62,7 +65,7 @@ function appPriority(value: string): number {
         const level = Number(word);
         return level >= 10 ? 10 : level >= 8 ? 8 : level >= 5 ? 5 : level >= 3 ? 3 : 0;
     }
-    throw new ConfigError('priority', `must be low, moderate, normal, high, emergency or 0-10, got "${value}"`);
+    return DEFAULT_PRIORITY;
 }
 
 /**
@@ -149,11 +152,23 @@ function describe(config: GotifyConfig): string {
 export const gotifyTarget: TargetAdapter<GotifyConfig> = {
     type: 'gotify',
     schemes: ['gotify', 'gotifys'],
-    capabilities: { edit: false, delete: true, threads: false, upload: false, identity: 'native' },
-    limits: { maxTextLength: MAX_MESSAGE_BYTES },
+    templates: 'webhook',
+    capabilities: (config) => ({ edit: false, delete: config.clientToken !== undefined, threads: false, upload: false }),
+    docs: {
+        files: 'link',
+        filesHow: 'Gotify messages carry no files',
+        rows: [
+            {
+                target: 'Gotify',
+                instance: '`gotify(s)://host[:port][/path]/{app_token}[?priority=…]` or `{ "type": "gotify", "server": …, "app_token": …, "priority": 5 }`',
+                identity: 'title = name',
+                notes: 'markdown message, split at 64 KiB, files as links; deletes only with a `client_token`; a priority word Apprise does not know is normal (5); no edits or threads',
+            },
+        ],
+    },
     parseConfig,
     endpoints: (config) => [config.server],
-    fromUrl,
+    fromUrl: (url) => ({ config: fromUrl(url) }),
     describe,
     buildRequests,
     readResponse,

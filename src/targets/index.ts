@@ -1,6 +1,11 @@
 // The target registry: every adapter the app ships, looked up by instance `type` or URL scheme.
-// Adding a target = one adapter file + one entry in ALL_TARGETS + one test table.
+// Adding a target = one adapter file (src/targets/<name>.ts exporting `…: TargetAdapter<…>`) and
+// one test table; the list below is written by `npm run targets:generate` (a test checks it).
 
+import type { AdapterRegistry, TargetAdapter } from '../core/adapter';
+import { parseTargetUrl } from './url';
+
+// generated: adapters (npm run targets:generate)
 import { discordTarget } from './discord';
 import { gotifyTarget } from './gotify';
 import { matrixTarget } from './matrix';
@@ -10,27 +15,25 @@ import { rocketChatTarget } from './rocketchat';
 import { slackTarget } from './slack';
 import { teamsTarget } from './teams';
 import { telegramTarget } from './telegram';
-import type { TargetAdapter } from './types';
-import { parseTargetUrl, ParsedTargetUrl } from './url';
 import { webhookTarget } from './webhook';
 import { zulipTarget } from './zulip';
 
 export const ALL_TARGETS: TargetAdapter[] = [
-    webhookTarget, discordTarget, rocketChatTarget,
-    slackTarget, mattermostTarget, teamsTarget, zulipTarget,
-    matrixTarget, telegramTarget, ntfyTarget, gotifyTarget,
+    discordTarget,
+    gotifyTarget,
+    matrixTarget,
+    mattermostTarget,
+    ntfyTarget,
+    rocketChatTarget,
+    slackTarget,
+    teamsTarget,
+    telegramTarget,
+    webhookTarget,
+    zulipTarget,
 ];
+// end generated
 
-export interface TargetRegistry {
-    /** The adapter for an instance `type`, or undefined when there is none. */
-    adapterForType(type: string): TargetAdapter | undefined;
-    /** Apprise-style URL → adapter type and raw instance object; throws ConfigError (path `url`). */
-    parseTargetUrl(url: string): ParsedTargetUrl;
-    /** Instance types, for error messages and the help text. */
-    types(): string[];
-}
-
-export function createTargetRegistry(adapters: readonly TargetAdapter[] = ALL_TARGETS): TargetRegistry {
+export function createTargetRegistry(adapters: readonly TargetAdapter[] = ALL_TARGETS): AdapterRegistry {
     return {
         adapterForType: (type) => adapters.filter((adapter) => adapter.type === type)[0],
         parseTargetUrl: (url) => parseTargetUrl(url, adapters),
@@ -38,4 +41,4 @@ export function createTargetRegistry(adapters: readonly TargetAdapter[] = ALL_TA
     };
 }
 
-export const targetRegistry: TargetRegistry = createTargetRegistry();
+export const targetRegistry: AdapterRegistry = createTargetRegistry();

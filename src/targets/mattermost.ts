@@ -4,7 +4,9 @@
 //   username, icon_url?, props}`. The webhook answers a plain `ok` without a post id, so nothing
 //   can be edited, deleted or replied to: buildRequests returns [] for those (capabilities are
 //   static and describe bot mode, as in slack.ts), and files are links.
-// - `bot` (a bot's access token, `server_url` + `bot_token` + a channel id): the REST API. Files
+// - `bot` (a bot's access token, `server_url` + `bot_token` + a channel): the REST API. A channel
+//   is its id (26 letters and digits) or, with the instance's `team`, its name: the name is looked
+//   up first (`GET /api/v4/teams/name/{team}/channels/name/{name}`, as Apprise does). Files
 //   with bytes go up first (`POST /api/v4/files`, multipart `channel_id` + `files`, one file per
 //   request so each answer is one file id), then `POST /api/v4/posts` `{channel_id, message,
 //   root_id?, file_ids?, props}`; the file ids ride on the first post, so an edit that needs
@@ -15,9 +17,10 @@
 //
 // `props.from_relay_bridge` marks our posts so Mattermost-side bridges can skip them.
 //
-// Apprise URLs: mmost://[botname@]host[:port][/path]/{token} (http), mmosts:// (https), `?channel=`
-// or `?to=` for the channel; `?mode=bot` (or `b`, or a `?team=`) makes {token} a bot token and the
-// channel a channel id. Also the https://host/hooks/{key} URL Mattermost shows.
+// Apprise URLs: mmost://[botname@]host[:port][/path]/{token} (http), mmosts:// (https), `?channel=`,
+// `?channels=` or `?to=` for the channels (several: several destinations), `?botname=`, `?icon_url=`;
+// `?mode=bot` (or `b`, or a `?team=`) makes {token} a bot token, the URL's user the team, and a
+// channel an id, or a name (`#name`, or any non-id with a team). Also https://host/hooks/{key}.
 
 import { ConfigError } from '../core/errors';
 import type { HttpResult, OutboundRequest } from '../core/http';
@@ -25,11 +28,10 @@ import { parseJsonBody } from '../core/http';
 import { neutraliseMentions, splitText, toCommonMark } from '../core/text';
 import {
     decodeUrlPart, fileMarkdown, fitChunksToParts, isSuccessStatus, optionalString, originOf, pathSegments, queryValue, requestsForEvent, requireHttpUrl,
-    responseError, singleUrlChannel,
+    responseError,
 } from './common';
-import type { NativeUrlAdapter } from './url';
-import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter } from './types';
-import { TargetError } from './types';
+import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter, UrlInstance } from '../core/adapter';
+import { TargetError } from '../core/adapter';
 
 export interface MattermostConfig {
     mode: 'webhook' | 'bot';
@@ -41,6 +43,10 @@ export interface MattermostConfig {
     botToken?: string;
     /** Webhook mode: default channel name (without `~`/`#`); bot mode: default channel id. The rule channel's wins. */
     channel?: string;
+    /** Bot mode: default channel by name (looked up in `team`). */
+    channelName?: string;
+    /** Bot mode: the team whose channels are named (its name, as in the team's URL). */
+    team?: string;
     /** Username when the message has no alias (Apprise `botname`). */
     botname?: string;
     /** Icon when the message has no avatar. */
@@ -55,6 +61,8 @@ const MAX_FILES_PER_POST = 10;
 const HOOK_PATH = /\/hooks\/([A-Za-z0-9_-]+)$/;
 // Mattermost ids are 26 lower-case letters and digits.
 const MATTERMOST_ID = /^[a-z0-9]{26}$/;
+// A channel's name (its URL slug): letters, digits, `-`, `_`, `.`.
+const CHANNEL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const NATIVE_HOOK_PATH = /^(?:\/[^?#]*)?\/hooks\/[a-z0-9]{26}\/?$/;
 
 /** `town-square`, `#town-square` and `~town-square` all name the channel `town-square`. */
@@ -85,9 +93,26 @@ function parseConfig(raw: Record<string, unknown>): MattermostConfig {
         }
         const serverUrl = requireHttpUrl(raw, 'server_url', 'the Mattermost server, e.g. https://mattermost.example.com');
         const channelId = optionalString(raw, 'channel_id');
-        return {
+        const team = optionalString(raw, 'team');
+        const config: MattermostConfig = {
             mode: 'bot', serverUrl, botToken, channel: channelId === undefined ? undefined : requireChannelId(channelId, 'channel_id'), botname, iconUrl,
         };
+        if (team !== undefined) {
+            config.team = team;
+        }
+        const named = optionalString(raw, 'channel');
+        if (named !== undefined) {
+            if (channelId !== undefined) {
+                throw new ConfigError('channel', 'give either channel_id or channel (a name, looked up in team), not both');
+            }
+            const target = botChannel(named, team, 'channel');
+            if (target.id) {
+                config.channel = target.id;
+            } else {
+                config.channelName = target.name;
+            }
+        }
+        return config;
     }
     const webhookUrl = requireHttpUrl(raw, 'webhook_url', 'the incoming webhook URL, https://host/hooks/{key} (or server_url + bot_token + channel_id for a bot)');
     if (!HOOK_PATH.test(webhookUrl.replace(/[?#].*$/, ''))) {
@@ -95,6 +120,39 @@ function parseConfig(raw: Record<string, unknown>): MattermostConfig {
     }
     const channel = optionalString(raw, 'channel');
     return { mode: 'webhook', webhookUrl, channel: channel === undefined ? undefined : channelName(channel), botname, iconUrl };
+}
+
+/**
+ * A bot-mode channel: an id, or a name to look up in the team (`#name`, or any other word when a
+ * team is given, as Apprise reads them). A name without a team is refused: there is nowhere to look.
+ */
+function botChannel(value: string, team: string | undefined, key: string): { id?: string; name?: string } {
+    const named = /^[#~]/.test(value);
+    const bare = value.replace(/^[#~+]/, '');
+    if (!named && MATTERMOST_ID.test(bare)) {
+        return { id: bare };
+    }
+    if (!CHANNEL_NAME.test(bare)) {
+        throw new ConfigError(key, `"${value}" is neither a channel id (26 letters and digits) nor a channel name`);
+    }
+    if (!team) {
+        throw new ConfigError(key, `"${value}" is not a channel id (26 letters and digits, under the channel's View Info); a channel name needs the team it is in (team, or mmost://{team}@host/…?mode=bot)`);
+    }
+    return { name: bare.toLowerCase() };
+}
+
+/** Bot mode: a channel for every rule channel, an id or a name the instance's team can look up. */
+function checkChannel(config: MattermostConfig, channel: Record<string, string>): void {
+    if (config.mode !== 'bot') {
+        return;
+    }
+    if (channel.channel_id !== undefined) {
+        requireChannelId(channel.channel_id, 'channel_id');
+    } else if (channel.channel !== undefined) {
+        botChannel(channel.channel, config.team, 'channel');
+    } else if (!config.channel && !config.channelName) {
+        throw new ConfigError('channel_id', 'is missing: the instance names no channel, so the rule channel must ({ "channel_id": … })');
+    }
 }
 
 function acceptsNativeUrl(url: URL): boolean {
@@ -117,9 +175,9 @@ function urlMode(url: URL): 'webhook' | 'bot' {
  * the webhook key (or, in bot mode, the bot token), the segments before it the server's sub-path.
  * Also https://host/hooks/{key}.
  */
-function fromUrl(url: URL): Record<string, unknown> {
+function fromUrl(url: URL): UrlInstance {
     if (url.protocol === 'https:' || url.protocol === 'http:') {
-        return { webhook_url: `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}` };
+        return { config: { webhook_url: `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}` } };
     }
     if (!url.hostname) {
         throw new ConfigError('host', 'is missing (mmost://host/{key})');
@@ -132,17 +190,38 @@ function fromUrl(url: URL): Record<string, unknown> {
     const protocol = url.protocol === 'mmosts:' ? 'https' : 'http';
     const server = `${protocol}://${url.host}${segments.map((segment) => `/${encodeURIComponent(segment)}`).join('')}`;
     const mode = urlMode(url);
-    const raw: Record<string, unknown> = mode === 'bot'
-        ? { server_url: server, bot_token: decodeUrlPart(key) }
-        : { webhook_url: `${server}/hooks/${encodeURIComponent(key)}` };
-    const channel = singleUrlChannel((queryValue(url, 'channel', 'channels', 'to') || '').split(/[\s,]+/).filter((name) => name), 'channel');
-    if (channel) {
-        raw[mode === 'bot' ? 'channel_id' : 'channel'] = channel;
+    const user = decodeUrlPart(url.username);
+    const channels = (queryValue(url, 'channel', 'channels', 'to') || '').split(/[\s,]+/).filter((name) => name);
+    let raw: Record<string, unknown>;
+    let destinations: Array<Record<string, string>>;
+    if (mode === 'bot') {
+        // Apprise: the URL's user (or ?team=) is the team whose channel names are looked up.
+        const team = queryValue(url, 'team') || user || undefined;
+        raw = { server_url: server, bot_token: decodeUrlPart(key) };
+        if (team) {
+            raw.team = team;
+        }
+        destinations = channels.map((channel): Record<string, string> => {
+            const target = botChannel(channel, team, 'channel');
+            return target.id ? { channel_id: target.id } : { channel: target.name as string };
+        });
+        const botname = queryValue(url, 'botname');
+        if (botname) {
+            raw.botname = botname;
+        }
+    } else {
+        raw = { webhook_url: `${server}/hooks/${encodeURIComponent(key)}` };
+        destinations = channels.map((channel) => ({ channel }));
+        const botname = queryValue(url, 'botname') || user;
+        if (botname) {
+            raw.botname = botname;
+        }
     }
-    if (url.username) {
-        raw.botname = decodeUrlPart(url.username);
+    const iconUrl = queryValue(url, 'icon_url');
+    if (iconUrl) {
+        raw.icon_url = iconUrl;
     }
-    return raw;
+    return { config: raw, destinations };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -213,12 +292,51 @@ function uploadKey(index: number): string {
     return `upload.${index}`;
 }
 
+/** Carried-value key of the channel id a name resolved to. */
+const CHANNEL_KEY = 'channel';
+
+/** The bot's channel: an id, or a name in the team (the rule channel's first). */
+function botTarget(input: DeliveryInput<MattermostConfig>): { id?: string; name?: string } | undefined {
+    const { config } = input;
+    if (input.channel.channel_id) {
+        return { id: input.channel.channel_id };
+    }
+    const ruleChannel = input.channel.channel;
+    if (ruleChannel) {
+        const bare = ruleChannel.replace(/^[#~+]/, '');
+        return !/^[#~]/.test(ruleChannel) && MATTERMOST_ID.test(bare) ? { id: bare } : { name: bare.toLowerCase() };
+    }
+    if (config.channel) {
+        return { id: config.channel };
+    }
+    return config.channelName ? { name: config.channelName } : undefined;
+}
+
+/** A channel name is looked up in the team first (its id: uploads and posts need it). */
+function withChannelLookup(input: DeliveryInput<MattermostConfig>, requests: OutboundRequest[]): OutboundRequest[] {
+    const target = botTarget(input);
+    if (!target || !target.name || requests.length === 0) {
+        return requests;
+    }
+    const { config } = input;
+    if (!config.team) {
+        throw new TargetError(`Mattermost: channel "${target.name}" is a name; set team in the instance (or give the channel_id)`, 0, false);
+    }
+    return [{
+        method: 'GET' as const,
+        url: `${config.serverUrl}/api/v4/teams/name/${encodeURIComponent(config.team)}/channels/name/${encodeURIComponent(target.name)}`,
+        headers: botHeaders(config, false),
+        tag: CHANNEL_KEY,
+    } as OutboundRequest].concat(requests);
+}
+
 function buildBotSent(input: DeliveryInput<MattermostConfig>): OutboundRequest[] {
     const { config, rendered } = input;
-    const channelId = input.channel.channel_id || input.channel.channel || config.channel;
-    if (!channelId) {
+    const target = botTarget(input);
+    if (!target) {
         throw new TargetError('Mattermost: no channel; set channel_id in the rule channel or the instance', 0, false);
     }
+    const channelId = target.id || input.carried[CHANNEL_KEY] || '';
     const uploaded = uploadedIndexes(input);
     const uploads: OutboundRequest[] = uploaded.map((index) => {
         const file = input.files[index];
@@ -278,7 +396,7 @@ function buildRequests(input: DeliveryInput<MattermostConfig>): OutboundRequest[
     if (input.config.mode === 'webhook') {
         return buildWebhook(input);
     }
-    return requestsForEvent(input, { sent: buildBotSent, edited: buildBotEdited, deleted: buildBotDeleted });
+    return requestsForEvent(input, { sent: (sent) => withChannelLookup(sent, buildBotSent(sent)), edited: buildBotEdited, deleted: buildBotDeleted });
 }
 
 function readResponse(input: DeliveryInput<MattermostConfig>, request: OutboundRequest, response: HttpResult): ReadResult {
@@ -286,6 +404,12 @@ function readResponse(input: DeliveryInput<MattermostConfig>, request: OutboundR
     if (isSuccessStatus(response.status)) {
         if (input.config.mode === 'webhook') {
             return {}; // a plain `ok`
+        }
+        if (request.tag === CHANNEL_KEY) {
+            if (body && typeof body.id === 'string' && MATTERMOST_ID.test(body.id)) {
+                return { carry: { [CHANNEL_KEY]: body.id } };
+            }
+            throw new TargetError(`Mattermost answered ${response.status} to the channel lookup without a channel id`, response.status, false);
         }
         if (request.multipart) {
             const infos = body && Array.isArray(body.file_infos) ? body.file_infos : [];
@@ -303,6 +427,10 @@ function readResponse(input: DeliveryInput<MattermostConfig>, request: OutboundR
     if (request.method === 'DELETE' && response.status === 404) {
         return {}; // already gone: the delete has happened
     }
+    if (request.tag === CHANNEL_KEY && response.status === 404) {
+        const target = botTarget(input);
+        throw new TargetError(`Mattermost answered 404: no channel "${target && target.name}" in team "${input.config.team}" the bot can see (the channel's name is the last part of its URL)`, 404, false);
+    }
     // Mattermost's app errors: `{id, message, detailed_error, request_id, status_code}`.
     const detail = body && typeof body.message === 'string'
         ? `${body.message}${typeof body.id === 'string' ? ` [${body.id}]` : ''}`
@@ -312,16 +440,35 @@ function readResponse(input: DeliveryInput<MattermostConfig>, request: OutboundR
 
 function describe(config: MattermostConfig): string {
     return config.mode === 'bot'
-        ? `mattermost bot ${originOf(config.serverUrl as string)}${config.channel ? ` channel ${config.channel}` : ''}`
+        ? `mattermost bot ${originOf(config.serverUrl as string)}${config.channel ? ` channel ${config.channel}` : config.channelName ? ` ~${config.channelName} in ${config.team}` : ''}`
         : `mattermost webhook ${originOf(config.webhookUrl as string)}${config.channel ? ` ~${config.channel}` : ''}`;
 }
 
-export const mattermostTarget: TargetAdapter<MattermostConfig> & NativeUrlAdapter = {
+export const mattermostTarget: TargetAdapter<MattermostConfig> = {
     type: 'mattermost',
     schemes: ['mmost', 'mmosts'],
-    capabilities: { edit: true, delete: true, threads: true, upload: true, identity: 'native' },
-    limits: { maxTextLength: MAX_TEXT },
+    templates: 'webhook',
+    capabilities: (config) => { const bot = config.mode === 'bot'; return { edit: bot, delete: bot, threads: bot, upload: bot }; },
+    docs: {
+        files: 'upload',
+        filesHow: 'bot mode: `POST /api/v4/files` per file (100 MB, the server\'s default limit), the first post carries up to 10 `file_ids`; an incoming webhook cannot upload: link',
+        rows: [
+            {
+                target: 'Mattermost webhook',
+                instance: '`mmost(s)://[botname@]host[:port][/path]/{key}[?channel=…][&botname=…][&icon_url=…]` (several channels fan out), `https://host/hooks/{key}`, or `{ "type": "mattermost", "webhook_url": … }`',
+                identity: '`username`, `icon_url` (the server must allow integrations to override them)',
+                notes: '16 383 chars per post, files as links, `props.from_relay_bridge: true` marks our posts; no post ids, so no edits, deletes or threads; `mmost://` is plain http',
+            },
+            {
+                target: 'Mattermost bot (REST API)',
+                instance: '`mmost(s)://[{team}@]host[:port][/path]/{bot_token}?mode=bot&to={channel_id},#{name}` (Apprise\'s `mode=b` or a `team=` work too; several channels fan out) or `{ "type": "mattermost", "server_url": …, "bot_token": …, "channel_id": … }` (or `"team"` + `"channel": name`); rule channel `{ "channel_id": … }` or `{ "channel": name }`',
+                identity: '`props.override_username`/`override_icon_url` (shown when the server allows integrations to override them)',
+                notes: '`POST /api/v4/posts`, 16 383 chars per post; files uploaded (`/api/v4/files`, the bot needs `upload_file`); edits (`PUT …/patch`), deletes, thread replies via `root_id`; a channel is its id (26 letters and digits, under *View Info*) or, with the instance\'s `team`, its name (the last part of its URL), looked up per new message (`/api/v4/teams/name/…/channels/name/…`)',
+            },
+        ],
+    },
     parseConfig,
+    checkChannel,
     endpoints: (config) => [(config.mode === 'bot' ? config.serverUrl : config.webhookUrl) as string],
     fromUrl,
     acceptsNativeUrl,

@@ -21,8 +21,8 @@ import {
     fileMarkdown, decodeUrlPart, isSuccessStatus, optionalString, originOf, pathSegments, queryValue, requireHttpUrl, responseError,
 } from './common';
 import { splitToFit, utf8Length } from './sizing';
-import type { DeliveryInput, TargetAdapter } from './types';
-import { TargetError } from './types';
+import type { DeliveryInput, TargetAdapter, UrlInstance } from '../core/adapter';
+import { TargetError } from '../core/adapter';
 
 export interface NtfyConfig {
     /** Server base URL without trailing slash, default https://ntfy.sh. */
@@ -64,10 +64,11 @@ function parseConfig(raw: Record<string, unknown>): NtfyConfig {
         }
         authorization = `Bearer ${accessToken}`;
     } else if (username !== undefined || password !== undefined) {
-        if (username === undefined || password === undefined) {
-            throw new ConfigError(username === undefined ? 'username' : 'password', 'is required with the other (Basic authentication)');
+        if (username === undefined) {
+            throw new ConfigError('username', 'is required with password (Basic authentication)');
         }
-        authorization = `Basic ${bytesToBase64(new TextEncoder().encode(`${username}:${password}`))}`;
+        // A user without a password is Basic `user:`, as Apprise sends it.
+        authorization = `Basic ${bytesToBase64(new TextEncoder().encode(`${username}:${password || ''}`))}`;
     }
     const priorityValue = typeof raw.priority === 'number' ? String(raw.priority) : optionalString(raw, 'priority');
     const priority = priorityValue !== undefined ? PRIORITIES[priorityValue.toLowerCase()] : undefined;
@@ -103,7 +104,17 @@ function appPriority(value: string): string {
  * ntfy://{topic} (ntfy.sh), ntfy(s)://[user:password@|token@]host[:port]/{topic}, ntfys:// for
  * https. `?token=`, `?auth=token|basic`, `?priority=`, `?tags=`, `?mode=cloud|private`. One topic per URL.
  */
-function fromUrl(url: URL): Record<string, unknown> {
+/** ntfy.sh's own topic URLs, https://ntfy.sh/{topic} or https://ntfy.sh/?to={topic}. */
+function acceptsNativeUrl(url: URL): boolean {
+    return url.protocol === 'https:' && /^(www\.)?ntfy\.sh$/i.test(url.hostname) && /^\/?[^/]*\/?$/.test(url.pathname);
+}
+
+const HOST_NAME = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*)$/;
+
+function fromUrl(url: URL): UrlInstance {
+    if (url.protocol === 'https:') {
+        url = new URL(`ntfys://ntfy.sh${url.pathname}${url.search}`);
+    }
     if (!url.hostname) {
         throw new ConfigError('', 'expected ntfy://{topic} or ntfy(s)://host/{topic}');
     }
@@ -126,27 +137,29 @@ function fromUrl(url: URL): Record<string, unknown> {
     } else {
         raw.server = `${url.protocol === 'ntfys:' ? 'https' : 'http'}://${url.host}`;
     }
+    if (mode === 'private' && !HOST_NAME.test(host)) {
+        throw new ConfigError('host', `"${host}" is not a host name`);
+    }
     if (topics.length === 0) {
         throw new ConfigError('topic', 'is missing: ntfy://{topic} or ntfy(s)://host/{topic}');
     }
-    if (topics.length > 1) {
-        throw new ConfigError('targets', `one topic per URL, got ${topics.join(', ')}; relay to more topics with more rules`);
-    }
-    raw.topic = checkTopic('topic', topics[0]);
+    const destinations = topics.map((topic) => ({ topic: checkTopic('topic', topic) }));
     const user = decodeUrlPart(url.username);
     const password = decodeUrlPart(url.password);
     const auth = (queryValue(url, 'auth') || '').toLowerCase();
+    if (auth !== '' && auth !== 'basic' && auth !== 'token') {
+        throw new ConfigError('auth', `must be basic or token, got "${auth}"`);
+    }
     const token = queryValue(url, 'token');
     if (token) {
         raw.access_token = token;
     } else if (auth === 'token' || (auth === '' && user && !password && /^tk_/i.test(user))) {
         raw.access_token = password || user;
     } else if (user) {
-        if (!password) {
-            throw new ConfigError('password', 'is missing: ntfy://user:password@host/topic, or an access token as ntfy://tk_…@host/topic');
-        }
         raw.username = user;
-        raw.password = password;
+        if (password) {
+            raw.password = password;
+        }
     }
     const priority = queryValue(url, 'priority');
     if (priority) {
@@ -156,7 +169,7 @@ function fromUrl(url: URL): Record<string, unknown> {
     if (tags) {
         raw.tags = tags;
     }
-    return raw;
+    return { config: raw, destinations };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -234,11 +247,24 @@ function describe(config: NtfyConfig): string {
 export const ntfyTarget: TargetAdapter<NtfyConfig> = {
     type: 'ntfy',
     schemes: ['ntfy', 'ntfys'],
-    capabilities: { edit: false, delete: false, threads: false, upload: true, identity: 'native' },
-    limits: { maxTextLength: MAX_BODY_BYTES },
+    templates: 'webhook',
+    capabilities: () => ({ edit: false, delete: false, threads: false, upload: true }),
+    docs: {
+        files: 'upload',
+        filesHow: 'one attachment notification per file (`PUT` + `Filename`, 15 MiB, ntfy.sh\'s default)',
+        rows: [
+            {
+                target: 'ntfy',
+                instance: '`ntfy://{topic}` or `https://ntfy.sh/{topic}` (ntfy.sh), `ntfy(s)://[user[:password]@\\|tk_token@]host/{topic}[/{topic}…]` or `{ "type": "ntfy", "server": …, "topic": …, "access_token": … }`; rule channel `{ "topic": … }`',
+                identity: '`X-Title` name (RFC 2047 when not ASCII), `X-Icon` https avatar',
+                notes: 'markdown body split at 4096 bytes, files as attachments, `priority`/`tags`; no edits or deletes (older servers would duplicate)',
+            },
+        ],
+    },
     parseConfig,
     endpoints: (config) => [config.server],
     fromUrl,
+    acceptsNativeUrl,
     describe,
     buildRequests,
     readResponse,

@@ -1,4 +1,4 @@
-// Slack, in one of two modes:
+// Slack, in one of four modes:
 //
 // - `webhook` (incoming webhook, `webhook_url`): `{text, channel?, username?, icon_url?}`. The
 //   webhook answers a plain `ok` without a message id, so there is nothing to edit, delete or reply
@@ -6,7 +6,11 @@
 //   mode, as in rocketchat.ts webhook mode).
 // - `api` (a bot token, `bot_token` + `channel`): chat.postMessage, chat.update, chat.delete, and
 //   thread replies through `thread_ts` of the mapped parent. Errors come back as HTTP 200
-//   `{ok: false, error}`.
+//   `{ok: false, error}`. A channel may name a thread (`#channel:1700000000.123456`, Apprise's
+//   syntax: replies go there) or be a user's e-mail address (`users.lookupByEmail` first, then
+//   chat.postMessage to the user id: the app's direct message with that user).
+// - `workflow` / `trigger` (Workflow Builder webhooks, https://hooks.slack.com/workflows/… and
+//   /triggers/…): `{text}`, the variable the workflow reads, as Apprise sends it. Sent messages only.
 //
 // Identity: Slack apps created since 2020 ignore `username`/`icon_url` on incoming webhooks, and a
 // bot needs the chat:write.customize scope for them. So by default (`identity: "prefix"`) the name
@@ -24,7 +28,9 @@
 // chat.postMessage answers even when it was given a `#name`.
 //
 // Apprise URLs: slack://[botname@]{T}/{B}/{C}[/#channel] (webhook), slack://[botname@]xoxb-…/#channel
-// (bot), and the https://hooks.slack.com/services/T/B/C URL Slack shows.
+// (bot), `?token=` for either token and `?to=` for the channel, slack://{T}/{F}/{X}/{Y}?mode=workflow,
+// slack://{T}/{X}/{Y}?mode=trigger, and the https://hooks.slack.com/services|workflows|triggers/…
+// URLs Slack shows.
 
 import { ConfigError } from '../core/errors';
 import type { HttpResult, OutboundRequest } from '../core/http';
@@ -32,22 +38,23 @@ import { parseJsonBody } from '../core/http';
 import { neutraliseMentions, splitText, toSlackMrkdwn } from '../core/text';
 import {
     bodyExcerpt, decodeUrlPart, fitChunksToParts, isSuccessStatus, optionalString, originOf, pathSegments, queryValue, requireString,
-    responseError, retryAfterMs, singleUrlChannel,
+    responseError, retryAfterMs,
 } from './common';
-import type { NativeUrlAdapter } from './url';
-import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter } from './types';
-import { TargetError } from './types';
+import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter, UrlInstance } from '../core/adapter';
+import { TargetError } from '../core/adapter';
 
 export interface SlackConfig {
-    mode: 'webhook' | 'api';
-    /** Webhook mode: the incoming webhook URL. */
+    mode: 'webhook' | 'api' | 'workflow' | 'trigger';
+    /** Webhook, workflow and trigger modes: the URL Slack gave. */
     webhookUrl?: string;
     /** Api mode: the bot (or user) OAuth token. */
     botToken?: string;
     /** Api mode: base of the Web API, `https://slack.com/api` unless pointed at a stand-in. */
     apiUrl: string;
-    /** Default channel (`#name` or an id); the rule channel's `channel`/`channel_id` wins. */
+    /** Default channel (`#name`, an id, `@user`, or in api mode an e-mail address); the rule channel's `channel`/`channel_id` wins. */
     channel?: string;
+    /** Thread of the default channel (Apprise's `#channel:thread_ts`). */
+    threadTs?: string;
     identity: 'prefix' | 'legacy';
     /** Username when the message has no alias (Apprise `botname`). */
     botname?: string;
@@ -62,6 +69,12 @@ const CHANNEL_ID = /^[CGD][A-Z0-9]{6,}$/;
 const CHANNEL_KEY = 'channel';
 const DEFAULT_API_URL = 'https://slack.com/api';
 const WEBHOOK_PATH = /^\/services\/[A-Za-z0-9]+\/[A-Za-z0-9]+\/[A-Za-z0-9]+\/?$/;
+// Workflow Builder webhooks: four segments; triggers (the newer workflow platform): three.
+const WORKFLOW_PATH = /^\/workflows\/[A-Za-z0-9_-]+\/[A-Za-z0-9_-]+\/[A-Za-z0-9_-]+\/[A-Za-z0-9_-]+\/?$/;
+const TRIGGER_PATH = /^\/triggers\/[A-Za-z0-9_-]+\/[A-Za-z0-9_-]+\/[A-Za-z0-9_-]+\/?$/;
+const WORKFLOW_SEGMENT = /^[A-Za-z0-9_-]+$/;
+const EMAIL = /^[^\s@#:/]+@[^\s@#:/]+\.[^\s@#:/]+$/;
+const USER_KEY = 'user';
 const NATIVE_HOST = /^hooks\.slack(?:-gov)?\.com$/i;
 const BOT_TOKEN = /^(?:xoxe\.)?xox[abp]-[A-Za-z0-9-]+$/;
 const WEBHOOK_TOKEN = /^[A-Za-z0-9]+$/;
@@ -80,13 +93,53 @@ export function requireSecureUrl(raw: Record<string, unknown>, key: string, why:
     return value.replace(/\/+$/, '');
 }
 
-/** `#general`, `C0123ABC` (an id) or `@user`; Apprise's `+C0123ABC` (encoded id) loses its `+`. */
-function channelTarget(value: string, key: string): string {
-    const channel = value.charAt(0) === '+' ? value.slice(1) : value;
-    if (!/^[#@]?[A-Za-z0-9_.\-]{1,80}$/.test(channel)) {
-        throw new ConfigError(key, `"${value}" is not #channel, a channel id or @user`);
+/** Where a channel value sends: a channel (`#name`, an id, `@user`) and maybe a thread, or a user's e-mail address. */
+interface SlackDestination {
+    channel: string;
+    threadTs?: string;
+    email?: string;
+}
+
+/**
+ * `#general`, `C0123ABC` (an id), `@user`, each optionally `:thread_ts` (Apprise), or an e-mail
+ * address; Apprise's `+C0123ABC` (encoded id) loses its `+`.
+ */
+function destinationOf(value: string, key: string): SlackDestination {
+    if (EMAIL.test(value)) {
+        return { channel: value, email: value };
     }
-    return channel;
+    const match = /^\+?([#@]?[A-Za-z0-9_.\-]{1,80})(?::(\d+(?:\.\d+)?))?$/.exec(value);
+    if (!match) {
+        throw new ConfigError(key, `"${value}" is not #channel, a channel id, @user or an e-mail address (a thread goes after a colon: #channel:1700000000.123456)`);
+    }
+    return match[2] ? { channel: match[1], threadTs: match[2] } : { channel: match[1] };
+}
+
+/** A rule channel Slack can take in this mode: none for a workflow, no e-mail without a bot, one for a bot. */
+function checkChannel(config: SlackConfig, channel: Record<string, string>): void {
+    const key = channel.channel_id !== undefined ? 'channel_id' : 'channel';
+    const value = channel[key];
+    if (config.mode === 'workflow' || config.mode === 'trigger') {
+        if (value) {
+            throw new ConfigError(key, `a ${config.mode} posts where the workflow was built to; remove the channel`);
+        }
+        return;
+    }
+    if (value !== undefined && destinationOf(value, key).email && config.mode !== 'api') {
+        throw new ConfigError(key, 'an e-mail address is looked up with users.lookupByEmail, which needs a bot token (bot_token)');
+    }
+    if (config.mode === 'api' && !value && !config.channel) {
+        throw new ConfigError('channel', 'is missing: the instance names no channel, so the rule channel must ({ "channel": "#general" })');
+    }
+}
+
+/** The mode a webhook URL's path says: incoming webhook, workflow or trigger. */
+function urlKind(url: string): SlackConfig['mode'] | undefined {
+    const path = url.replace(/^[a-z]+:\/\/[^/]+/i, '').replace(/[?#].*$/, '');
+    if (WEBHOOK_PATH.test(path)) return 'webhook';
+    if (WORKFLOW_PATH.test(path)) return 'workflow';
+    if (TRIGGER_PATH.test(path)) return 'trigger';
+    return undefined;
 }
 
 function parseConfig(raw: Record<string, unknown>): SlackConfig {
@@ -101,14 +154,18 @@ function parseConfig(raw: Record<string, unknown>): SlackConfig {
         throw new ConfigError('icon_url', 'must be an http(s) URL');
     }
     const channelValue = optionalString(raw, 'channel');
+    const destination = channelValue === undefined ? undefined : destinationOf(channelValue, 'channel');
     const config: SlackConfig = {
         mode: botToken ? 'api' : 'webhook',
         apiUrl: DEFAULT_API_URL,
-        channel: channelValue === undefined ? undefined : channelTarget(channelValue, 'channel'),
+        channel: destination && destination.channel,
         identity,
         botname: optionalString(raw, 'botname'),
         iconUrl,
     };
+    if (destination && destination.threadTs) {
+        config.threadTs = destination.threadTs;
+    }
     if (webhookUrl && botToken) {
         throw new ConfigError('bot_token', 'give either webhook_url (incoming webhook) or bot_token (chat.postMessage), not both');
     }
@@ -126,57 +183,113 @@ function parseConfig(raw: Record<string, unknown>): SlackConfig {
         throw new ConfigError('webhook_url', 'is required (or bot_token and channel for chat.postMessage)');
     }
     const secure = requireSecureUrl(raw, 'webhook_url', 'the incoming webhook URL');
-    if (!WEBHOOK_PATH.test(secure.replace(/^[a-z]+:\/\/[^/]+/i, ''))) {
-        throw new ConfigError('webhook_url', 'must look like https://hooks.slack.com/services/T…/B…/…');
+    const kind = urlKind(secure);
+    if (!kind) {
+        throw new ConfigError('webhook_url', 'must look like https://hooks.slack.com/services/T…/B…/… (or a Workflow Builder /workflows/… or /triggers/… URL)');
     }
+    if (destination && destination.email) {
+        throw new ConfigError('channel', 'an e-mail address is looked up with users.lookupByEmail, which needs a bot token (bot_token)');
+    }
+    if (kind !== 'webhook' && destination) {
+        throw new ConfigError('channel', `a ${kind} posts where the workflow was built to; remove the channel`);
+    }
+    config.mode = kind;
     config.webhookUrl = secure;
     return config;
 }
 
 function acceptsNativeUrl(url: URL): boolean {
-    return url.protocol === 'https:' && NATIVE_HOST.test(url.hostname) && WEBHOOK_PATH.test(url.pathname);
+    return url.protocol === 'https:' && NATIVE_HOST.test(url.hostname) && urlKind(url.pathname) !== undefined
+        && (urlKind(url.pathname) === 'webhook' || url.hostname.toLowerCase() === 'hooks.slack.com');
+}
+
+/** Apprise's `mode`, any prefix of its names (`hook`, `bot`, `workflow`, `trigger`). */
+function urlMode(value: string): 'hook' | 'bot' | 'workflow' | 'trigger' {
+    const mode = value.toLowerCase();
+    const found = ['hook', 'bot', 'workflow', 'trigger'].filter((name) => mode.length > 0 && name.indexOf(mode) === 0)[0];
+    if (!found && mode !== 'webhook') {
+        throw new ConfigError('mode', `must be hook, bot, workflow or trigger, got "${value}"`);
+    }
+    return (found || 'hook') as 'hook' | 'bot' | 'workflow' | 'trigger';
 }
 
 /**
  * slack://[botname@]{token_a}/{token_b}/{token_c}[/{#channel}]   incoming webhook
  * slack://[botname@]{xoxb-token}/{#channel}                        bot: chat.postMessage
- * `?to=` adds the channel; one channel per URL. Also https://hooks.slack.com/services/T/B/C.
+ * slack://{T}/{F}/{X}/{Y}?mode=workflow, slack://{T}/{X}/{Y}?mode=trigger   Workflow Builder
+ * `?token=` gives either token (webhook tokens slash-separated), `?to=` the channel, `?user=` the
+ * bot name; several channels are several destinations of one instance. Also https://hooks.slack.com/services|workflows|triggers/….
  */
-function fromUrl(url: URL): Record<string, unknown> {
+function fromUrl(url: URL): UrlInstance {
     if (url.protocol === 'https:') {
-        return { webhook_url: `https://${url.host}${url.pathname.replace(/\/+$/, '')}` };
+        return { config: { webhook_url: `https://${url.host}${url.pathname.replace(/\/+$/, '')}` } };
     }
     const first = decodeUrlPart(url.hostname);
     const segments = pathSegments(url);
+    const modeValue = queryValue(url, 'mode');
+    const mode = modeValue !== undefined ? urlMode(modeValue) : undefined;
     const raw: Record<string, unknown> = {};
-    let targets: string[];
-    if (first.slice(0, 2).toLowerCase() === 'xo') {
-        raw.bot_token = first;
-        targets = segments;
+    let targets: string[] = [];
+    if (mode === 'workflow' || mode === 'trigger') {
+        const parts = [first].concat(segments).filter((part) => part);
+        const expected = mode === 'workflow' ? 4 : 3;
+        if (parts.length !== expected || !parts.every((part) => WORKFLOW_SEGMENT.test(part))) {
+            throw new ConfigError('', `a Slack ${mode} URL has exactly ${expected} path segments: slack://${mode === 'workflow' ? '{T}/{F}/{X}/{Y}' : '{T}/{X}/{Y}'}?mode=${mode}`);
+        }
+        raw.webhook_url = `https://hooks.slack.com/${mode}s/${parts.join('/')}`;
     } else {
-        const tokens = [first].concat(segments.slice(0, 2));
-        if (tokens.length !== 3 || !tokens.every((token) => WEBHOOK_TOKEN.test(token))) {
+        let botToken: string | undefined;
+        let hookTokens: string[] | undefined;
+        // As in Apprise, the path is read the same with or without ?token=: the slots a token would take are taken.
+        if (first.slice(0, 2).toLowerCase() === 'xo') {
+            botToken = first;
+            targets = segments;
+        } else {
+            hookTokens = [first].concat(segments.slice(0, 2));
+            targets = segments.slice(2);
+        }
+        const queryToken = queryValue(url, 'token');
+        if (queryToken) {
+            const parts = queryToken.split(/[\s,/\\]+/).filter((part) => part);
+            botToken = parts[0] && parts[0].slice(0, 2).toLowerCase() === 'xo' ? parts[0] : undefined;
+            hookTokens = botToken ? undefined : parts;
+        }
+        if (mode === 'bot' && !botToken) {
+            throw new ConfigError('token', 'bot mode needs an OAuth token: slack://{xoxb-token}/#channel');
+        }
+        if (botToken) {
+            if (mode === 'hook') {
+                throw new ConfigError('token', 'an incoming webhook has three tokens: slack://{token_a}/{token_b}/{token_c}');
+            }
+            raw.bot_token = botToken;
+        } else if (hookTokens && hookTokens.length === 3 && hookTokens.every((token) => WEBHOOK_TOKEN.test(token))) {
+            raw.webhook_url = `https://hooks.slack.com/services/${hookTokens.join('/')}`;
+        } else {
             throw new ConfigError('', 'expected slack://{token_a}/{token_b}/{token_c} (webhook) or slack://{xoxb-token}/#channel (bot)');
         }
-        raw.webhook_url = `https://hooks.slack.com/services/${tokens.join('/')}`;
-        targets = segments.slice(2);
     }
     const extraTargets = queryValue(url, 'to');
     if (extraTargets) {
         extraTargets.split(/[\s,]+/).filter((target) => target).forEach((target) => targets.push(target));
     }
-    const channel = singleUrlChannel(targets, 'targets');
-    if (channel) {
-        raw.channel = channel;
+    targets.forEach((target) => {
+        const destination = destinationOf(target, 'targets');
+        if (destination.email && !raw.bot_token) {
+            throw new ConfigError('targets', `${target}: an e-mail address is looked up with users.lookupByEmail, which needs a bot token (slack://{xoxb-token}/…)`);
+        }
+    });
+    if (targets.length > 0 && (mode === 'workflow' || mode === 'trigger')) {
+        throw new ConfigError('targets', `a ${mode} posts where the workflow was built to; remove ${targets.join(', ')}`);
     }
-    if (url.username) {
-        raw.botname = decodeUrlPart(url.username);
+    const botname = queryValue(url, 'user') || decodeUrlPart(url.username);
+    if (botname) {
+        raw.botname = botname;
     }
     const identity = queryValue(url, 'identity');
     if (identity) {
         raw.identity = identity;
     }
-    return raw;
+    return { config: raw, destinations: targets.map((channel) => ({ channel })) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -198,10 +311,30 @@ function escapeSlack(text: string): string {
     return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-function channelFor(input: DeliveryInput<SlackConfig>): string | undefined {
+/** The rule channel's destination (not validated at config time: Slack refuses a bad one), else the instance's. */
+function destinationFor(input: DeliveryInput<SlackConfig>): SlackDestination | undefined {
     const ruleChannel = input.channel.channel_id || input.channel.channel;
-    // Rule channels are not validated at config time; Slack itself refuses a bad one.
-    return ruleChannel ? ruleChannel.replace(/^\+/, '') : input.config.channel;
+    if (ruleChannel) {
+        try {
+            return destinationOf(ruleChannel, 'channel');
+        } catch {
+            return { channel: ruleChannel.replace(/^\+/, '') };
+        }
+    }
+    const { config } = input;
+    if (!config.channel) {
+        return undefined;
+    }
+    return EMAIL.test(config.channel) ? { channel: config.channel, email: config.channel } : { channel: config.channel, threadTs: config.threadTs };
+}
+
+/** The channel to post to: an e-mail address becomes the user id its lookup answered earlier in this delivery. */
+function channelFor(input: DeliveryInput<SlackConfig>): string | undefined {
+    const destination = destinationFor(input);
+    if (!destination) {
+        return undefined;
+    }
+    return destination.email ? input.carried[USER_KEY] || '' : destination.channel;
 }
 
 /**
@@ -251,19 +384,32 @@ function apiRequest(config: SlackConfig, method: string, payload: Record<string,
 function buildSent(input: DeliveryInput<SlackConfig>): OutboundRequest[] {
     const { config } = input;
     const identity = identityFields(input);
-    if (config.mode === 'webhook') {
-        const channel = channelFor(input);
+    if (config.mode === 'workflow' || config.mode === 'trigger') {
+        // The workflow decides where and how it posts; `text` is the variable it reads (as Apprise sends it).
         return splitText(slackText(input), MAX_TEXT).map((text) => ({
             method: 'POST' as const,
             url: config.webhookUrl as string,
             headers: { 'Content-Type': 'application/json' },
-            body: JSON.stringify(Object.assign(channel ? { channel } : {}, { text }, identity)),
+            body: JSON.stringify({ text }),
         }));
     }
+    const destination = destinationFor(input);
+    if (config.mode === 'webhook') {
+        const channel = destination && destination.channel;
+        return splitText(slackText(input), MAX_TEXT).map((text) => {
+            const payload: Record<string, unknown> = Object.assign(channel ? { channel } : {}, { text }, identity);
+            if (destination && destination.threadTs) {
+                payload.thread_ts = destination.threadTs;
+            }
+            return { method: 'POST' as const, url: config.webhookUrl as string, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(payload) };
+        });
+    }
     const parent = input.remoteThreadId ? decodeRemoteId(input.remoteThreadId) : undefined;
+    // A reply goes to its parent's thread; otherwise a channel may name a thread of its own.
+    const threadTs = parent ? parent.ts : destination && destination.threadTs;
     // A reply goes to the parent's channel: its id is known, the rule may only name it.
     const channel = (parent && parent.channel) || channelFor(input);
-    if (!channel) {
+    if (channel === undefined) {
         throw new TargetError('Slack: no channel; set channel in the rule channel or the instance', 0, false);
     }
     let uploads = input.files.filter((file) => isUpload(input, file, true));
@@ -274,13 +420,13 @@ function buildSent(input: DeliveryInput<SlackConfig>): OutboundRequest[] {
     }
     const requests = texts.map((text) => {
         const payload: Record<string, unknown> = { channel, text };
-        if (parent) {
-            payload.thread_ts = parent.ts;
+        if (threadTs) {
+            payload.thread_ts = threadTs;
         }
         return apiRequest(config, 'chat.postMessage', Object.assign(payload, identity));
     });
     if (uploads.length === 0) {
-        return requests;
+        return withUserLookup(input, destination, requests);
     }
     uploads.forEach((file, index) => {
         const bytes = file.bytes as Uint8Array;
@@ -303,15 +449,28 @@ function buildSent(input: DeliveryInput<SlackConfig>): OutboundRequest[] {
         files: uploads.map((file, index) => ({ id: input.carried[`${uploadKey(index)}.id`] || '', title: file.name })),
         channel_id: CHANNEL_ID.test(channel) ? channel : input.carried[CHANNEL_KEY] || '',
     };
-    if (parent) {
-        share.thread_ts = parent.ts;
+    if (threadTs) {
+        share.thread_ts = threadTs;
     }
     const name = escapeSlack(input.rendered.alias || '').replace(/\*/g, '').trim();
     if (texts.length === 0 && config.identity === 'prefix' && name) {
         share.initial_comment = `*${name}*`; // who shared them, as text messages say
     }
     requests.push(apiRequest(config, 'files.completeUploadExternal', share));
-    return requests;
+    return withUserLookup(input, destination, requests);
+}
+
+/** An e-mail destination is looked up first (users.lookupByEmail); its user id is where the message goes. */
+function withUserLookup(input: DeliveryInput<SlackConfig>, destination: SlackDestination | undefined, requests: OutboundRequest[]): OutboundRequest[] {
+    if (!destination || !destination.email || requests.length === 0) {
+        return requests;
+    }
+    return [{
+        method: 'GET',
+        url: `${input.config.apiUrl}/users.lookupByEmail?email=${encodeURIComponent(destination.email)}`,
+        headers: { Authorization: `Bearer ${input.config.botToken}` },
+        tag: USER_KEY,
+    } as OutboundRequest].concat(requests);
 }
 
 /** Carried-value key of the `index`th upload (`.url`, `.id`). */
@@ -336,8 +495,8 @@ function buildRequests(input: DeliveryInput<SlackConfig>): OutboundRequest[] {
     if (input.message.event === 'sent') {
         return buildSent(input);
     }
-    if (input.config.mode === 'webhook') {
-        return []; // an incoming webhook cannot edit or delete
+    if (input.config.mode !== 'api') {
+        return []; // a webhook or workflow answers no message id: nothing to edit or delete
     }
     if (input.message.event === 'edited') {
         return buildEdited(input);
@@ -349,7 +508,7 @@ function buildRequests(input: DeliveryInput<SlackConfig>): OutboundRequest[] {
 
 function readResponse(input: DeliveryInput<SlackConfig>, request: OutboundRequest, response: HttpResult): ReadResult {
     const isUploadUrl = request.multipart !== undefined;
-    if (input.config.mode === 'webhook' || isUploadUrl) {
+    if (input.config.mode !== 'api' || isUploadUrl) {
         // Success is a plain `ok` (the upload URL: `OK - {length}`); failures are plain text such as `invalid_payload`.
         if (!isSuccessStatus(response.status)) {
             throw responseError(isUploadUrl ? 'Slack file upload' : 'Slack', response);
@@ -357,6 +516,9 @@ function readResponse(input: DeliveryInput<SlackConfig>, request: OutboundReques
         return {};
     }
     const body = parseJsonBody(response);
+    if (request.tag === USER_KEY) {
+        return readUserLookup(response, body);
+    }
     if (body && body.ok === true && isSuccessStatus(response.status)) {
         if (request.tag) {
             return readUploadUrl(request.tag, body);
@@ -384,6 +546,20 @@ function readResponse(input: DeliveryInput<SlackConfig>, request: OutboundReques
         response.status, retryable, retryable ? retryAfterMs(response) : undefined);
 }
 
+/** users.lookupByEmail answers `{ok, user: {id, …}}`; the address stays out of the error (it names a person). */
+function readUserLookup(response: HttpResult, body: any): ReadResult {
+    if (body && body.ok === true && isSuccessStatus(response.status) && body.user && typeof body.user.id === 'string') {
+        return { carry: { [USER_KEY]: body.user.id } };
+    }
+    const error = body && typeof body.error === 'string' ? body.error : undefined;
+    if (!isSuccessStatus(response.status)) {
+        throw responseError('Slack users.lookupByEmail', response, error);
+    }
+    const retryable = RETRYABLE_ERRORS.indexOf(error || '') >= 0;
+    const hint = error === 'users_not_found' ? ' (no Slack user has that e-mail address)' : error === 'missing_scope' ? ' (the bot needs the users:read.email scope)' : '';
+    throw new TargetError(`Slack users.lookupByEmail answered ${response.status}: ${error || 'ok: false'}${hint}`, response.status, retryable, retryable ? retryAfterMs(response) : undefined);
+}
+
 /** files.getUploadURLExternal answers `{ok, upload_url, file_id}`. */
 function readUploadUrl(key: string, body: any): ReadResult {
     if (typeof body.upload_url !== 'string' || typeof body.file_id !== 'string') {
@@ -392,18 +568,43 @@ function readUploadUrl(key: string, body: any): ReadResult {
     return { carry: { [`${key}.url`]: body.upload_url, [`${key}.id`]: body.file_id } };
 }
 
-export const slackTarget: TargetAdapter<SlackConfig> & NativeUrlAdapter = {
+export const slackTarget: TargetAdapter<SlackConfig> = {
     type: 'slack',
     schemes: ['slack'],
-    capabilities: { edit: true, delete: true, threads: true, upload: true, identity: 'prefix' },
-    limits: { maxTextLength: MAX_TEXT },
+    templates: 'webhook',
+    capabilities: (config) => { const api = config.mode === 'api'; return { edit: api, delete: api, threads: api, upload: api }; },
+    docs: {
+        files: 'upload',
+        filesHow: 'bot mode: `files.getUploadURLExternal`, the bytes, one `files.completeUploadExternal` in the thread; an incoming webhook or workflow cannot upload: link',
+        rows: [
+            {
+                target: 'Slack incoming webhook',
+                instance: '`slack://{T}/{B}/{C}[/#channel]` (or `slack://?token={T}/{B}/{C}&to=#channel`), `https://hooks.slack.com/services/T/B/C`, or `{ "type": "slack", "webhook_url": … }`',
+                identity: '`identity: "prefix"` (default): `*Name*: ` before the text; `"legacy"`: `username`/`icon_url` (ignored by Slack apps made since 2020)',
+                notes: 'mrkdwn, 40 000 chars per message, files as links; `#channel:thread_ts` posts into a thread; no message ids, so no edits, deletes or threads of our own',
+            },
+            {
+                target: 'Slack bot (`chat.postMessage`)',
+                instance: '`slack://xoxb-…/#channel[/#other…]` (or `?token=xoxb-…&to=…`; several channels fan out) or `{ "type": "slack", "bot_token": …, "channel": "#general" }`; rule channel `{ "channel": "#x" }` or `{ "channel_id": "C…" }`; a channel may be `#channel:thread_ts` or a user\'s e-mail address',
+                identity: 'as above; `legacy` needs the `chat:write.customize` scope',
+                notes: '`chat.update`, `chat.delete`, thread replies via `thread_ts`; an e-mail target is looked up (`users.lookupByEmail`, `users:read.email` scope) and gets a direct message; files uploaded (`files:write` scope); `ok:false` errors shown, `ratelimited` retried; `api_url` for a stand-in',
+            },
+            {
+                target: 'Slack workflow / trigger',
+                instance: '`https://hooks.slack.com/workflows/…` (4 segments) or `/triggers/…` (3), `slack://{T}/{F}/{X}/{Y}?mode=workflow`, `slack://{T}/{X}/{Y}?mode=trigger`',
+                identity: '`*Name*: ` before the text',
+                notes: '`{ "text": … }`, the variable the workflow reads (as Apprise sends it); the workflow decides where it posts; new messages only, files as links',
+            },
+        ],
+    },
     parseConfig,
-    endpoints: (config) => [config.mode === 'webhook' ? config.webhookUrl || '' : config.apiUrl],
+    checkChannel,
+    endpoints: (config) => [config.mode === 'api' ? config.apiUrl : config.webhookUrl || ''],
     fromUrl,
     acceptsNativeUrl,
     describe: (config) => (config.mode === 'api'
         ? `slack chat.postMessage ${config.channel || '(channel from the rule)'}${config.apiUrl !== DEFAULT_API_URL ? ` via ${originOf(config.apiUrl)}` : ''}`
-        : `slack webhook ${originOf(config.webhookUrl || '')}`),
+        : `slack ${config.mode} ${originOf(config.webhookUrl || '')}`),
     buildRequests,
     readResponse,
 };

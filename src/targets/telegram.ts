@@ -22,18 +22,21 @@ import {
     responseError,
     requestsForEvent,
 } from './common';
-import type { DeliveryInput, OutboundFile, TargetAdapter } from './types';
+import type { DeliveryInput, OutboundFile, TargetAdapter, UrlInstance } from '../core/adapter';
 
 export interface TelegramConfig {
     /** `123456789:AA…` as BotFather gives it. */
     botToken: string;
-    /** Numeric chat id (groups are negative) or `@channelusername`; the rule channel's `chat_id` wins. */
-    chatId: string;
+    /**
+     * Numeric chat id (groups are negative) or `@channelusername`; the rule channel's `chat_id`
+     * wins. Undefined: every rule channel names one (a URL naming several chats fans out).
+     */
+    chatId?: string;
     /** Forum topic; the rule channel's `message_thread_id` wins. */
     messageThreadId?: string;
     /** Bot API server, default https://api.telegram.org (a local Bot API server also works). */
     apiUrl: string;
-    /** false: `link_preview_options.is_disabled`. */
+    /** false (the default, as Apprise): `link_preview_options.is_disabled`. */
     linkPreview: boolean;
     /** Sends with `disable_notification`. */
     silent: boolean;
@@ -47,7 +50,7 @@ const MAX_DOCUMENT_SIZE = 50 * 1024 * 1024;
 const PHOTO_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
 const DEFAULT_API_URL = 'https://api.telegram.org';
 const BOT_TOKEN = /^(?:bot)?(\d+:[\w-]+)$/;
-const CHAT_ID = /^(?:-?\d{1,20}|@[A-Za-z][\w]{3,})$/;
+const CHAT_ID = /^(?:-?\d{1,20}|@[A-Za-z]\w*)$/;
 const TOPIC_ID = /^\d+$/;
 
 function parseConfig(raw: Record<string, unknown>): TelegramConfig {
@@ -57,10 +60,7 @@ function parseConfig(raw: Record<string, unknown>): TelegramConfig {
         throw new ConfigError('bot_token', token ? 'must look like 123456789:AAH… (as BotFather gives it)' : 'is required (from BotFather)');
     }
     const chatId = optionalString(raw, 'chat_id');
-    if (chatId === undefined) {
-        throw new ConfigError('chat_id', 'is required (a numeric chat id such as -1001234567890, or @channelusername)');
-    }
-    if (!CHAT_ID.test(chatId)) {
+    if (chatId !== undefined && !CHAT_ID.test(chatId)) {
         throw new ConfigError('chat_id', `must be a numeric chat id or @channelusername, got "${chatId}"`);
     }
     const messageThreadId = optionalString(raw, 'message_thread_id');
@@ -78,7 +78,7 @@ function parseConfig(raw: Record<string, unknown>): TelegramConfig {
         chatId,
         messageThreadId,
         apiUrl,
-        linkPreview: linkPreview === undefined ? true : linkPreview,
+        linkPreview: linkPreview === true,
         silent: optionalBoolean(raw, 'silent') || false,
     };
 }
@@ -93,12 +93,23 @@ function splitChatTarget(target: string): { chatId: string; topic?: string } {
     return { chatId, topic: match[2] };
 }
 
+/** A chat for every rule channel: its own `chat_id`, or the instance's. */
+function checkChannel(config: TelegramConfig, channel: Record<string, string>): void {
+    if (channel.chat_id !== undefined && !CHAT_ID.test(channel.chat_id)) {
+        throw new ConfigError('chat_id', `must be a numeric chat id or @channelusername, got "${channel.chat_id}"`);
+    }
+    if (!channel.chat_id && !config.chatId) {
+        throw new ConfigError('chat_id', 'is missing: the instance names no chat, so the rule channel must ({ "chat_id": "-100…" })');
+    }
+}
+
 /**
- * tgram://{bot_token}/{chat_id}[:topic][?topic=…&silent=yes&preview=no]. The `:` of the token
- * must be written %3A (a URL parser reads `123:abc` as host and port) or as `/`, both of which
- * Apprise accepts too. One chat per URL.
+ * tgram://[{botname}@]{bot_token}/{chat_id}[:topic][/{chat_id}…][?to=…&topic=…&silent=yes&preview=yes].
+ * The token's `:` may stay (a non-numeric port is read as a token), be written %3A or as `/`, as
+ * in Apprise. Several chats: one destination each. No chat: every rule channel names one
+ * (Apprise would ask the Bot API for the bot owner's chat; we do not guess).
  */
-function fromUrl(url: URL): Record<string, unknown> {
+function fromUrl(url: URL): UrlInstance {
     const host = decodeUrlPart(url.hostname);
     const segments = pathSegments(url);
     let token = host;
@@ -112,18 +123,23 @@ function fromUrl(url: URL): Record<string, unknown> {
     if (extraTargets) {
         extraTargets.split(/[\s,]+/).filter((target) => target).forEach((target) => segments.push(target));
     }
-    if (segments.length === 0) {
-        throw new ConfigError('chat_id', 'is missing: tgram://{bot_token}/{chat_id} (finding the bot owner\'s chat is not supported)');
+    const topic = queryValue(url, 'topic', 'thread');
+    if (topic !== undefined && !TOPIC_ID.test(topic)) {
+        throw new ConfigError('topic', `must be a numeric forum topic id, got "${topic}"`);
     }
-    if (segments.length > 1) {
-        throw new ConfigError('targets', `one chat per URL, got ${segments.join(', ')}; relay to more chats with more rules`);
+    const content = queryValue(url, 'content');
+    if (content !== undefined && ['before', 'after'].indexOf(content.toLowerCase()) < 0) {
+        throw new ConfigError('content', `must be before or after, got "${content}"`);
     }
-    const target = splitChatTarget(segments[0]);
-    const raw: Record<string, unknown> = { bot_token: token.replace(/^bot/, ''), chat_id: target.chatId };
-    const topic = queryValue(url, 'topic', 'thread') || target.topic;
-    if (topic) {
-        raw.message_thread_id = topic;
-    }
+    const destinations = segments.map((segment) => {
+        const target = splitChatTarget(segment);
+        const destination: Record<string, string> = { chat_id: target.chatId };
+        if (target.topic || topic) {
+            destination.message_thread_id = (target.topic || topic) as string;
+        }
+        return destination;
+    });
+    const raw: Record<string, unknown> = { bot_token: token.replace(/^bot/, '') };
     const silent = queryValue(url, 'silent');
     if (silent !== undefined) {
         raw.silent = silent;
@@ -132,7 +148,7 @@ function fromUrl(url: URL): Record<string, unknown> {
     if (preview !== undefined) {
         raw.link_preview = preview;
     }
-    return raw;
+    return { config: raw, destinations };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -155,7 +171,7 @@ export function decodeRemoteId(remoteId: string): TelegramRemoteId {
 // Requests
 
 function chatFor(input: DeliveryInput<TelegramConfig>): string {
-    return input.channel.chat_id || input.config.chatId;
+    return input.channel.chat_id || input.config.chatId || '';
 }
 
 /** Numeric ids as numbers, as the Bot API documents them; @usernames stay strings. */
@@ -326,16 +342,29 @@ function readResponse(input: DeliveryInput<TelegramConfig>, request: OutboundReq
 function describe(config: TelegramConfig): string {
     const botId = config.botToken.split(':')[0];
     const host = config.apiUrl === DEFAULT_API_URL ? '' : ` via ${originOf(config.apiUrl)}`;
-    return `telegram bot ${botId} chat ${config.chatId}${config.messageThreadId ? ` topic ${config.messageThreadId}` : ''}${host}`;
+    return `telegram bot ${botId} chat ${config.chatId || '(from the rule channel)'}${config.messageThreadId ? ` topic ${config.messageThreadId}` : ''}${host}`;
 }
 
 export const telegramTarget: TargetAdapter<TelegramConfig> = {
     type: 'telegram',
     schemes: ['tgram'],
-    capabilities: { edit: true, delete: true, threads: true, upload: true, identity: 'prefix' },
-    limits: { maxTextLength: MAX_TEXT },
+    templates: 'webhook',
+    capabilities: () => ({ edit: true, delete: true, threads: true, upload: true }),
+    docs: {
+        files: 'upload',
+        filesHow: '`sendPhoto`/`sendDocument` per file',
+        rows: [
+            {
+                target: 'Telegram bot',
+                instance: '`tgram://[{botname}@]{bot_token}/{chat_id}[:{topic}][/{chat_id}…][?topic=…&preview=yes]` or `{ "type": "telegram", "bot_token": …, "chat_id": … }`; rule channel `{ "chat_id": …, "message_thread_id": … }`',
+                identity: '`<b>Name</b>: ` before every part',
+                notes: 'HTML, 4096 chars per message; files as `sendPhoto`/`sendDocument` (the text as caption up to 1024 chars); edits, deletes, thread replies via `reply_parameters`; `retry_after` honoured; link previews only with `preview=yes` (as Apprise); a URL without a chat needs one in every rule channel; `api_url` for a local Bot API server',
+            },
+        ],
+    },
     parseConfig,
     endpoints: (config) => [config.apiUrl],
+    checkChannel,
     fromUrl,
     describe,
     buildRequests,

@@ -1,28 +1,26 @@
 // Apprise-style target URLs (`discord://id/token`, `rockets://user:pass@host/#room`, `jsons://…`)
-// turned into raw instance objects. The scheme picks the adapter; the adapter's fromUrl does the rest.
+// turned into raw instance objects and destinations. The scheme picks the adapter (an https URL:
+// the adapter that recognises it); the adapter's fromUrl does the rest.
 
 import { ConfigError } from '../core/errors';
 import { maskUrl } from '../core/redact';
-import type { TargetAdapter } from './types';
-
-/**
- * Optional adapter extension: recognise a service's own https URL (e.g. a Discord webhook URL
- * pasted as is). Kept here rather than in types.ts so the adapter contract stays unchanged.
- */
-export interface NativeUrlAdapter {
-    acceptsNativeUrl(url: URL): boolean;
-}
-
-export interface ParsedTargetUrl {
-    /** Adapter type, e.g. `discord`. */
-    type: string;
-    /** Raw instance object for the adapter's parseConfig. */
-    raw: Record<string, unknown>;
-}
+import type { ParsedTargetUrl, TargetAdapter, UrlInstance } from '../core/adapter';
 
 function acceptsNativeUrl(adapter: TargetAdapter, url: URL): boolean {
-    const candidate = adapter as TargetAdapter & Partial<NativeUrlAdapter>;
-    return typeof candidate.acceptsNativeUrl === 'function' && candidate.acceptsNativeUrl(url);
+    return typeof adapter.acceptsNativeUrl === 'function' && adapter.acceptsNativeUrl(url);
+}
+
+/** One destination becomes the instance's default; several stay a list the rules fan out to. */
+function parsedUrl(type: string, parsed: UrlInstance): ParsedTargetUrl {
+    const destinations = parsed.destinations || [];
+    if (destinations.length <= 1) {
+        return { type, raw: Object.assign({}, parsed.config, destinations[0] || {}) };
+    }
+    return { type, raw: parsed.config, destinations };
+}
+
+function nativeUrlTypes(adapters: readonly TargetAdapter[]): string {
+    return adapters.filter((adapter) => typeof adapter.acceptsNativeUrl === 'function').map((adapter) => adapter.type).join(', ');
 }
 
 /**
@@ -38,11 +36,20 @@ export function parseTargetUrl(text: string, adapters: readonly TargetAdapter[])
     }
     const scheme = schemeMatch[1].toLowerCase();
     let rest = schemeMatch[2].replace(/#/g, '%23');
-    // A bare `id:token` where a host belongs (Apprise's tgram://123456:ABC-def/chat): a port is
-    // numeric, so a non-numeric one is a token and its colon is escaped for the URL parser.
+    const native = scheme === 'http' || scheme === 'https';
+    const byScheme = adapters.filter((candidate) => candidate.schemes.indexOf(scheme) >= 0)[0];
+    // `{id}/{token}@host` as Apprise writes it for some targets: the one `/` is escaped.
+    const credentials = /^([^/?@]+\/[^/?@]+)@/.exec(rest);
+    if (byScheme && byScheme.slashInCredentials && credentials) {
+        rest = credentials[1].replace('/', '%2F') + rest.slice(credentials[1].length);
+    }
+    // A bare `id:token` where a host belongs (Apprise's tgram://[bot@]123456:ABC-def/chat): a port
+    // is numeric, so a non-numeric one is a token and its colon is escaped for the URL parser.
     const authority = /^([^/?]*)/.exec(rest)![1];
-    if (scheme !== 'http' && scheme !== 'https' && authority.indexOf('@') < 0 && /^[^:]+:(?!\d*$)[^:]+$/.test(authority)) {
-        rest = authority.replace(':', '%3A') + rest.slice(authority.length);
+    const hostStart = authority.lastIndexOf('@') + 1;
+    const host = authority.slice(hostStart);
+    if (!native && /^[^:]+:(?!\d*$)[^:]+$/.test(host)) {
+        rest = authority.slice(0, hostStart) + host.replace(':', '%3A') + rest.slice(authority.length);
     }
     if (!rest) {
         throw new ConfigError('url', `nothing after ${scheme}://`);
@@ -54,21 +61,21 @@ export function parseTargetUrl(text: string, adapters: readonly TargetAdapter[])
         throw new ConfigError('url', `"${maskUrl(trimmed)}" is not a valid URL (percent-encode / ? @ : in passwords and tokens)`);
     }
     let adapter: TargetAdapter | undefined;
-    if (scheme === 'http' || scheme === 'https') {
+    if (native) {
         adapter = adapters.filter((candidate) => acceptsNativeUrl(candidate, url))[0];
         if (!adapter) {
-            throw new ConfigError('url', `${scheme}:// URL "${maskUrl(trimmed)}" is not a known service URL; `
-                + 'use json://host/path or jsons://host/path for a generic JSON webhook');
+            throw new ConfigError('url', `${scheme}:// URL "${maskUrl(trimmed)}" is not a known service URL `
+                + `(${nativeUrlTypes(adapters)}); write it with the target's scheme instead (${supportedSchemes(adapters).map((name) => `${name}://`).join(', ')})`);
         }
     } else {
-        adapter = adapters.filter((candidate) => candidate.schemes.indexOf(scheme) >= 0)[0];
+        adapter = byScheme;
         if (!adapter) {
             const known = supportedSchemes(adapters).map((name) => `${name}://`).join(', ');
-            throw new ConfigError('url', `unknown scheme "${scheme}://"; supported: ${known}, or a Discord/Rocket.Chat https webhook URL`);
+            throw new ConfigError('url', `unknown scheme "${scheme}://"; supported: ${known}, or the https URL of: ${nativeUrlTypes(adapters)}`);
         }
     }
     try {
-        return { type: adapter.type, raw: adapter.fromUrl(url) };
+        return parsedUrl(adapter.type, adapter.fromUrl(url));
     } catch (error) {
         if (error instanceof ConfigError) {
             // Adapters name the URL part; the user wrote a URL, so say which one.

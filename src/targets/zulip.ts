@@ -3,8 +3,9 @@
 // `PATCH /api/v1/messages/{id}` (`content=`), deletes `DELETE /api/v1/messages/{id}` (the
 // organization must let members delete their own messages, or the bot must be an admin).
 //
-// Destination: the rule channel's `stream` and `topic` (the instance's as defaults). `{room}` in
-// the topic becomes the Rocket.Chat room name; the default topic is `{room}`, so each room gets
+// Destination: the rule channel's `stream` and `topic`, or `to` (an e-mail address: a direct
+// message), the instance's as defaults; without any, the stream `general` (as Apprise). `{room}`
+// in the topic becomes the Rocket.Chat room name; the default topic is `{room}`, so each room gets
 // its own topic. Zulip has no per-message name or avatar: the name leads the text as `**Name**: `.
 // Zulip's topics are its threads, so a Rocket.Chat thread reply is an ordinary message here.
 //
@@ -29,16 +30,18 @@ import {
 } from './common';
 import { splitToFit, truncateToFit, utf8Length } from './sizing';
 import { requireSecureUrl } from './slack';
-import type { DeliveryInput, ReadResult, TargetAdapter } from './types';
-import { TargetError } from './types';
+import type { DeliveryInput, ReadResult, TargetAdapter, UrlInstance } from '../core/adapter';
+import { TargetError } from '../core/adapter';
 
 export interface ZulipConfig {
     /** `https://{org}.zulipchat.com` or a self-hosted server, without trailing slash. */
     site: string;
     botEmail: string;
     apiKey: string;
-    /** Default stream; the rule channel's `stream` wins. */
+    /** Default stream (`general` when neither it nor `to` is given); the rule channel's wins. */
     stream?: string;
+    /** Default direct-message recipient (an e-mail address) instead of a stream. */
+    to?: string;
     /** Default topic template; the rule channel's `topic` wins. */
     topic: string;
 }
@@ -50,6 +53,10 @@ const DEFAULT_TOPIC = '{room}';
 const DEFAULT_HOST = 'zulipchat.com';
 const BOTNAME = /^[A-Za-z0-9_-]{1,32}$/;
 const ORGANIZATION = /^([A-Za-z0-9_-]{1,32})(?:\.([A-Za-z0-9.-]+))?$/;
+const DEFAULT_STREAM = 'general';
+/** A Zulip API key as the server issues it (Apprise checks URLs for the same). */
+const URL_API_KEY = /^[A-Za-z0-9]{32}$/;
+const EMAIL = /^[^\s@/]+@[^\s@/]+$/;
 
 function parseConfig(raw: Record<string, unknown>): ZulipConfig {
     const site = requireSecureUrl(raw, 'site', 'the Zulip server, e.g. https://example.zulipchat.com');
@@ -64,17 +71,25 @@ function parseConfig(raw: Record<string, unknown>): ZulipConfig {
     if (/[\s]/.test(apiKey)) {
         throw new ConfigError('api_key', 'must be the API key shown under Settings → Bots (no spaces)');
     }
+    const to = optionalString(raw, 'to');
+    if (to !== undefined && !EMAIL.test(to)) {
+        throw new ConfigError('to', `must be the e-mail address of the direct message's recipient, got "${to}"`);
+    }
     return {
         site,
         botEmail,
         apiKey,
-        stream: optionalString(raw, 'stream'),
+        stream: optionalString(raw, 'stream') || (to ? undefined : DEFAULT_STREAM),
+        to,
         topic: optionalString(raw, 'topic') || DEFAULT_TOPIC,
     };
 }
 
-/** zulip://{botname}@{organization}/{token}[/{stream}], `?token=` and `?to=` as in Apprise. */
-function fromUrl(url: URL): Record<string, unknown> {
+/**
+ * zulip://{botname}@{organization}/{token}[/{stream}|/{email}…], `?token=` and `?to=a/b,c` as in
+ * Apprise: each target is a destination, an e-mail address a direct message.
+ */
+function fromUrl(url: URL): UrlInstance {
     const botname = decodeUrlPart(url.username).replace(/-bot$/i, '');
     const organization = ORGANIZATION.exec(decodeUrlPart(url.hostname));
     if (!BOTNAME.test(botname)) {
@@ -88,21 +103,19 @@ function fromUrl(url: URL): Record<string, unknown> {
     if (!token) {
         throw new ConfigError('token', 'is missing (zulip://{botname}@{organization}/{token})');
     }
-    const streams = segments.map((stream) => stream.replace(/^#/, ''));
-    const extraStreams = queryValue(url, 'to');
-    if (extraStreams) {
-        extraStreams.split(/[\s,#]+/).filter((stream) => stream).forEach((stream) => streams.push(stream));
+    if (!URL_API_KEY.test(token)) {
+        throw new ConfigError('token', 'must be the 32-character API key shown under Settings → Bots');
     }
-    if (streams.length > 1) {
-        throw new ConfigError('targets', `one stream per URL, got ${streams.join(', ')}; relay to more streams with more rules`);
+    const targets = segments.slice();
+    const extraTargets = queryValue(url, 'to');
+    if (extraTargets) {
+        extraTargets.split(/[\s,/]+/).forEach((target) => targets.push(target));
     }
+    const destinations = targets.map((target) => target.replace(/^#/, '')).filter((target) => target)
+        .map((target): Record<string, string> => (EMAIL.test(target) ? { to: target } : { stream: target }));
     const org = organization[1].toLowerCase();
     const host = `${org}.${(organization[2] || DEFAULT_HOST).toLowerCase()}`;
-    const raw: Record<string, unknown> = { site: `https://${host}`, bot_email: `${botname}-bot@${host}`, api_key: token };
-    if (streams.length === 1) {
-        raw.stream = streams[0];
-    }
-    return raw;
+    return { config: { site: `https://${host}`, bot_email: `${botname}-bot@${host}`, api_key: token }, destinations };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -161,10 +174,9 @@ function messageUrl(config: ZulipConfig, remoteId: string): string {
 
 function buildSent(input: DeliveryInput<ZulipConfig>): OutboundRequest[] {
     const { config, channel, message } = input;
-    const stream = channel.stream || channel.channel || config.stream;
-    if (!stream) {
-        throw new TargetError('Zulip: no stream; set stream in the rule channel or the instance', 0, false);
-    }
+    const ruleStream = channel.stream || channel.channel;
+    const recipient = ruleStream ? undefined : channel.to || config.to;
+    const stream = ruleStream || config.stream || DEFAULT_STREAM;
     const topicTemplate = channel.topic || config.topic;
     // Only `{room}` is substituted: the topic is an address, not a message template.
     const topic = truncateCodePoints(topicTemplate.split('{room}').join(message.room.name).trim(), MAX_TOPIC) || message.room.name;
@@ -185,7 +197,9 @@ function buildSent(input: DeliveryInput<ZulipConfig>): OutboundRequest[] {
         method: 'POST' as const,
         url: `${config.site}/api/v1/messages`,
         headers: headers(config, true),
-        body: form([['type', 'stream'], ['to', stream], ['topic', topic], ['content', content]]),
+        // A direct message has no topic; `private` is the type every Zulip version accepts.
+        body: form(recipient ? [['type', 'private'], ['to', recipient], ['content', content]]
+            : [['type', 'stream'], ['to', stream], ['topic', topic], ['content', content]]),
     })));
 }
 
@@ -245,12 +259,24 @@ function readResponse(_input: DeliveryInput<ZulipConfig>, request: OutboundReque
 export const zulipTarget: TargetAdapter<ZulipConfig> = {
     type: 'zulip',
     schemes: ['zulip'],
-    capabilities: { edit: true, delete: true, threads: false, upload: true, identity: 'prefix' },
-    limits: { maxTextLength: MAX_BYTES },
+    templates: 'webhook',
+    capabilities: () => ({ edit: true, delete: true, threads: false, upload: true }),
+    docs: {
+        files: 'upload',
+        filesHow: '`/api/v1/user_uploads` (25 MiB), then the message links the uploaded copy (Zulip shares files by link)',
+        rows: [
+            {
+                target: 'Zulip',
+                instance: '`zulip://{bot}@{org}/{api_key}[/{stream}]` (email `{bot}-bot@{org}.zulipchat.com`) or `{ "type": "zulip", "site": …, "bot_email": …, "api_key": …, "stream": … }`; rule channel `{ "stream": "general", "topic": "{room}" }` or `{ "to": "user@example.com" }` (a direct message); stream `general` when none is named',
+                identity: '`**Name**: ` before the text',
+                notes: '10 000 bytes per message; files uploaded and linked; edits (`PATCH`) and deletes (the bot must be allowed to delete its messages); topic default `{room}`, 60 chars',
+            },
+        ],
+    },
     parseConfig,
     endpoints: (config) => [config.site],
     fromUrl,
-    describe: (config) => `zulip ${originOf(config.site)} as ${config.botEmail}${config.stream ? ` #${config.stream}` : ''}`,
+    describe: (config) => `zulip ${originOf(config.site)} as ${config.botEmail}${config.to ? ' direct message' : config.stream ? ` #${config.stream}` : ''}`,
     buildRequests,
     readResponse,
 };

@@ -98,7 +98,8 @@ describe('outbound relay to Matrix, Telegram, ntfy and Gotify', () => {
         expect(send.method).toBe('POST');
         expect(send.path).toBe(`/bot${BOT_TOKEN}/sendMessage`);
         expect(send.headers['content-type']).toMatch(/^application\/json/);
-        expect(send.json).toEqual({ chat_id: CHAT, text: `<b>${NAME}</b>: hello <b>world</b>`, parse_mode: 'HTML' });
+        // Link previews are off unless the instance asks for them (Apprise's default).
+        expect(send.json).toEqual({ chat_id: CHAT, text: `<b>${NAME}</b>: hello <b>world</b>`, parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
 
         const [publish] = await ntfy.waitFor(1);
         expect(publish.method).toBe('POST');
@@ -149,7 +150,7 @@ describe('outbound relay to Matrix, Telegram, ntfy and Gotify', () => {
         });
         const [, editText] = await telegram.waitFor(2);
         expect(editText.path).toBe(`/bot${BOT_TOKEN}/editMessageText`);
-        expect(editText.json).toEqual({ chat_id: CHAT, message_id: telegramId, text: `<b>${NAME}</b>: second <b>version</b>`, parse_mode: 'HTML' });
+        expect(editText.json).toEqual({ chat_id: CHAT, message_id: telegramId, text: `<b>${NAME}</b>: second <b>version</b>`, parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
         await settle();
         expect(ntfy.requests).toHaveLength(1); // ntfy: no edits
         expect(gotify.requests).toHaveLength(1); // Gotify: no edits
@@ -187,7 +188,7 @@ describe('outbound relay to Matrix, Telegram, ntfy and Gotify', () => {
         expect(reply.json.body).toBe(`${NAME}: a reply`);
         const [, replySend] = await telegram.waitFor(2);
         expect(replySend.json).toEqual({
-            chat_id: CHAT, text: `<b>${NAME}</b>: a reply`, parse_mode: 'HTML',
+            chat_id: CHAT, text: `<b>${NAME}</b>: a reply`, parse_mode: 'HTML', link_preview_options: { is_disabled: true },
             reply_parameters: { message_id: parentMessageId, allow_sending_without_reply: true },
         });
     });

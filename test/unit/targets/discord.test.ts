@@ -1,5 +1,5 @@
 import { discordTarget, sanitiseUsername } from '../../../src/targets/discord';
-import { file, makeInput, outcome, response, view } from './harness';
+import { file, makeInput, outcome, response, runScripted, view } from './harness';
 
 const HOOK = 'https://discord.com/api/webhooks/111222333444555666/tok-EN_1';
 const raw = { webhook_url: HOOK };
@@ -179,5 +179,34 @@ describe('discord target: config', () => {
 
     it('describe shows the webhook id, not the token', () => {
         expect(discordTarget.describe(discordTarget.parseConfig({ ...raw, thread_id: '5' }))).toBe('discord webhook 111222333444555666 thread 5');
+    });
+});
+
+describe('discord target: flags and forum posts (issue 16)', () => {
+    it('flags go with every new message', () => {
+        const input = makeInput(discordTarget, { ...raw, flags: '4096' });
+        expect(discordTarget.buildRequests(input).map(view)).toEqual([post('hello **world**', { flags: 4096 })]);
+    });
+
+    it.each([['-1'], ['invalid'], [1.5]])('flags %p is refused', (flags) => {
+        expect(() => discordTarget.parseConfig({ ...raw, flags })).toThrow('flags: must be a whole number of 0 or more');
+    });
+
+    it('thread_name: the first part opens a forum post, later parts and edits go into it', async () => {
+        const input = makeInput(discordTarget, { ...raw, thread_name: 'Relay' }, { rendered: { text: long } });
+        const { sent, remoteIds } = await runScripted(discordTarget, input, (_request, index) =>
+            response(200, { id: `M${index}`, channel_id: 'POST9' }));
+        expect(sent.map(view)).toEqual([
+            post('a'.repeat(1500), { thread_name: 'Relay' }),
+            post('b'.repeat(1500), {}, `${HOOK}?wait=true&thread_id=POST9`),
+        ]);
+        expect(remoteIds).toEqual(['M0@POST9', 'M1@POST9']);
+        const edit = makeInput(discordTarget, { ...raw, thread_name: 'Relay' }, { message: { event: 'edited' }, remoteIds });
+        expect(discordTarget.buildRequests(edit).map(view)[0]).toEqual(patch('M0', 'hello **world**', '?thread_id=POST9'));
+    });
+
+    it('thread_name is not used when the rule channel names a thread', () => {
+        const input = makeInput(discordTarget, { ...raw, thread_name: 'Relay' }, { channel: { thread_id: '77' } });
+        expect(discordTarget.buildRequests(input).map(view)).toEqual([post('hello **world**', {}, `${HOOK}?wait=true&thread_id=77`)]);
     });
 });

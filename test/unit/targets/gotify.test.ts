@@ -74,3 +74,10 @@ describe('gotify target: config', () => {
         expect(gotifyTarget.describe(gotifyTarget.parseConfig({ ...raw, client_token: 'ClientTok' }))).toBe('gotify https://push.example.com priority 5, deletes with client token');
     });
 });
+
+describe('gotify target: capabilities follow the configuration (issue 16)', () => {
+    it('deletes only with a client token, never edits', () => {
+        expect(gotifyTarget.capabilities(gotifyTarget.parseConfig(raw))).toEqual({ edit: false, delete: false, threads: false, upload: false });
+        expect(gotifyTarget.capabilities(gotifyTarget.parseConfig({ ...raw, client_token: 'ClientTok' }))).toEqual({ edit: false, delete: true, threads: false, upload: false });
+    });
+});

@@ -142,7 +142,7 @@ describe('matrix target: requests', () => {
 
     it.each([
         [{ ...raw, room_id: undefined }, {}, 'Matrix: no room; set room_id in the rule channel or the instance'],
-        [raw, { room_id: '#general:example.org' }, 'Matrix: room_id "#general:example.org" is a room alias'],
+        [raw, { room_id: 'general' }, 'Matrix: room_id must be a Matrix room id like !abc123:example.org or an alias'],
     ])('unusable room: %j %j', (config, channel, message) => {
         expect(() => matrixTarget.buildRequests(makeInput(matrixTarget, config, { channel }))).toThrow(message);
     });
@@ -234,11 +234,11 @@ describe('matrix target: responses', () => {
             { error: 'TargetError', message: 'Matrix answered 429: M_LIMIT_EXCEEDED: Too many requests', status: 429, retryable: true, retryAfterMs: 3000 },
         ],
         [
-            '401 M_UNKNOWN_TOKEN is final, with a hint',
+            '401 M_UNKNOWN_TOKEN with a configured token is final, with a hint',
             sent, sendRequest, response(401, { errcode: 'M_UNKNOWN_TOKEN', error: 'Invalid access token passed.' }),
             {
                 error: 'TargetError', status: 401, retryable: false,
-                message: 'Matrix answered 401: M_UNKNOWN_TOKEN: Invalid access token passed. (the access token was rejected; password login is not supported, create an access token)',
+                message: 'Matrix answered 401: M_UNKNOWN_TOKEN: Invalid access token passed. (the access token was rejected: expired or logged out)',
             },
         ],
         [
@@ -260,9 +260,13 @@ describe('matrix target: config', () => {
     it.each([
         [{}, 'homeserver: is required'],
         [{ homeserver: 'ftp://x' }, 'homeserver: must use http or https'],
-        [{ homeserver: HS }, 'access_token: is required'],
-        [{ ...raw, room_id: '#general:example.org' }, 'room_id: "#general:example.org" is a room alias; aliases need a directory lookup, so give the room id'],
-        [{ ...raw, room_id: 'general' }, 'room_id: must be a Matrix room id like !abc123:example.org, got "general"'],
+        [{ homeserver: HS }, 'access_token: is required (an access token of the account that posts), or user and password to log in'],
+        [{ homeserver: HS, user: 'bot' }, 'access_token: is required'],
+        [{ ...raw, password: 'pw' }, 'access_token: give either access_token or user + password (login), not both'],
+        [{ ...raw, room_id: 'general' }, 'room_id: must be a Matrix room id like !abc123:example.org or an alias like #room:example.org, got "general"'],
+        [{ ...raw, mode: 'on' }, 'mode: must be client (off) or one of the webhook modes t2bot, matrix, slack, hookshot, got "on"'],
+        [{ mode: 'hookshot' }, 'webhook_url: is required (the hookshot webhook URL)'],
+        [{ mode: 't2bot', webhook_url: 'https://webhooks.t2bot.io/api/v1/matrix/hook/short' }, 'webhook_url: must be https://webhooks.t2bot.io/api/v1/matrix/hook/{64-character webhook id}'],
         [{ ...raw, msgtype: 'emote' }, 'msgtype: must be text or notice, got "emote"'],
         [{ ...raw, avatar_url: 'https://x/a.png' }, 'avatar_url: must be an mxc:// URL'],
     ])('%j → %s', (config, message) => {
@@ -275,5 +279,147 @@ describe('matrix target: config', () => {
 
     it('describe shows the homeserver and room, not the token', () => {
         expect(matrixTarget.describe(matrixTarget.parseConfig(raw))).toBe(`matrix ${HS} room ${ROOM}`);
+    });
+});
+
+describe('matrix target: password login (kept session)', () => {
+    const login = { homeserver: HS, user: 'relay', password: 'pa55word', room_id: ROOM };
+    const session = { access_token: 'syt_from_login', user_id: '@relay:example.org', device_id: 'DEV1' };
+    const kept = matrixTarget.keptSession!;
+
+    it('logs in with m.login.password, a device name the first time and the same device after', () => {
+        const config = matrixTarget.parseConfig(login);
+        expect(view(kept.login(config))).toEqual({
+            method: 'POST', url: `${HS}/_matrix/client/v3/login`, headers: { 'Content-Type': 'application/json' },
+            json: { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'relay' }, password: 'pa55word', initial_device_display_name: 'Relay Bridge' },
+        });
+        expect(view(kept.login(config, session)).json).toEqual({
+            type: 'm.login.password', identifier: { type: 'm.id.user', user: 'relay' }, password: 'pa55word', device_id: 'DEV1',
+        });
+    });
+
+    it('keeps the token, user id and device id; the scope names server and user, not the password', () => {
+        const config = matrixTarget.parseConfig(login);
+        expect(kept.read(config, response(200, { ...session, home_server: 'example.org' }))).toEqual(session);
+        const scope = kept.scope(config) as string;
+        expect(scope).toContain(HS);
+        expect(scope).toContain('relay');
+        expect(scope).not.toContain('pa55word');
+        expect(kept.scope(matrixTarget.parseConfig({ ...login, password: 'other' }))).not.toBe(scope);
+        expect(kept.scope(matrixTarget.parseConfig(raw))).toBeUndefined();
+    });
+
+    it.each([
+        [response(403, { errcode: 'M_FORBIDDEN', error: 'Invalid username or password' }), { error: 'TargetError', status: 403, retryable: false, message: 'Matrix login as relay failed: Matrix answered 403: M_FORBIDDEN: Invalid username or password' }],
+        [response(429, { errcode: 'M_LIMIT_EXCEEDED' }, { 'retry-after': '2' }), { error: 'TargetError', status: 429, retryable: true, retryAfterMs: 2000, message: 'Matrix login as relay failed: Matrix answered 429: M_LIMIT_EXCEEDED' }],
+        [response(200, {}), { error: 'TargetError', status: 200, retryable: false, message: 'Matrix login as relay failed: Matrix answered 200: {}' }],
+    ])('a failed login: %j', (answer, expected) => {
+        expect(outcome(() => kept.read(matrixTarget.parseConfig(login), answer))).toMatchObject(expected);
+    });
+
+    it('sends with the session token; a rejected token is a SessionRejected (the shell logs in again)', () => {
+        const input = makeInput(matrixTarget, login, { session });
+        const [request] = matrixTarget.buildRequests(input);
+        expect(request.headers.Authorization).toBe('Bearer syt_from_login');
+        expect(outcome(() => matrixTarget.readResponse(input, request, response(401, { errcode: 'M_UNKNOWN_TOKEN', error: 'Access token has expired', soft_logout: true }))))
+            .toEqual({ error: 'SessionRejected', status: 401, retryable: true, retryAfterMs: undefined, message: 'Matrix answered 401: M_UNKNOWN_TOKEN: Access token has expired' });
+    });
+
+    it('without a session there is no token to send with', () => {
+        expect(() => matrixTarget.buildRequests(makeInput(matrixTarget, login))).toThrow('Matrix: no access token');
+    });
+
+    it('password-login configurations do not copy avatars outside a delivery', () => {
+        expect(matrixTarget.hostedAvatar!.scope(matrixTarget.parseConfig(login))).toBeUndefined();
+    });
+});
+
+describe('matrix target: room aliases', () => {
+    const alias = { ...raw, room_id: '#general:example.org' };
+    const join = (room: string) => ({ method: 'POST', url: `${HS}/_matrix/client/v3/join/${encodeURIComponent(room)}`, headers: HEADERS, json: {} });
+
+    it('a new message joins the alias (a no-op when joined), then sends to the room id it answered', async () => {
+        const { sent, remoteIds, carried } = await runScripted(matrixTarget, makeInput(matrixTarget, alias), (request, index) =>
+            (index === 0 ? response(200, { room_id: '!resolved:example.org' }) : response(200, { event_id: '$e1' })));
+        expect(sent.map(view)).toEqual([join('#general:example.org'), send('rb-MSG1-sent-0', content('hello world', 'hello <b>world</b>'), '!resolved:example.org')]);
+        expect(remoteIds).toEqual(['$e1']);
+        expect(carried).toEqual({ room: '!resolved:example.org' });
+    });
+
+    it('an alias without a server takes the login\'s server name, else the homeserver host', () => {
+        const withSession = makeInput(matrixTarget, { homeserver: HS, user: 'relay', password: 'pw' }, { channel: { room_id: '#ops' }, session: { access_token: 't', user_id: '@relay:example.net' } });
+        expect(matrixTarget.buildRequests(withSession)[0].url).toBe(`${HS}/_matrix/client/v3/join/${encodeURIComponent('#ops:example.net')}`);
+        const withToken = makeInput(matrixTarget, { ...raw, room_id: '#ops' });
+        expect(matrixTarget.buildRequests(withToken)[0].url).toBe(`${HS}/_matrix/client/v3/join/${encodeURIComponent('#ops:matrix.example.org')}`);
+    });
+
+    it('edits and deletes look the alias up in the room directory', async () => {
+        const input = makeInput(matrixTarget, alias, { message: { event: 'deleted' }, remoteIds: ['$e1'] });
+        const { sent } = await runScripted(matrixTarget, input, (_request, index) =>
+            (index === 0 ? response(200, { room_id: '!resolved:example.org', servers: ['example.org'] }) : response(200, { event_id: '$r' })));
+        expect(sent.map(view)).toEqual([
+            { method: 'GET', url: `${HS}/_matrix/client/v3/directory/room/${encodeURIComponent('#general:example.org')}`, headers: { Authorization: 'Bearer syt_secret' } },
+            { method: 'PUT', url: `${roomUrl('!resolved:example.org')}/redact/${encodeURIComponent('$e1')}/rb-MSG1-deleted-0`, headers: HEADERS, json: {} },
+        ]);
+    });
+
+    it.each([
+        [response(404, { errcode: 'M_NOT_FOUND', error: 'Room alias not found' }), { status: 404, retryable: false, message: 'Matrix answered 404 for #general:example.org: no such room alias (M_NOT_FOUND: Room alias not found)' }],
+        [response(403, { errcode: 'M_FORBIDDEN', error: 'You are not invited to this room.' }), { status: 403, retryable: false, message: 'Matrix answered 403 for #general:example.org: the account may not join the room (invite it first) (M_FORBIDDEN: You are not invited to this room.)' }],
+        [response(200, {}), { status: 200, retryable: false, message: 'Matrix answered 200 to the room alias without a room_id' }],
+    ])('a failed alias lookup: %j', (answer, expected) => {
+        const input = makeInput(matrixTarget, alias);
+        const [lookup] = matrixTarget.buildRequests(input);
+        expect(outcome(() => matrixTarget.readResponse(input, lookup, answer))).toMatchObject(expected);
+    });
+});
+
+describe('matrix target: webhook bridges', () => {
+    const T2BOT = `https://webhooks.t2bot.io/api/v1/matrix/hook/${'a'.repeat(64)}`;
+    const JSON_HEADERS = { 'Content-Type': 'application/json' };
+    it.each([
+        ['t2bot: matrix-appservice-webhooks payload, name and avatar', { mode: 't2bot', webhook_url: T2BOT }, {},
+            { method: 'POST', url: T2BOT, headers: JSON_HEADERS, json: { text: 'hello <b>world</b>', format: 'html', displayName: 'Alice', avatarUrl: 'https://cdn.example.com/alice.png' } }],
+        ['matrix: the same payload to the bridge\'s hook path; botname when the message has no alias', { mode: 'matrix', webhook_url: 'https://hooks.example.org/api/v1/matrix/hook/tok', botname: 'relay' }, { rendered: { alias: '' } },
+            { method: 'POST', url: 'https://hooks.example.org/api/v1/matrix/hook/tok', headers: JSON_HEADERS, json: { text: 'hello <b>world</b>', format: 'html', displayName: 'relay', avatarUrl: 'https://cdn.example.com/alice.png' } }],
+        ['slack: Slack\'s payload (mrkdwn)', { mode: 'slack', webhook_url: 'https://hooks.example.org/api/v1/matrix/hook/tok' }, {},
+            { method: 'POST', url: 'https://hooks.example.org/api/v1/matrix/hook/tok', headers: JSON_HEADERS, json: { text: 'hello *world*', mrkdwn: true, username: 'Alice', icon_url: 'https://cdn.example.com/alice.png' } }],
+        ['hookshot: text, html and username; files as links', { mode: 'hookshot', webhook_url: 'https://hookshot.example/webhook/tok' }, { files: [file('cat.png', 'image/png', true)] },
+            { method: 'POST', url: 'https://hookshot.example/webhook/tok', headers: JSON_HEADERS, json: {
+                text: 'hello world\ncat.png (https://chat.example.com/file-upload/cat.png)',
+                html: 'hello <b>world</b><br><a href="https://chat.example.com/file-upload/cat.png">cat.png</a>',
+                username: 'Alice',
+            } }],
+    ])('%s', (_name, config, options, expected) => {
+        expect(matrixTarget.buildRequests(makeInput(matrixTarget, config, options)).map(view)).toEqual([expected]);
+    });
+
+    it('webhooks post new messages only (no event ids to edit or delete)', () => {
+        const config = { mode: 't2bot', webhook_url: T2BOT };
+        expect(matrixTarget.buildRequests(makeInput(matrixTarget, config, { message: { event: 'edited' }, remoteIds: ['x'] }))).toEqual([]);
+        expect(matrixTarget.buildRequests(makeInput(matrixTarget, config, { message: { event: 'deleted' }, remoteIds: ['x'] }))).toEqual([]);
+    });
+
+    it('answers: 2xx is done, anything else a TargetError', () => {
+        const input = makeInput(matrixTarget, { mode: 't2bot', webhook_url: T2BOT });
+        const [request] = matrixTarget.buildRequests(input);
+        expect(matrixTarget.readResponse(input, request, response(200, { success: true }))).toEqual({});
+        expect(outcome(() => matrixTarget.readResponse(input, request, response(404, 'no hook')))).toMatchObject({ status: 404, retryable: false, message: 'Matrix t2bot webhook answered 404: no hook' });
+        expect(matrixTarget.endpoints(input.config)).toEqual([T2BOT]);
+    });
+});
+
+describe('matrix target: rule channels (checked at configuration time)', () => {
+    const T2BOT = { mode: 't2bot', webhook_url: `https://webhooks.t2bot.io/api/v1/matrix/hook/${'a'.repeat(64)}` };
+    it.each([
+        [raw, {}, undefined],
+        [{ ...raw, room_id: undefined }, { room_id: '#ops:example.org' }, undefined],
+        [{ ...raw, room_id: undefined }, {}, 'room_id: is missing: the instance names no room, so the rule channel must'],
+        [raw, { room_id: 'ops' }, 'room_id: must be a Matrix room id like !abc123:example.org or an alias'],
+        [T2BOT, {}, undefined],
+        [T2BOT, { room_id: '!r:x' }, 'room_id: a t2bot webhook posts into the room it was made for; remove the room'],
+    ])('%j with %j', (config, channel, message) => {
+        const check = () => matrixTarget.checkChannel!(matrixTarget.parseConfig(config), channel);
+        if (message) expect(check).toThrow(message); else expect(check).not.toThrow();
     });
 });

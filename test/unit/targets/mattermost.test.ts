@@ -195,3 +195,87 @@ describe('mattermost target: bot mode (REST API)', () => {
         expect(mattermostTarget.describe(mattermostTarget.parseConfig(botRaw))).toBe(`mattermost bot https://mm.example.com channel ${CHANNEL}`);
     });
 });
+
+describe('mattermost target: bot mode channel names (looked up in the team)', () => {
+    const SERVER = 'https://mm.example.com';
+    const AUTH = { Authorization: 'Bearer bottoken123' };
+    const named = { server_url: SERVER, bot_token: 'bottoken123', team: 'chester', channel: 'Town-Square' };
+    const lookup = (team: string, name: string) => ({ method: 'GET', url: `${SERVER}/api/v4/teams/name/${team}/channels/name/${name}`, headers: AUTH });
+    const answer = (request: OutboundRequest) => (request.method === 'GET'
+        ? response(200, { id: 'resolvedchannel00000000000', name: 'town-square', team_id: 'teamid' })
+        : response(201, { id: 'post00000000000000000000001' }));
+
+    it('a new message looks the name up, then posts to the id it answered', async () => {
+        const { sent, remoteIds, carried } = await runScripted(mattermostTarget, makeInput(mattermostTarget, named), answer);
+        expect(sent.map(view)).toEqual([
+            lookup('chester', 'town-square'),
+            expect.objectContaining({ method: 'POST', url: `${SERVER}/api/v4/posts`, json: expect.objectContaining({ channel_id: 'resolvedchannel00000000000', message: 'hello **world**' }) }),
+        ]);
+        expect(remoteIds).toEqual(['post00000000000000000000001']);
+        expect(carried).toEqual({ channel: 'resolvedchannel00000000000' });
+    });
+
+    it('uploads go to the looked-up channel too', async () => {
+        const { sent } = await runScripted(mattermostTarget, makeInput(mattermostTarget, named, { files: [file('cat.png', 'image/png', true)] }), (request) => (request.multipart
+            ? response(201, { file_infos: [{ id: 'file1' }] })
+            : answer(request)));
+        expect(sent.map((request) => request.url)).toEqual([
+            `${SERVER}/api/v4/teams/name/chester/channels/name/town-square`, `${SERVER}/api/v4/files`, `${SERVER}/api/v4/posts`,
+        ]);
+        expect(sent[1].multipart![0]).toEqual({ name: 'channel_id', value: 'resolvedchannel00000000000' });
+    });
+
+    it('a rule channel name (or #name) is looked up in the instance team; an id is used as is', () => {
+        const base = { server_url: SERVER, bot_token: 'bottoken123', team: 'chester' };
+        expect(view(mattermostTarget.buildRequests(makeInput(mattermostTarget, base, { channel: { channel: '#dev' } }))[0])).toEqual(lookup('chester', 'dev'));
+        expect(mattermostTarget.buildRequests(makeInput(mattermostTarget, base, { channel: { channel: 'c4nnelid0000000000000000ab' } }))[0].url).toBe(`${SERVER}/api/v4/posts`);
+    });
+
+    it('edits and deletes address posts by id: no lookup', () => {
+        const input = makeInput(mattermostTarget, named, { message: { event: 'deleted' }, remoteIds: ['p1'] });
+        expect(mattermostTarget.buildRequests(input).map(view)).toEqual([{ method: 'DELETE', url: `${SERVER}/api/v4/posts/p1`, headers: AUTH }]);
+    });
+
+    it.each([
+        [response(404, { id: 'app.channel.get_by_name.missing.app_error', message: 'Unable to find the existing channel.' }), { status: 404, retryable: false, message: 'Mattermost answered 404: no channel "town-square" in team "chester" the bot can see (the channel\'s name is the last part of its URL)' }],
+        [response(403, { id: 'api.context.permissions.app_error', message: 'You do not have the appropriate permissions.' }), { status: 403, retryable: false, message: 'Mattermost answered 403: You do not have the appropriate permissions. [api.context.permissions.app_error]' }],
+        [response(200, { name: 'town-square' }), { status: 200, retryable: false, message: 'Mattermost answered 200 to the channel lookup without a channel id' }],
+    ])('a failed lookup: %j', (result, expected) => {
+        const input = makeInput(mattermostTarget, named);
+        const [request] = mattermostTarget.buildRequests(input);
+        expect(outcome(() => mattermostTarget.readResponse(input, request, result))).toMatchObject(expected);
+    });
+
+    it.each([
+        [{ server_url: SERVER, bot_token: 't', channel: 'town-square' }, 'channel: "town-square" is not a channel id (26 letters and digits, under the channel\'s View Info); a channel name needs the team it is in'],
+        [{ server_url: SERVER, bot_token: 't', team: 'x', channel: 'a b' }, 'channel: "a b" is neither a channel id'],
+        [{ server_url: SERVER, bot_token: 't', team: 'x', channel: 'dev', channel_id: 'c4nnelid0000000000000000ab' }, 'channel: give either channel_id or channel'],
+    ])('config %j → %s', (config, message) => {
+        expect(() => mattermostTarget.parseConfig(config)).toThrow(message);
+    });
+
+    it('a 26-character channel value is an id; describe names the channel and team', () => {
+        expect(mattermostTarget.parseConfig({ server_url: SERVER, bot_token: 't', channel: 'c4nnelid0000000000000000ab' }).channel).toBe('c4nnelid0000000000000000ab');
+        expect(mattermostTarget.describe(mattermostTarget.parseConfig(named))).toBe('mattermost bot https://mm.example.com ~town-square in chester');
+    });
+
+    it('a rule channel name without a team in the instance is a permanent error', () => {
+        const input = makeInput(mattermostTarget, { server_url: SERVER, bot_token: 't' }, { channel: { channel: 'dev' } });
+        expect(outcome(() => ({ remoteId: String(mattermostTarget.buildRequests(input)) }))).toMatchObject({ retryable: false, message: 'Mattermost: channel "dev" is a name; set team in the instance (or give the channel_id)' });
+    });
+});
+
+describe('mattermost target: rule channels (checked at configuration time)', () => {
+    const SERVER = 'https://mm.example.com';
+    it.each([
+        [{ server_url: SERVER, bot_token: 't', channel_id: 'c4nnelid0000000000000000ab' }, {}, undefined],
+        [{ server_url: SERVER, bot_token: 't', team: 'chester' }, { channel: 'dev' }, undefined],
+        [{ server_url: SERVER, bot_token: 't' }, { channel: 'dev' }, 'channel: "dev" is not a channel id (26 letters and digits, under the channel\'s View Info); a channel name needs the team it is in'],
+        [{ server_url: SERVER, bot_token: 't' }, { channel_id: 'dev' }, 'channel_id: "dev" is not a channel id'],
+        [{ server_url: SERVER, bot_token: 't' }, {}, 'channel_id: is missing: the instance names no channel, so the rule channel must'],
+        [raw, {}, undefined],
+    ])('%j with %j', (config, channel, message) => {
+        const check = () => mattermostTarget.checkChannel!(mattermostTarget.parseConfig(config), channel);
+        if (message) expect(check).toThrow(message); else expect(check).not.toThrow();
+    });
+});

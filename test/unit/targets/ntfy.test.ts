@@ -85,7 +85,7 @@ describe('ntfy target: config', () => {
     it.each([
         [{ topic: 'bad topic' }, 'topic: must be 1-64 letters, digits, - or _, got "bad topic"'],
         [{ ...raw, server: 'ntfy.example.com' }, 'server: must be an absolute http(s) URL'],
-        [{ ...raw, username: 'relay' }, 'password: is required with the other (Basic authentication)'],
+        [{ ...raw, password: 'pw' }, 'username: is required with password (Basic authentication)'],
         [{ ...raw, access_token: 'tk_a', username: 'u', password: 'p' }, 'access_token: give either access_token or username and password, not both'],
         [{ ...raw, priority: 'urgentest' }, 'priority: must be 1-5 or min, low, default, high, max; got "urgentest"'],
     ])('%j → %s', (config, message) => {
@@ -98,5 +98,12 @@ describe('ntfy target: config', () => {
 
     it('describe names server and topic, never credentials', () => {
         expect(ntfyTarget.describe(ntfyTarget.parseConfig({ ...raw, access_token: 'tk_secret' }))).toBe('ntfy https://ntfy.sh topic relay_alerts with token');
+    });
+});
+
+describe('ntfy target: a user without a password (issue 16)', () => {
+    it('is Basic user: as Apprise sends it', () => {
+        const [request] = ntfyTarget.buildRequests(makeInput(ntfyTarget, { ...raw, username: 'relay' })).map(view);
+        expect((request.headers as Record<string, string>).Authorization).toBe(`Basic ${Buffer.from('relay:').toString('base64')}`);
     });
 });

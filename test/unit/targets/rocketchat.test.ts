@@ -1,5 +1,5 @@
 import { decodeRemoteId, encodeRemoteId, RocketChatRemoteId, rocketChatTarget } from '../../../src/targets/rocketchat';
-import { TargetError } from '../../../src/targets/types';
+import { TargetError } from '../../../src/core/adapter';
 import { file, makeInput, outcome, response, runScripted, view } from './harness';
 
 const SERVER = 'https://remote.example.net';
@@ -371,5 +371,15 @@ describe('rocketchat target: config', () => {
 
     it('a bare remote id has no room', () => {
         expect(decodeRemoteId('M1')).toEqual({ messageId: 'M1', upload: false });
+    });
+});
+
+describe('rocketchat target: capabilities follow the configuration (issue 16)', () => {
+    it.each<[string, Record<string, unknown>, object]>([
+        ['api mode: everything', tokenRaw, { edit: true, delete: true, threads: true, upload: true }],
+        ['api mode without uploads', { ...tokenRaw, upload_files: false }, { edit: true, delete: true, threads: true, upload: false }],
+        ['webhook mode: new messages only, files as links', webhookRaw, { edit: false, delete: false, threads: false, upload: false }],
+    ])('%s', (_name, config, capabilities) => {
+        expect(rocketChatTarget.capabilities(rocketChatTarget.parseConfig(config))).toEqual(capabilities);
     });
 });

@@ -10,6 +10,8 @@ const JSON_HEADERS = { 'Content-Type': 'application/json' };
 const API_HEADERS = { 'Content-Type': 'application/json; charset=utf-8', Authorization: `Bearer ${TOKEN}` };
 const hook = (json: Record<string, unknown>) => ({ method: 'POST', url: HOOK, headers: JSON_HEADERS, json });
 const api = (method: string, json: Record<string, unknown>) => ({ method: 'POST', url: `${API}/${method}`, headers: API_HEADERS, json });
+const WORKFLOW = 'https://hooks.slack.com/workflows/T1JJ3T3L2/Ft07XXXX/XXXXXXXX/YYYYYYYY';
+const TRIGGER = 'https://hooks.slack.com/triggers/T1JJ3T3L2/XXXXXXXX/YYYYYYYY';
 const legacy = { username: 'Alice', icon_url: 'https://cdn.example.com/alice.png' };
 const long = `${'a'.repeat(30000)}\n\n${'b'.repeat(30000)}`;
 
@@ -248,8 +250,11 @@ describe('slack target: config', () => {
         [{ ...hookRaw, bot_token: TOKEN }, 'bot_token: give either webhook_url (incoming webhook) or bot_token (chat.postMessage), not both'],
         [{ ...botRaw, api_url: 'http://slack.example/api' }, 'api_url: must be an https URL'],
         [{ ...hookRaw, identity: 'native' }, 'identity: must be "prefix" (name in the text) or "legacy" (username/icon_url), got "native"'],
-        [{ ...hookRaw, channel: 'bad channel' }, 'channel: "bad channel" is not #channel, a channel id or @user'],
+        [{ ...hookRaw, channel: 'bad channel' }, 'channel: "bad channel" is not #channel, a channel id, @user or an e-mail address'],
         [{ ...hookRaw, icon_url: 'ftp://x' }, 'icon_url: must be an http(s) URL'],
+        [{ ...hookRaw, channel: 'a@example.com' }, 'channel: an e-mail address is looked up with users.lookupByEmail, which needs a bot token (bot_token)'],
+        [{ ...hookRaw, channel: '#general:soon' }, 'channel: "#general:soon" is not #channel'],
+        [{ webhook_url: WORKFLOW, channel: '#general' }, 'channel: a workflow posts where the workflow was built to; remove the channel'],
     ])('%j → %s', (config, message) => {
         expect(() => slackTarget.parseConfig(config)).toThrow(message);
     });
@@ -264,5 +269,91 @@ describe('slack target: config', () => {
         [{ bot_token: TOKEN, api_url: 'http://localhost:1/api' }, 'slack chat.postMessage (channel from the rule) via http://localhost:1'],
     ])('describe(%j) shows no secret', (config, description) => {
         expect(slackTarget.describe(slackTarget.parseConfig(config))).toBe(description);
+    });
+});
+
+describe('slack target: Workflow Builder webhooks and triggers', () => {
+    it.each([
+        ['workflow', WORKFLOW],
+        ['trigger', TRIGGER],
+    ])('%s: {text} (the variable the workflow reads), sent messages only', async (mode, url) => {
+        const config = { webhook_url: url };
+        expect(slackTarget.parseConfig(config).mode).toBe(mode);
+        const input = makeInput(slackTarget, config, { files: [file('cat.png', 'image/png', true)] });
+        const { sent } = await runScripted(slackTarget, input, () => response(200, ''));
+        expect(sent.map(view)).toEqual([{ method: 'POST', url, headers: JSON_HEADERS, json: { text: '*Alice*: hello *world*\n<https://chat.example.com/file-upload/cat.png|cat.png>' } }]);
+        expect(slackTarget.buildRequests(makeInput(slackTarget, config, { message: { event: 'edited' }, remoteIds: ['x'] }))).toEqual([]);
+        expect(slackTarget.buildRequests(makeInput(slackTarget, config, { message: { event: 'deleted' }, remoteIds: ['x'] }))).toEqual([]);
+        expect(slackTarget.endpoints(input.config)).toEqual([url]);
+        expect(slackTarget.describe(input.config)).toBe(`slack ${mode} https://hooks.slack.com`);
+    });
+
+    it('a refused workflow call is a TargetError', () => {
+        const input = makeInput(slackTarget, { webhook_url: WORKFLOW });
+        const [request] = slackTarget.buildRequests(input);
+        expect(outcome(() => slackTarget.readResponse(input, request, response(400, 'invalid_workflow_input')))).toMatchObject({ status: 400, retryable: false, message: 'Slack answered 400: invalid_workflow_input' });
+    });
+});
+
+describe('slack target: threads and e-mail targets', () => {
+    it('webhook: #channel:thread_ts posts into that thread', () => {
+        expect(slackTarget.buildRequests(makeInput(slackTarget, { ...hookRaw, channel: '#general:1700000000.123456' })).map(view))
+            .toEqual([hook({ channel: '#general', text: '*Alice*: hello *world*', thread_ts: '1700000000.123456' })]);
+    });
+
+    it('bot: the configured thread, unless the message replies to a mapped parent', () => {
+        const threaded = { bot_token: TOKEN, channel: '+C0123ABC:1700000000.123456' };
+        expect(slackTarget.buildRequests(makeInput(slackTarget, threaded)).map(view))
+            .toEqual([api('chat.postMessage', { channel: 'C0123ABC', text: '*Alice*: hello *world*', thread_ts: '1700000000.123456' })]);
+        expect(slackTarget.buildRequests(makeInput(slackTarget, threaded, { remoteThreadId: 'C0999/1600000000.000001' })).map(view))
+            .toEqual([api('chat.postMessage', { channel: 'C0999', text: '*Alice*: hello *world*', thread_ts: '1600000000.000001' })]);
+    });
+
+    it('bot: an e-mail target is looked up (users.lookupByEmail), then the message goes to that user', async () => {
+        const input = makeInput(slackTarget, { bot_token: TOKEN, channel: 'ann@example.com' });
+        const { sent, remoteIds } = await runScripted(slackTarget, input, (request) => (request.url.indexOf('users.lookupByEmail') >= 0
+            ? response(200, { ok: true, user: { id: 'U0ANN', name: 'ann' } })
+            : response(200, { ok: true, channel: 'D0ANN', ts: '1700000001.000100' })));
+        expect(sent.map(view)).toEqual([
+            { method: 'GET', url: `${API}/users.lookupByEmail?email=ann%40example.com`, headers: { Authorization: `Bearer ${TOKEN}` } },
+            api('chat.postMessage', { channel: 'U0ANN', text: '*Alice*: hello *world*' }),
+        ]);
+        // The direct message's channel id comes back: edits and deletes need no lookup.
+        expect(remoteIds).toEqual(['D0ANN/1700000001.000100']);
+        const edit = makeInput(slackTarget, { bot_token: TOKEN, channel: 'ann@example.com' }, { message: { event: 'edited' }, remoteIds });
+        expect(slackTarget.buildRequests(edit).map(view)).toEqual([api('chat.update', { channel: 'D0ANN', ts: '1700000001.000100', text: '*Alice*: hello *world*' })]);
+    });
+
+    it('a rule channel may be an e-mail address too', () => {
+        const requests = slackTarget.buildRequests(makeInput(slackTarget, botRaw, { channel: { channel: 'bob@example.com' } }));
+        expect(requests[0].url).toBe(`${API}/users.lookupByEmail?email=bob%40example.com`);
+    });
+
+    it.each([
+        [response(200, { ok: false, error: 'users_not_found' }), { status: 200, retryable: false, message: 'Slack users.lookupByEmail answered 200: users_not_found (no Slack user has that e-mail address)' }],
+        [response(200, { ok: false, error: 'missing_scope', needed: 'users:read.email' }), { status: 200, retryable: false, message: 'Slack users.lookupByEmail answered 200: missing_scope (the bot needs the users:read.email scope)' }],
+        [response(200, { ok: false, error: 'ratelimited' }, { 'retry-after': '5' }), { status: 200, retryable: true, retryAfterMs: 5000 }],
+        [response(503, 'down'), { status: 503, retryable: true, message: 'Slack users.lookupByEmail answered 503: down' }],
+    ])('a failed lookup: %j', (answer, expected) => {
+        const input = makeInput(slackTarget, { bot_token: TOKEN, channel: 'ann@example.com' });
+        const [lookup] = slackTarget.buildRequests(input);
+        const result = outcome(() => slackTarget.readResponse(input, lookup, answer));
+        expect(result).toMatchObject(expected);
+        expect(JSON.stringify(result)).not.toContain('ann@example.com');
+    });
+});
+
+describe('slack target: rule channels (checked at configuration time)', () => {
+    it.each([
+        [botRaw, {}, undefined],
+        [{ bot_token: TOKEN }, { channel: 'ann@example.com' }, undefined],
+        [{ bot_token: TOKEN }, {}, 'channel: is missing: the instance names no channel, so the rule channel must'],
+        [{ bot_token: TOKEN }, { channel_id: 'C0 1' }, 'channel_id: "C0 1" is not #channel'],
+        [hookRaw, {}, undefined],
+        [hookRaw, { channel: 'ann@example.com' }, 'channel: an e-mail address is looked up with users.lookupByEmail, which needs a bot token'],
+        [{ webhook_url: WORKFLOW }, { channel: '#general' }, 'channel: a workflow posts where the workflow was built to; remove the channel'],
+    ])('%j with %j', (config, channel, message) => {
+        const check = () => slackTarget.checkChannel!(slackTarget.parseConfig(config), channel);
+        if (message) expect(check).toThrow(message); else expect(check).not.toThrow();
     });
 });

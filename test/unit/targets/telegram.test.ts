@@ -4,10 +4,12 @@ import { bytesOf, file, makeInput, outcome, response, view } from './harness';
 const TOKEN = '123456789:AAH-tok_EN';
 const API = `https://api.telegram.org/bot${TOKEN}`;
 const raw = { bot_token: TOKEN, chat_id: '-1001234567890' };
+// Link previews are off unless asked for (Apprise's default).
+const NO_PREVIEW = { link_preview_options: { is_disabled: true } };
 const CHAT = -1001234567890;
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
 const call = (method: string, json: Record<string, unknown>) => ({ method: 'POST', url: `${API}/${method}`, headers: JSON_HEADERS, json });
-const sendMessage = (text: string, extra: Record<string, unknown> = {}) => call('sendMessage', { chat_id: CHAT, text, parse_mode: 'HTML', ...extra });
+const sendMessage = (text: string, extra: Record<string, unknown> = {}) => call('sendMessage', { chat_id: CHAT, text, parse_mode: 'HTML', ...NO_PREVIEW, ...extra });
 const upload = (method: string, field: string, name: string, type: string, caption?: string, extra: Array<{ name: string; value: string }> = []) => ({
     method: 'POST', url: `${API}/${method}`, headers: {},
     multipart: [
@@ -68,7 +70,7 @@ describe('telegram target: requests', () => {
             'edited: editMessageText per text part, surplus parts deleted, files untouched',
             { message: { event: 'edited' as const }, remoteIds: [`${CHAT}/10`, `${CHAT}/11`, `${CHAT}/12/media`] },
             [
-                call('editMessageText', { chat_id: CHAT, message_id: 10, text: '<b>Alice</b>: hello <b>world</b>', parse_mode: 'HTML' }),
+                call('editMessageText', { chat_id: CHAT, message_id: 10, text: '<b>Alice</b>: hello <b>world</b>', parse_mode: 'HTML', ...NO_PREVIEW }),
                 call('deleteMessage', { chat_id: CHAT, message_id: 11 }),
             ],
         ],
@@ -87,13 +89,13 @@ describe('telegram target: requests', () => {
         expect(telegramTarget.buildRequests(input).map(view)).toEqual(expected);
     });
 
-    it('instance options: topic, silent, no link previews, api_url', () => {
-        const input = makeInput(telegramTarget, { ...raw, message_thread_id: '5', silent: true, link_preview: false, api_url: 'http://127.0.0.1:8081/' });
+    it('instance options: topic, silent, link previews, api_url', () => {
+        const input = makeInput(telegramTarget, { ...raw, message_thread_id: '5', silent: true, link_preview: true, api_url: 'http://127.0.0.1:8081/' });
         expect(telegramTarget.buildRequests(input).map(view)).toEqual([{
             method: 'POST', url: `http://127.0.0.1:8081/bot${TOKEN}/sendMessage`, headers: JSON_HEADERS,
             json: {
                 chat_id: CHAT, message_thread_id: 5, disable_notification: true, text: '<b>Alice</b>: hello <b>world</b>',
-                parse_mode: 'HTML', link_preview_options: { is_disabled: true },
+                parse_mode: 'HTML',
             },
         }]);
     });
@@ -169,7 +171,6 @@ describe('telegram target: config', () => {
     it.each([
         [{}, 'bot_token: is required (from BotFather)'],
         [{ bot_token: 'nope' }, 'bot_token: must look like 123456789:AAH…'],
-        [{ bot_token: TOKEN }, 'chat_id: is required'],
         [{ ...raw, chat_id: 'general' }, 'chat_id: must be a numeric chat id or @channelusername, got "general"'],
         [{ ...raw, message_thread_id: 'x' }, 'message_thread_id: must be a numeric forum topic id, got "x"'],
         [{ ...raw, api_url: 'http://api.telegram.org' }, 'api_url: must be an https URL (http only for localhost)'],
@@ -184,5 +185,26 @@ describe('telegram target: config', () => {
 
     it('describe shows the bot id, not its secret', () => {
         expect(telegramTarget.describe(telegramTarget.parseConfig({ ...raw, message_thread_id: '5' }))).toBe('telegram bot 123456789 chat -1001234567890 topic 5');
+    });
+});
+
+describe('telegram target: several chats (issue 16)', () => {
+    it('an instance without a chat sends to the chat each destination names', () => {
+        const input = makeInput(telegramTarget, { bot_token: TOKEN }, { channel: { chat_id: '@id2', message_thread_id: '7' } });
+        expect(telegramTarget.buildRequests(input).map(view)).toEqual([sendMessage('<b>Alice</b>: hello <b>world</b>', { chat_id: '@id2', message_thread_id: 7 })]);
+    });
+
+    it.each<[Record<string, unknown>, Record<string, string>, string | undefined]>([
+        [{ bot_token: TOKEN }, {}, 'chat_id: is missing: the instance names no chat'],
+        [{ bot_token: TOKEN }, { chat_id: 'nope!' }, 'chat_id: must be a numeric chat id or @channelusername'],
+        [{ bot_token: TOKEN }, { chat_id: '-100' }, undefined],
+        [raw, {}, undefined],
+    ])('checkChannel %j %j', (config, channel, problem) => {
+        const check = () => telegramTarget.checkChannel!(telegramTarget.parseConfig(config), channel);
+        if (problem) {
+            expect(check).toThrow(problem);
+        } else {
+            expect(check).not.toThrow();
+        }
     });
 });

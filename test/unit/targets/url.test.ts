@@ -10,9 +10,11 @@ describe('parseTargetUrl: valid URLs', () => {
         ['json://localhost:8080/relay', 'webhook', { url: 'http://localhost:8080/relay' }],
         ['jsons://hooks.example.org', 'webhook', { url: 'https://hooks.example.org/' }],
         [
-            'json://localhost/in?+X-Token=a+b&method=PUT&-drop=1&keep=a+b&token=s3cret',
-            'webhook', { url: 'http://localhost/in?keep=a+b', method: 'PUT', token: 's3cret', headers: { 'X-Token': 'a+b' } },
+            'json://localhost/in?+X-Token=a+b&method=PUT&-param=1&keep=a+b&token=s3cret',
+            'webhook', { url: 'http://localhost/in?param=1&keep=a+b', method: 'PUT', token: 's3cret', headers: { 'X-Token': 'a+b' } },
         ],
+        // Apprise's `:key=name` renames a key of its body; the trailing slash stays; other methods.
+        ['jsons://hooks.example.org/in/?body=apprise&:message=text&method=patch', 'webhook', { url: 'https://hooks.example.org/in/', body: 'apprise', method: 'patch', renames: { message: 'text' } }],
         ['jsons://user:pa%3Ass@hooks.example.org/in', 'webhook', { url: 'https://hooks.example.org/in', headers: { Authorization: 'Basic dXNlcjpwYTpzcw==' } }],
         // discord
         ['discord://111222/tok-EN_1', 'discord', { webhook_id: '111222', webhook_token: 'tok-EN_1' }],
@@ -24,7 +26,6 @@ describe('parseTargetUrl: valid URLs', () => {
         ['https://discord.com/api/webhooks/111222/tok?thread_id=9', 'discord', { webhook_url: 'https://discord.com/api/webhooks/111222/tok', thread_id: '9' }],
         ['https://discordapp.com/api/webhooks/111222/tok', 'discord', { webhook_url: 'https://discordapp.com/api/webhooks/111222/tok' }],
         // rocket / rockets: the seed 003 sample_urls
-        ['rockets://bot:pw@chat.example.com/@alice', 'rocketchat', { send_method: 'api', server_url: 'https://chat.example.com', username: 'bot', password: 'pw', avatar: 'no', channel: '@alice' }],
         ['rocket://bot:pw@chat.example.com/#general', 'rocketchat', { send_method: 'api', server_url: 'http://chat.example.com', username: 'bot', password: 'pw', avatar: 'no', channel: '#general' }],
         ['rocket://bot:pw@chat.example.com/GENERAL', 'rocketchat', { send_method: 'api', server_url: 'http://chat.example.com', username: 'bot', password: 'pw', avatar: 'no', room_id: 'GENERAL' }],
         ['rocket://hookid%2Fhooktoken@chat.example.com/@alice', 'rocketchat', { send_method: 'webhook', webhook_url: 'http://chat.example.com/hooks/hookid/hooktoken', channel: '@alice' }],
@@ -55,8 +56,8 @@ describe('parseTargetUrl: invalid URLs', () => {
     it.each([
         ['not a url', 'url: this is not a target URL (expected scheme://…, e.g. discord://id/token)'],
         ['discord://', 'url: nothing after discord://'],
-        ['irc://irc.example.net/#relay', 'url: unknown scheme "irc://"; supported: json://, jsons://, discord://, rocket://, rockets://'],
-        ['https://example.com/hook', 'url: https:// URL "https://example.com/***" is not a known service URL; use json://host/path or jsons://host/path'],
+        ['irc://irc.example.net/#relay', 'url: unknown scheme "irc://"; supported: '],
+        ['https://example.com/hook', 'url: https:// URL "https://example.com/***" is not a known service URL ('],
         ['https://discord.com/api/channels/1', 'is not a known service URL'],
         ['rocket://bot:secret@ho st/', 'url: "rocket://***@***/***" is not a valid URL'],
         ['json:///path-only', 'url: webhook URL: host: is missing (json://host/path)'],
@@ -64,7 +65,7 @@ describe('parseTargetUrl: invalid URLs', () => {
         ['discord://111222/tok/extra', 'url: discord URL: expected discord://{webhook_id}/{webhook_token}'],
         ['rocket://chat.example.com/#general', 'url: rocketchat URL: expected {user}:{password}@host'],
         ['rocket://abc@chat.example.com/#general', 'url: rocketchat URL: expected {user}:{password}@host'],
-        ['rocket://bot:pw@chat.example.com/#a/#b', 'url: rocketchat URL: targets: one destination per URL, got #a, #b'],
+        ['rockets://bot:pw@chat.example.com/@alice', 'url: rocketchat URL: targets: "@alice": direct messages (@user) go through a webhook URL only'],
         ['rocket://bot:pw@chat.example.com/bad!room', 'url: rocketchat URL: targets: "bad!room" is not #channel, @user or a room id'],
         ['rocket://bot:pw@chat.example.com/?mode=oauth', 'url: rocketchat URL: mode: must be basic, token or webhook, got "oauth"'],
         ['rocket://bot:pw@chat.example.com/?mode=webhook', 'url: rocketchat URL: webhook: expected {webhook_id}%2F{webhook_token}@host'],
@@ -81,6 +82,10 @@ describe('target registry', () => {
     ])('adapterForType(%s)', (type, found) => {
         const adapter = targetRegistry.adapterForType(type);
         expect(adapter && adapter.type).toBe(found);
+    });
+
+    it('an unknown scheme names every scheme the adapters parse', () => {
+        expect(() => targetRegistry.parseTargetUrl('irc://irc.example.net/x')).toThrow(ALL_TARGETS.map((adapter) => adapter.schemes.map((scheme) => `${scheme}://`).join(', ')).join(', '));
     });
 
     it('types and schemes are unique across adapters', () => {

@@ -113,7 +113,9 @@ describe('webhook target: config', () => {
         [{}, 'url: is required (the http(s) URL to send messages to)'],
         [{ url: 'ftp://x/y' }, 'url: must use http or https, got "ftp:"'],
         [{ url: 'not a url' }, 'url: must be an absolute http(s) URL, got "not a url"'],
-        [{ url: 'https://x', method: 'GET' }, 'method: must be POST or PUT, got "GET"'],
+        [{ url: 'https://x', method: 'HEAD' }, 'method: must be POST, PUT, PATCH, DELETE, GET, got "HEAD"'],
+        [{ url: 'https://x', body: 'slack' }, 'body: must be "rocketchat" (the outgoing-webhook payload) or "apprise"'],
+        [{ url: 'https://x', renames: { text: 'x' } }, 'renames.text: is not a key of Apprise\'s body'],
         [{ url: 'https://x', headers: ['a'] }, 'headers: must be an object of header name to value'],
         [{ url: 'https://x', headers: { 'Bad Name': 'v' } }, 'headers.Bad Name: is not a valid HTTP header name'],
         [{ url: 'https://x', headers: { 'X-A': 'a\r\nInjected: 1' } }, 'headers.X-A: must be a single-line string'],
@@ -124,5 +126,48 @@ describe('webhook target: config', () => {
 
     it('describe hides the path and credentials', () => {
         expect(webhookTarget.describe(webhookTarget.parseConfig({ url: 'https://u:p@hooks.example.org/secret/path?k=v' }))).toBe('webhook POST https://hooks.example.org');
+    });
+});
+
+describe('webhook target: methods and Apprise\'s body (issue 16)', () => {
+    const sent = (raw2: Record<string, unknown>, options = {}) =>
+        webhookTarget.buildRequests(makeInput(webhookTarget, raw2, { channel: { room: 'x' }, ...options })).map(view);
+
+    it('PATCH and DELETE carry the payload as their body', () => {
+        expect(sent({ ...raw, method: 'patch' })).toEqual([{ method: 'PATCH', url: raw.url, headers: headers('sent'), json: basePayload }]);
+        expect(sent({ ...raw, method: 'DELETE' })).toEqual([{ method: 'DELETE', url: raw.url, headers: headers('sent'), json: basePayload }]);
+    });
+
+    it('GET carries the payload as query parameters (a GET has no body)', () => {
+        const [request] = sent({ url: 'https://hooks.example.org/in/?k=1', method: 'GET' });
+        expect(request.json).toBeUndefined();
+        expect(request.headers).toEqual({ 'Idempotency-Key': 'MSG1:sent:0' });
+        const query = new URL(request.url as string).searchParams;
+        expect([query.get('k'), query.get('text'), query.get('alias'), query.get('channel')]).toEqual(['1', 'hello *world*', 'Alice', '{"room":"x"}']);
+        expect((request.url as string).indexOf('https://hooks.example.org/in/?k=1&')).toBe(0);
+    });
+
+    it('body apprise: version, title, message, type and base64 attachments; larger files as links', () => {
+        const files = [file('cat.png', 'image/png', true), file('big.zip', 'application/zip', false)];
+        expect(sent({ ...raw, body: 'apprise' }, { files })).toEqual([{
+            method: 'POST', url: raw.url, headers: headers('sent'),
+            json: {
+                version: '1.0', title: 'Alice', type: 'info',
+                message: 'hello *world*\n[big.zip](https://chat.example.com/file-upload/big.zip)',
+                attachments: [{ filename: 'cat.png', base64: 'YWJj', mimetype: 'image/png' }],
+            },
+        }]);
+    });
+
+    it('body apprise: :key=name renames a key, an empty name drops it (as Apprise)', () => {
+        expect(sent({ ...raw, body: 'apprise', renames: { message: 'text', version: '' } })[0].json)
+            .toEqual({ title: 'Alice', text: 'hello *world*', type: 'info', attachments: [] });
+    });
+
+    it('body apprise: new messages only, files loaded for it', () => {
+        expect(sent({ ...raw, body: 'apprise' }, { message: { event: 'edited' }, remoteIds: ['MSG1'] })).toEqual([]);
+        const config = webhookTarget.parseConfig({ ...raw, body: 'apprise' });
+        expect(webhookTarget.capabilities(config)).toEqual({ edit: false, delete: false, threads: false, upload: true });
+        expect(webhookTarget.capabilities(webhookTarget.parseConfig(raw))).toEqual({ edit: true, delete: true, threads: true, upload: false });
     });
 });

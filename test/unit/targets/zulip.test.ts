@@ -58,11 +58,9 @@ describe('zulip target: requests', () => {
         expect(content.endsWith('\u2026')).toBe(true);
     });
 
-    it('no stream anywhere is a final error', () => {
+    it('no stream anywhere: the stream general, as Apprise', () => {
         const input = makeInput(zulipTarget, { ...raw, stream: undefined });
-        expect(outcome(() => ({ remoteId: String(zulipTarget.buildRequests(input).length) }))).toMatchObject({
-            error: 'TargetError', retryable: false, message: 'Zulip: no stream; set stream in the rule channel or the instance',
-        });
+        expect(zulipTarget.buildRequests(input)[0].body).toContain('type=stream&to=general&');
     });
 });
 
@@ -147,5 +145,21 @@ describe('zulip target: config', () => {
 
     it('describe shows the site and bot, not the key', () => {
         expect(zulipTarget.describe(zulipTarget.parseConfig(raw))).toBe('zulip https://example.zulipchat.com as relay-bot@example.zulipchat.com #general');
+    });
+});
+
+describe('zulip target: direct messages (issue 16)', () => {
+    const dm = (to: string) => ({ method: 'POST', url: `${SITE}/api/v1/messages`, headers: FORM, body: `type=private&to=${enc(to)}&content=${enc('**Alice**: hello **world**')}` });
+
+    it.each<[string, Record<string, unknown>, Record<string, string>, object]>([
+        ['rule channel to: a direct message', raw, { to: 'bob@example.com' }, dm('bob@example.com')],
+        ['instance to (from a URL e-mail target): a direct message', { ...raw, stream: undefined, to: 'bob@example.com' }, {}, dm('bob@example.com')],
+        ['a rule channel stream wins over the instance to', { ...raw, stream: undefined, to: 'bob@example.com' }, { stream: 'dev' }, send('**Alice**: hello **world**', 'dev')],
+    ])('%s', (_name, config, channel, expected) => {
+        expect(zulipTarget.buildRequests(makeInput(zulipTarget, config, { channel })).map(view)).toEqual([expected]);
+    });
+
+    it('to must be an e-mail address', () => {
+        expect(() => zulipTarget.parseConfig({ ...raw, to: 'bob' })).toThrow('to: must be the e-mail address');
     });
 });
