@@ -11,7 +11,7 @@ import { DeliveryProgress, runRequests } from '../targets/run';
 import { DeliveryInput, OutboundFile, RenderedMessage, TargetAdapter, TargetError } from '../targets/types';
 import { DEFAULT_TIMEOUT_MS, executeRequest } from './httpExecutor';
 
-/** One delivery to one target, as the immediate path and the outbox both describe it. */
+/** One delivery to one target, as the pipeline (src/shell/pipeline.ts) builds it. */
 export interface DeliveryJob {
     instance: string;
     adapter: TargetAdapter;
@@ -35,6 +35,8 @@ export interface DeliveryJob {
     timeoutMs?: number;
     /** The running configuration's address policy and redaction. */
     guard: OutboundGuard;
+    /** Called before every request (the pipeline renews its claim there when the lease runs short). */
+    beforeRequest?: () => Promise<void>;
 }
 
 export type AttemptResult =
@@ -66,6 +68,9 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
         const verdict = checkAddress(request.url, job.guard.privateHostsAllowed);
         if (!verdict.allowed) {
             throw new TargetError(`refused to contact ${originOf(request.url) || 'the target'}: ${verdict.reason}; an admin may allow it in the "Private hosts" setting`, 0, false);
+        }
+        if (job.beforeRequest) {
+            await job.beforeRequest();
         }
         return executeRequest(http, request, timeout);
     };
