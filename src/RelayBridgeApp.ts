@@ -114,9 +114,16 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
     }
 
     /** A re-enabled app starts with a clean pipeline (a run cut off by the disable may hang; what it held is in the backlog). */
-    public async onEnable(): Promise<boolean> {
+    public async onEnable(environment: IEnvironmentRead, configurationModify: IConfigurationModify): Promise<boolean> {
         this.pipeline.reset();
         this.configStore.invalidate();
+        // A restarted runtime looks at the backlog soon (what a killed one held waits for its claim
+        // to run out), instead of at the recurring job's next minute.
+        try {
+            await configurationModify.scheduler.scheduleOnce({ id: OUTBOX_PROCESSOR_ID, when: new Date(Date.now() + 1000) });
+        } catch (e) {
+            this.getLogger().warn(`backlog job not scheduled at enable: ${e instanceof Error ? e.message : String(e)}`);
+        }
         return true;
     }
 

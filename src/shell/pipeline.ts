@@ -158,12 +158,13 @@ export class DeliveryPipeline {
             const results = await Promise.all(runs);
             try {
                 await this.storeIds(message, results, existing, acc);
+                // Counters before the entries go: whoever sees the backlog empty sees the counts.
+                await this.counters.flush(acc.persistence);
                 await Promise.all(results.filter((r) => r.outcome.kind === 'sent').map((r) => removeOutboxEntry(acc.persistence, r.entry)));
             } finally {
                 this.fresh.delete(message.id);
                 results.forEach((r) => this.letGo(r.entry));
             }
-            await this.counters.flush(acc.persistence);
         })();
     }
 
