@@ -1,6 +1,6 @@
 import { IHttp, ILogger, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
 
-import { CLAIM_MARGIN_MS, claimLeaseMs, DeadLetter, dueQueues, mayGoAhead, nextSequence, nextWakeUp, OutboxEntry, queuesByTarget, targetHash } from '../core/outbox';
+import { CLAIM_MARGIN_MS, claimedByOther, claimLeaseMs, DeadLetter, dueQueues, mayGoAhead, nextSequence, nextWakeUp, OutboxEntry, queuesByTarget, targetHash } from '../core/outbox';
 import { RelayMessage } from '../core/message';
 import { ActiveConfig, DeliveryPlan } from '../core/relay';
 import { afterFailure } from '../core/retry';
@@ -126,13 +126,24 @@ export class DeliveryPipeline {
             line.ids.add(entry.id);
             this.held.add(entry.id);
             // Written ahead, before the delivery waits: a killed runtime leaves it to the job.
-            const written = saveOutboxEntry(acc.persistence, entry).then(() => listDestination(acc.read.getPersistenceReader(), entry.targetKey));
-            written.catch(() => undefined); // awaited in the line
+            const written = saveOutboxEntry(acc.persistence, entry)
+                .then(() => listDestination(acc.read.getPersistenceReader(), entry.targetKey))
+                .catch((e) => {
+                    // Storage refused: deliver anyway (in order within this runtime) rather than drop it.
+                    acc.logger.warn(`delivery ${message.event} ${message.id} → ${entry.instance} not written ahead: ${e instanceof Error ? e.message : String(e)}`);
+                    return [entry];
+                });
             return this.inLine(line, plans[i].instance.maxInFlight || 1, async (): Promise<Outcome> => {
                 const backlog = await written;
                 if (line.blocked || !mayGoAhead(entry, backlog, (id) => line.ids.has(id))) {
                     line.blocked = true; // newer deliveries in this line must not overtake it
                     await this.release(entry, acc);
+                    return { kind: 'left' };
+                }
+                if ((entry.claimedUntil || 0) <= Date.now() && !(await this.reclaim(entry, plans[i].instance.timeoutMs || DEFAULT_TIMEOUT_MS, acc))) {
+                    // Waited in line past its lease and another instance's job took it meanwhile.
+                    line.blocked = true;
+                    this.letGo(entry);
                     return { kind: 'left' };
                 }
                 if (backlog.length > settings.limits.maxOutboxEntries) {
@@ -268,6 +279,24 @@ export class DeliveryPipeline {
         const extended = { ...entry, claimedBy: this.runtimeId, claimedUntil: now + claimLeaseMs(timeoutMs) };
         await saveOutboxEntry(persistence, extended);
         return extended;
+    }
+
+    /** Claims an entry whose lease ran out again, as the job claims (write, settle, read back); false when another runtime has it. */
+    private async reclaim(entry: OutboxEntry, timeoutMs: number, acc: PipelineAccess): Promise<boolean> {
+        const find = async () => (await listDestination(acc.read.getPersistenceReader(), entry.targetKey)).filter((e) => e.id === entry.id)[0];
+        const before = await find();
+        if (!before || claimedByOther(before, this.runtimeId, Date.now())) {
+            return false;
+        }
+        const claimed = { ...before, claimedBy: this.runtimeId, claimedUntil: Date.now() + claimLeaseMs(timeoutMs) };
+        await saveOutboxEntry(acc.persistence, claimed);
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+        const stored = await find();
+        if (stored && stored.claimedBy === this.runtimeId) {
+            entry.claimedUntil = claimed.claimedUntil;
+            return true;
+        }
+        return false;
     }
 
     /** A message's remote ids at a destination: just sent here, read at planning, or stored meanwhile. */
@@ -416,8 +445,10 @@ export class DeliveryPipeline {
         const timeoutMs = (instance && instance.timeoutMs) || DEFAULT_TIMEOUT_MS;
         const prefix: OutboxEntry[] = [];
         for (const entry of queue.slice(0, CLAIM_BATCH)) {
-            if (entry.nextAttemptAt > now) {
-                break; // waits for its retry time; everything behind it waits too
+            if (entry.nextAttemptAt > now || this.held.has(entry.id) || claimedByOther(entry, this.runtimeId, now)) {
+                // Waits for its retry time, or a line (here or on another instance) wrote it and is
+                // checking its place: everything behind it waits too.
+                break;
             }
             prefix.push({ ...entry, claimedBy: this.runtimeId, claimedUntil: now + claimLeaseMs(timeoutMs) });
         }
