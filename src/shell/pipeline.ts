@@ -12,7 +12,7 @@ import { DEFAULT_TIMEOUT_MS } from './httpExecutor';
 import { expireRecords, MAINTENANCE_EVERY_MS } from './upkeep';
 import { DeliveryCounters } from './records/counters';
 import { mergeRemoteIds, MessageMapRecord, readMessageMap, removeMessageMap, saveMessageMap } from './records/messageMap';
-import { listDestination, listOutbox, rekeyOutboxEntry, removeDeadLetter, removeOutboxEntry, saveDeadLetter, saveOutboxEntry } from './records/outbox';
+import { clearContended, isContended, listDestination, listOutbox, markContended, rekeyOutboxEntry, removeDeadLetter, removeOutboxEntry, saveDeadLetter, saveOutboxEntry } from './records/outbox';
 
 export const OUTBOX_PROCESSOR_ID = 'relay-bridge-outbox';
 
@@ -123,20 +123,28 @@ export class DeliveryPipeline {
             .map((plan) => this.newEntry({ targetKey: plan.key, instance: plan.instance.name, channel: plan.channel, event: message.event, message, rendered: plan.rendered }, plan.instance.timeoutMs || DEFAULT_TIMEOUT_MS));
         const runs = entries.map((entry, i) => {
             const line = this.lineFor(entry.targetKey);
+            // An idle line reads its destination's backlog; a busy one (it holds older entries,
+            // which any other instance's delivery sees and then flags) reads only the flag.
+            const idle = line.ids.size === 0;
             line.ids.add(entry.id);
             this.held.add(entry.id);
+            const reader = acc.read.getPersistenceReader();
             // Written ahead, before the delivery waits: a killed runtime leaves it to the job.
-            const written = saveOutboxEntry(acc.persistence, entry)
-                .then(() => listDestination(acc.read.getPersistenceReader(), entry.targetKey))
+            const written: Promise<{ backlog: OutboxEntry[]; contended: boolean }> = saveOutboxEntry(acc.persistence, entry)
+                .then(async () => (idle ? { backlog: await listDestination(reader, entry.targetKey), contended: false } : { backlog: [], contended: await isContended(reader, entry.targetKey) }))
                 .catch((e) => {
                     // Storage refused: deliver anyway (in order within this runtime) rather than drop it.
                     acc.logger.warn(`delivery ${message.event} ${message.id} → ${entry.instance} not written ahead: ${e instanceof Error ? e.message : String(e)}`);
-                    return [entry];
+                    return { backlog: [], contended: false };
                 });
             return this.inLine(line, plans[i].instance.maxInFlight || 1, async (): Promise<Outcome> => {
-                const backlog = await written;
-                if (line.blocked || !mayGoAhead(entry, backlog, (id) => line.ids.has(id))) {
+                const { backlog, contended } = await written;
+                const foreign = !mayGoAhead(entry, backlog, (id) => line.ids.has(id));
+                if (line.blocked || contended || foreign) {
                     line.blocked = true; // newer deliveries in this line must not overtake it
+                    if (foreign) {
+                        await markContended(acc.persistence, entry.targetKey); // busy lines elsewhere must stop too
+                    }
                     await this.release(entry, acc);
                     return { kind: 'left' };
                 }
@@ -227,6 +235,7 @@ export class DeliveryPipeline {
             acc.logger.warn(`${what}; retrying`);
             this.counters.count(entry.targetKey, entry.instance, 'retried', result.error);
             await saveOutboxEntry(acc.persistence, { ...updated, nextAttemptAt: decision.at });
+            await markContended(acc.persistence, entry.targetKey); // every instance's line now queues behind it
             await this.scheduleAt(decision.at, acc.modify);
             return { kind: 'left' };
         }
@@ -486,6 +495,9 @@ export class DeliveryPipeline {
         }
         if (backlog.length > mine.length) {
             this.rerun = true; // more arrived (or were beyond the batch): go round again
+        } else {
+            // Worked off: lines may go ahead again (one released meanwhile scheduled another run).
+            await clearContended(acc.persistence, queue[0].targetKey);
         }
     }
 
