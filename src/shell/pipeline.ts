@@ -65,9 +65,11 @@ interface RunContext {
  * runtime) before it waits or is attempted, and removed only after its remote ids are stored. If
  * the runtime dies, the claim runs out and the job — on any instance — delivers it.
  *
- * Order per destination, across instances: after writing, the destination's backlog is read; a
- * delivery goes ahead only when every older entry is held by this runtime's line for that
- * destination. Otherwise it is released to the backlog, which the job works strictly in order.
+ * Order per destination, across instances: after writing, an idle line reads the destination's
+ * backlog; a delivery goes ahead only when every older entry is held by this runtime's line for
+ * that destination. Otherwise it is released to the backlog, which the job works strictly in
+ * order, and the destination is flagged contended, which a busy line's deliveries check instead
+ * of reading the backlog (that would return every entry the line wrote ahead, each time).
  */
 export class DeliveryPipeline {
     /** Identifies this runtime in claims and counter records. */
