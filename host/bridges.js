@@ -634,17 +634,28 @@ function workspaceKeys() {
     });
 }
 
-/** Makes each listed method of `bridge` take one database round trip: half the latency there, half back. */
-function withLatency(bridge, latencyMs, methods) {
+/**
+ * Makes each listed method of `bridge` take one database round trip: half the latency there, half
+ * back. Calls under way are kept in `bridge.inFlight`; once the host is stopping there is no delay,
+ * so the answers reach the runtime before the host ends it.
+ */
+function withLatency(bridge, host, latencyMs, methods) {
     const half = latencyMs / 2;
-    const wait = () => new Promise((resolve) => setTimeout(resolve, half));
+    const wait = () => (host.stopped ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, half)));
+    bridge.inFlight = new Set();
     for (const method of methods) {
         const original = bridge[method];
-        bridge[method] = async function delayed(...args) {
-            await wait();
-            const result = await original.apply(this, args);
-            await wait();
-            return result;
+        bridge[method] = function delayed(...args) {
+            const call = (async () => {
+                await wait();
+                const result = await original.apply(this, args);
+                await wait();
+                return result;
+            })();
+            const settled = call.catch(() => undefined);
+            bridge.inFlight.add(settled);
+            settled.finally(() => bridge.inFlight.delete(settled));
+            return call;
         };
     }
 }
@@ -673,7 +684,7 @@ class HostBridges extends AppBridges {
         this.thread = new HostThreadBridge(host);
         this.scheduler = options.scheduler || new HostSchedulerBridge(host);
         if (host.persistenceLatencyMs) {
-            withLatency(this.persistence, host.persistenceLatencyMs, ['purge', 'create', 'createWithAssociations', 'readById', 'readByAssociations', 'remove', 'removeByAssociations', 'update', 'updateByAssociations']);
+            withLatency(this.persistence, host, host.persistenceLatencyMs, ['purge', 'create', 'createWithAssociations', 'readById', 'readByAssociations', 'remove', 'removeByAssociations', 'update', 'updateByAssociations']);
         }
         for (const name of ['api', 'command', 'env', 'http', 'message', 'persistence', 'room', 'serverSetting', 'upload', 'user', 'thread', 'scheduler']) {
             countCalls(this[name], name, host);

@@ -120,7 +120,8 @@ class AgendaSchedulerBridge extends SchedulerBridge {
 
     /** One round trip to the database: half the latency there, the operation, half back. */
     async db(operation) {
-        const latency = this.host.persistenceLatencyMs || 0;
+        // Once the host is stopping there is no delay: answers reach the runtime before the host ends it.
+        const latency = this.host.stopped ? 0 : this.host.persistenceLatencyMs || 0;
         await delay(latency / 2);
         const result = operation();
         await delay(latency / 2);

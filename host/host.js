@@ -432,6 +432,8 @@ class LocalHost extends EventEmitter {
         if (this.manager) {
             const apps = await this.manager.get();
             await this.manager.unload(true).catch(() => undefined);
+            // Database calls with latency (a cluster instance) answer the runtime before it is stopped.
+            if (this.bridges.persistence.inFlight) await Promise.allSettled([...this.bridges.persistence.inFlight]);
             // unload() does not wait for the Deno subprocesses to exit; a lingering one keeps Node alive.
             await Promise.all(apps.map((app) => runtimeController(app).stopApp().catch(() => undefined)));
             // What a killed runtime had already written to its pipe is dropped: it would call into an

@@ -10,6 +10,7 @@
 // scenario the suite waits until the destination has been quiet for 2.5 s with the outbox empty
 // (at most 40 s: a killed runtime's claims last 19 s), then counts.
 import { Delivery, FaultySink } from '../support/faultySink';
+import { Sink } from '../support/sink';
 import { Cluster, startInstances } from '../support/instances';
 
 interface Row {
@@ -30,6 +31,8 @@ const keyOf = (d: { messageId: string; event: string }) => `${d.messageId}:${d.e
 describe('fault suite across two instances', () => {
     let cluster: Cluster;
     let sink: FaultySink;
+    let discord: Sink;
+    let discordIds = 0;
     const rows: Row[] = [];
 
     const outboxSize = () => {
@@ -42,6 +45,12 @@ describe('fault suite across two instances', () => {
 
     beforeAll(async () => {
         sink = await new FaultySink().start();
+        // A Discord webhook: edits and deletes name the id its POST answered with, after 300 ms.
+        discord = await new Sink(async (req) => {
+            if (req.method !== 'POST') return { status: req.method === 'PATCH' ? 200 : 204, body: req.method === 'PATCH' ? { id: req.path.split('/').pop() } : undefined };
+            await sleep(300);
+            return { status: 200, body: { id: String(++discordIds), channel_id: '42', content: req.json ? req.json.content : '' } };
+        }).start();
         ({ cluster } = await startInstances(2, {
             persistenceLatencyMs: [20, 80],
             schedulerPollMs: 250,
@@ -49,8 +58,11 @@ describe('fault suite across two instances', () => {
                 retry_base_delay_ms: 50,
                 retry_max_delay_ms: 400,
                 relay_config: JSON.stringify({
-                    instances: { hook: { type: 'webhook', url: sink.url, timeout_ms: 2000 } },
-                    rules: [{ from: { rocketchat: { room: '#general' } }, to: { hook: {} } }],
+                    instances: { hook: { type: 'webhook', url: sink.url, timeout_ms: 2000 }, dc: { type: 'discord', webhook_url: `${discord.url}/api/webhooks/111222333/tok-EN` } },
+                    rules: [
+                        { from: { rocketchat: { room: '#general' } }, to: { hook: {} } },
+                        { from: { rocketchat: { room: '#random' } }, to: { dc: {} } },
+                    ],
                 }),
             },
         }));
@@ -63,6 +75,7 @@ describe('fault suite across two instances', () => {
         console.log(['Fault suite across two instances (database latency 20/80 ms, Agenda poll 250 ms, retry delays scaled 1:40)', header, '|---|---|---|---|---|---|---|', ...lines].join('\n'));
         await cluster?.stop();
         await sink?.stop();
+        await discord?.stop();
     });
 
     afterEach(async () => {
@@ -158,6 +171,24 @@ describe('fault suite across two instances', () => {
         b.deleteMessage(deleted.id);
         await settle();
         expectClean(measure('edit/delete on the other instance 50 ms later', [`${edited.id}:sent`, `${edited.id}:edited`, `${deleted.id}:sent`, `${deleted.id}:deleted`]));
+    });
+
+    // Fixed by the single pipeline (i15pipe): a target that needs its own message id for a delete
+    // (Discord) gets none when the delete is handled on the other instance before the id map is
+    // written; the message stays public there.
+    test('sent on instance 0, deleted on instance 1 50 ms later: the message leaves Discord', async () => {
+        const [a, b] = cluster.hosts;
+        const before = discord.requests.length;
+        const message = a.sendMessage({ roomId: 'RANDOM', text: 'to be deleted on Discord' });
+        await sleep(50);
+        b.deleteMessage(message.id);
+        await settle();
+        const requests = discord.requests.slice(before);
+        const posted = requests.filter((r) => r.method === 'POST').length;
+        const deleted = requests.filter((r) => r.method === 'DELETE').length;
+        const row = { scenario: 'delete on the other instance 50 ms later (Discord)', sent: 2, delivered: Math.min(posted, 1) + Math.min(deleted, 1), duplicates: Math.max(posted - 1, 0) + Math.max(deleted - 1, 0), lost: 2 - Math.min(posted, 1) - Math.min(deleted, 1), outOfOrder: 0 };
+        rows.push(row);
+        expectClean(row);
     });
 
     // Fixed by the single pipeline (i15pipe): the next message sees the failed one's entry in the
