@@ -119,11 +119,10 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
         this.configStore.invalidate();
         // A restarted runtime looks at the backlog soon (what a killed one held waits for its claim
         // to run out), instead of at the recurring job's next minute.
-        try {
-            await configurationModify.scheduler.scheduleOnce({ id: OUTBOX_PROCESSOR_ID, when: new Date(Date.now() + 1000) });
-        } catch (e) {
-            this.getLogger().warn(`backlog job not scheduled at enable: ${e instanceof Error ? e.message : String(e)}`);
-        }
+        // Not awaited: the enable must not wait on the scheduler (a server may answer only once the app is enabled).
+        Promise.resolve()
+            .then(() => configurationModify.scheduler.scheduleOnce({ id: OUTBOX_PROCESSOR_ID, when: new Date(Date.now() + 1000) }))
+            .catch((e) => this.getLogger().warn(`backlog job not scheduled at enable: ${e instanceof Error ? e.message : String(e)}`));
         return true;
     }
 

@@ -186,7 +186,7 @@ describe('fault suite across two instances', () => {
         const requests = discord.requests.slice(before);
         const posted = requests.filter((r) => r.method === 'POST').length;
         const deleted = requests.filter((r) => r.method === 'DELETE').length;
-        const row = { scenario: 'delete on the other instance 50 ms later (Discord)', sent: 2, delivered: Math.min(posted, 1) + Math.min(deleted, 1), duplicates: Math.max(posted - 1, 0) + Math.max(deleted - 1, 0), lost: 2 - Math.min(posted, 1) - Math.min(deleted, 1), outOfOrder: 0 };
+        const row = { scenario: 'delete on the other instance 50 ms later (Discord)', sent: 2, delivered: Math.min(posted, 1) + Math.min(deleted, 1), duplicates: Math.max(posted - 1, 0) + Math.max(deleted - 1, 0), lost: 2 - Math.min(posted, 1) - Math.min(deleted, 1), outOfOrder: 0, resent: 0 };
         rows.push(row);
         expectClean(row);
     });
