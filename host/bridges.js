@@ -121,8 +121,15 @@ class HostActivationBridge extends AppActivationBridge {
     async actionsChanged() {}
 }
 
+/** Rocket.Chat's bridge hands a changed setting to AppServerNotifier, which tells the other instances. */
 class HostDetailChangesBridge extends AppDetailChangesBridge {
-    onAppSettingsChange() {}
+    constructor(host) {
+        super();
+        this.host = host;
+    }
+    onAppSettingsChange(appId, setting) {
+        if (this.host.instance) this.host.instance.cluster.settingChanged(this.host, appId, setting);
+    }
 }
 
 class HostCommandBridge extends CommandBridge {
@@ -619,13 +626,52 @@ function parseWhen(when) {
     return Date.now() + parseInterval(String(when).replace(/^in\s+/i, ''));
 }
 
+function workspaceKeys() {
+    return crypto.generateKeyPairSync('rsa', {
+        modulusLength: 2048,
+        publicKeyEncoding: { type: 'spki', format: 'pem' },
+        privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+}
+
+/**
+ * Makes each listed method of `bridge` take one database round trip: half the latency there, half
+ * back. Calls under way are kept in `bridge.inFlight`; once the host is stopping there is no delay,
+ * so the answers reach the runtime before the host ends it.
+ */
+function withLatency(bridge, host, latencyMs, methods) {
+    const half = latencyMs / 2;
+    const wait = () => (host.stopped ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, half)));
+    bridge.inFlight = new Set();
+    for (const method of methods) {
+        const original = bridge[method];
+        bridge[method] = function delayed(...args) {
+            const call = (async () => {
+                await wait();
+                const result = await original.apply(this, args);
+                await wait();
+                return result;
+            })();
+            const settled = call.catch(() => undefined);
+            bridge.inFlight.add(settled);
+            settled.finally(() => bridge.inFlight.delete(settled));
+            return call;
+        };
+    }
+}
+
 class HostBridges extends AppBridges {
-    constructor(host) {
+    /**
+     * @param {LocalHost} host
+     * @param {object} [options]
+     * @param {SchedulerBridge} [options.scheduler] another scheduler (an instance of a cluster: Agenda on a shared store)
+     */
+    constructor(host, options = {}) {
         super();
         this.host = host;
         this.api = new HostApiBridge(host);
         this.activation = new HostActivationBridge(host);
-        this.detailChanges = new HostDetailChangesBridge();
+        this.detailChanges = new HostDetailChangesBridge(host);
         this.command = new HostCommandBridge(host);
         this.env = new HostEnvBridge();
         this.http = new HostHttpBridge(host);
@@ -636,15 +682,15 @@ class HostBridges extends AppBridges {
         this.upload = new HostUploadBridge(host);
         this.user = new HostUserBridge(host);
         this.thread = new HostThreadBridge(host);
-        this.scheduler = new HostSchedulerBridge(host);
+        this.scheduler = options.scheduler || new HostSchedulerBridge(host);
+        if (host.persistenceLatencyMs) {
+            withLatency(this.persistence, host, host.persistenceLatencyMs, ['purge', 'create', 'createWithAssociations', 'readById', 'readByAssociations', 'remove', 'removeByAssociations', 'update', 'updateByAssociations']);
+        }
         for (const name of ['api', 'command', 'env', 'http', 'message', 'persistence', 'room', 'serverSetting', 'upload', 'user', 'thread', 'scheduler']) {
             countCalls(this[name], name, host);
         }
-        const keys = crypto.generateKeyPairSync('rsa', {
-            modulusLength: 2048,
-            publicKeyEncoding: { type: 'spki', format: 'pem' },
-            privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-        });
+        // The workspace key pair signs installed apps' storage items (AppSignatureManager); instances of one workspace share it.
+        const keys = options.keys || workspaceKeys();
         this.federation = { getPrivateKey: async () => keys.privateKey, getPublicKey: async () => keys.publicKey };
         this.internal = loud({
             doGetUsernamesOfRoomById: async (roomId) => this.room.getMembers(roomId).then((users) => users.map((u) => u.username)),
@@ -687,4 +733,4 @@ class HostBridges extends AppBridges {
     getExperimentalBridge() { return loud({}, 'experimental'); }
 }
 
-module.exports = { HostBridges, parseInterval, fromServerShape };
+module.exports = { HostBridges, parseInterval, fromServerShape, workspaceKeys };

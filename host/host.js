@@ -18,6 +18,7 @@ const { AppsRestApi } = require('./apps-rest');
 const { serveFileUpload } = require('./file-upload');
 const { ServerRules, SERVER_SETTING_DEFAULTS } = require('./server-rules');
 const { MemoryMetadataStorage, MemorySourceStorage, MemoryLogStorage } = require('./storages');
+const { AgendaSchedulerBridge } = require('./cluster');
 
 const { AppManager } = engineRequire('server/AppManager');
 const { ProcessMessenger } = engineRequire('server/runtime/deno/ProcessMessenger');
@@ -84,6 +85,9 @@ class LocalHost extends EventEmitter {
         this.serverSettings = {};
         this.extraHandlers = [];
         this.pending = new Set();
+        // One of several instances on one database (host/cluster.js), or a single server (undefined).
+        this.instance = options.instance;
+        this.persistenceLatencyMs = this.instance ? this.instance.persistenceLatencyMs || 0 : 0;
     }
 
     /** Starts the HTTP server and the engine, and seeds users and rooms like a fresh server. */
@@ -96,9 +100,19 @@ class LocalHost extends EventEmitter {
         this.port = this.server.address().port;
         this.siteUrl = this.options.siteUrl || `http://localhost:${this.port}`;
         // A fresh server's settings; tests change them like an admin would (host.serverSettings.X = …).
-        this.serverSettings = { ...SERVER_SETTING_DEFAULTS, Site_Url: this.siteUrl, Site_Name: 'Relay Bridge local host' };
-        this.state = new HostState({ siteUrl: this.siteUrl });
-        this.seed();
+        const shared = this.instance ? this.instance.shared : {};
+        if (shared.state) {
+            // Another instance of the same server: its database is already seeded.
+            this.serverSettings = shared.serverSettings;
+            this.state = shared.state;
+            this.admin = this.state.requireUser('admin-user-id');
+            this.alice = this.state.requireUser('alice-user-id');
+            this.bob = this.state.requireUser('bob-user-id');
+        } else {
+            this.serverSettings = { ...SERVER_SETTING_DEFAULTS, Site_Url: this.siteUrl, Site_Name: 'Relay Bridge local host' };
+            this.state = new HostState({ siteUrl: this.siteUrl });
+            this.seed();
+        }
         this.appsRest.seed();
 
         // The engine spawns plain `deno` from PATH with this cache.
@@ -113,14 +127,18 @@ class LocalHost extends EventEmitter {
         // Outside node_modules: the engine links deno-runtime/ in here and Deno refuses node_modules paths.
         this.tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-bridge-host-'));
 
-        AppManager.Instance = undefined; // the engine is a singleton; a stopped host leaves one behind
-        this.bridges = new HostBridges(this);
+        // The engine is a singleton guarded by AppManager.Instance: a stopped host leaves one behind,
+        // and each host (each instance of a cluster too) constructs its own; the slot then answers
+        // permission lookups from whichever live manager holds the app (LIVE_MANAGERS).
+        AppManager.Instance = undefined;
+        const scheduler = this.instance ? new AgendaSchedulerBridge(this, shared.jobs, { processEveryMs: this.instance.schedulerPollMs, lockLifetimeMs: this.instance.lockLifetimeMs }) : undefined;
+        this.bridges = new HostBridges(this, { scheduler, keys: shared.keys });
         this.logStorage = new MemoryLogStorage((entry) => this.onAppLog(entry));
         this.manager = new AppManager({
-            metadataStorage: new MemoryMetadataStorage(),
+            metadataStorage: shared.metadataStorage || new MemoryMetadataStorage(),
             logStorage: this.logStorage,
             bridges: this.bridges,
-            sourceStorage: new MemorySourceStorage(),
+            sourceStorage: shared.sourceStorage || new MemorySourceStorage(),
             tempFilePath: this.tempDir,
         });
         LIVE_MANAGERS.add(this.manager);
@@ -423,6 +441,7 @@ class LocalHost extends EventEmitter {
     }
 
     async stop() {
+        this.stopped = true;
         if (this.bridges) this.bridges.scheduler.stopAll();
         // Work still under way would call into an engine that is gone; a runtime that hangs is not waited for past 10 s.
         await Promise.race([this.idle(), new Promise((resolve) => setTimeout(resolve, 10000))]);
@@ -430,6 +449,8 @@ class LocalHost extends EventEmitter {
         if (this.manager) {
             const apps = await this.manager.get();
             await this.manager.unload(true).catch(() => undefined);
+            // Database calls with latency (a cluster instance) answer the runtime before it is stopped.
+            if (this.bridges.persistence.inFlight) await Promise.allSettled([...this.bridges.persistence.inFlight]);
             // unload() does not wait for the Deno subprocesses to exit; a lingering one keeps Node alive.
             await Promise.all(apps.map((app) => runtimeController(app).stopApp().catch(() => undefined)));
             // What a killed runtime had already written to its pipe is dropped: it would call into an

@@ -13,7 +13,7 @@ import { DeliveryInput, OutboundFile, RenderedMessage, SessionRejected, TargetAd
 import { DEFAULT_TIMEOUT_MS, executeRequest } from './httpExecutor';
 import { readSession, removeSession, saveSession } from './records/session';
 
-/** One delivery to one target, as the immediate path and the outbox both describe it. */
+/** One delivery to one target, as the pipeline (src/shell/pipeline.ts) builds it. */
 export interface DeliveryJob {
     instance: string;
     adapter: TargetAdapter;
@@ -39,6 +39,8 @@ export interface DeliveryJob {
     guard: OutboundGuard;
     /** Where adapters' kept sessions live (records/session.ts); without it a kept session lasts one delivery. */
     sessions?: { read: IRead; persistence: IPersistence };
+    /** Called before every request (the pipeline renews its claim there when the lease runs short). */
+    beforeRequest?: () => Promise<void>;
 }
 
 export type AttemptResult =
@@ -70,6 +72,9 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
         const verdict = checkAddress(request.url, job.guard.privateHostsAllowed);
         if (!verdict.allowed) {
             throw new TargetError(`refused to contact ${originOf(request.url) || 'the target'}: ${verdict.reason}; an admin may allow it in the "Private hosts" setting`, 0, false);
+        }
+        if (job.beforeRequest) {
+            await job.beforeRequest();
         }
         return executeRequest(http, request, timeout);
     };

@@ -1,13 +1,15 @@
 // A webhook receiver that misbehaves on command: refuses connections (down), answers 429 with
 // Retry-After, 500s, stalls without answering, drips its body slowly, or accepts and answers with
-// a body of the test's choosing (a hostile or huge one). It de-duplicates by
-// Idempotency-Key, as a careful receiver does, and counts raw duplicates separately.
+// a body of the test's choosing (a hostile or huge one), or takes its time over every answer
+// (slow). It de-duplicates by Idempotency-Key, as a careful receiver does, and counts raw
+// duplicates separately; `accepted` lists every request it took, duplicates included.
 import * as http from 'http';
 import { AddressInfo, Socket } from 'net';
 
 export type Mode =
     | { kind: 'ok' }
-    | { kind: 'status'; status: number; retryAfter?: string; count: number }
+    | { kind: 'status'; status: number; retryAfter?: string; count: number; delayMs?: number }
+    | { kind: 'slow'; ms: number; count: number }
     | { kind: 'stall'; ms: number; count: number }
     | { kind: 'drip'; byteDelayMs: number; count: number }
     | { kind: 'answer'; body: string; count: number };
@@ -21,6 +23,8 @@ export interface Delivery {
 
 export class FaultySink {
     readonly deliveries: Delivery[] = [];
+    /** Every request taken, before de-duplication: the same message event twice is a double delivery. */
+    readonly accepted: Delivery[] = [];
     readonly seenKeys = new Set<string>();
     rawRequests = 0;
     rawDuplicates = 0;
@@ -72,8 +76,21 @@ export class FaultySink {
             if (mode.kind !== 'ok' && mode.count > 0) {
                 mode.count -= 1;
                 if (mode.kind === 'status') {
-                    res.writeHead(mode.status, { 'Content-Type': 'application/json', ...(mode.retryAfter ? { 'Retry-After': mode.retryAfter } : {}) });
-                    res.end(JSON.stringify({ error: `simulated ${mode.status}` }));
+                    const answer = () => {
+                        res.writeHead(mode.status, { 'Content-Type': 'application/json', ...(mode.retryAfter ? { 'Retry-After': mode.retryAfter } : {}) });
+                        res.end(JSON.stringify({ error: `simulated ${mode.status}` }));
+                    };
+                    if (mode.delayMs) setTimeout(answer, mode.delayMs);
+                    else answer();
+                    return;
+                }
+                if (mode.kind === 'slow') {
+                    // Taken on arrival; the answer comes `ms` later (the client may give up or die first).
+                    this.accept(Buffer.concat(chunks), req);
+                    setTimeout(() => {
+                        res.writeHead(200, { 'Content-Type': 'application/json' });
+                        res.end(JSON.stringify({ ok: true }));
+                    }, mode.ms);
                     return;
                 }
                 if (mode.kind === 'stall') {
@@ -111,12 +128,13 @@ export class FaultySink {
     private accept(body: Buffer, req: http.IncomingMessage): void {
         // Keys are per receiver: two webhook targets on this one server are two receivers.
         const key = req.headers['idempotency-key'] ? `${req.url}\n${req.headers['idempotency-key']}` : '';
+        const json = JSON.parse(body.toString('utf8'));
+        this.accepted.push({ messageId: json.message_id, event: json.event, text: json.text, at: Date.now() });
         if (key && this.seenKeys.has(key)) {
             this.rawDuplicates += 1;
             return; // already have it: a retry of something we accepted
         }
         if (key) this.seenKeys.add(key);
-        const json = JSON.parse(body.toString('utf8'));
         this.deliveries.push({ messageId: json.message_id, event: json.event, text: json.text, at: Date.now() });
     }
 }
