@@ -1,0 +1,80 @@
+import { freshPace, paceDelay, PaceState, PublishedLimit, readRateLimitHeaders, recordAnswer, recordSend } from '../../../src/core/pacing';
+
+const T0 = 1_000_000;
+
+describe('readRateLimitHeaders', () => {
+    it.each([
+        ['Discord (reset after, fractional seconds)', { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset-after': '1.25', 'x-ratelimit-bucket': 'abc' }, 'after-seconds', { remaining: 0, resetAt: T0 + 1250, bucket: 'abc' }],
+        ['Zulip (epoch seconds)', { 'x-ratelimit-remaining': '3', 'x-ratelimit-reset': String(T0 / 1000 + 2.5) }, 'epoch-seconds', { remaining: 3, resetAt: T0 + 2500, bucket: undefined }],
+        ['Rocket.Chat (epoch ms)', { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(T0 + 900) }, 'epoch-ms', { remaining: 0, resetAt: T0 + 900, bucket: undefined }],
+        ['garbage numbers are ignored', { 'x-ratelimit-remaining': '-1', 'x-ratelimit-reset-after': 'soon' }, 'after-seconds', undefined],
+        ['no headers', {}, 'after-seconds', undefined],
+    ] as const)('%s', (_what, headers, form, expected) => {
+        expect(readRateLimitHeaders(headers as Record<string, string>, form, T0)).toEqual(expected);
+    });
+});
+
+describe('announced windows', () => {
+    it('waits for the reset of an exhausted window, not before', () => {
+        const state = recordAnswer(freshPace(), { remaining: 0, resetAt: T0 + 1500 }, undefined, T0);
+        expect(paceDelay(state, [], T0)).toBe(1500);
+        expect(paceDelay(state, [], T0 + 1000)).toBe(500);
+        expect(paceDelay(state, [], T0 + 1500)).toBe(0);
+    });
+
+    it('does not wait while the window has requests left', () => {
+        const state = recordAnswer(freshPace(), { remaining: 2, resetAt: T0 + 1500 }, undefined, T0);
+        expect(paceDelay(state, [], T0)).toBe(0);
+    });
+
+    it("honours a 429's announced wait exactly, and never shortens an earlier wait", () => {
+        let state = recordAnswer(freshPace(), undefined, 700, T0);
+        expect(paceDelay(state, [], T0)).toBe(700);
+        state = recordAnswer(state, { remaining: 0, resetAt: T0 + 200 }, undefined, T0);
+        expect(paceDelay(state, [], T0)).toBe(700);
+    });
+
+    it('remembers the bucket the service named', () => {
+        const state = recordAnswer(freshPace(), { remaining: 4, bucket: 'b1' }, undefined, T0);
+        expect(state.bucket).toBe('b1');
+        expect(recordAnswer(state, { remaining: 3 }, undefined, T0).bucket).toBe('b1');
+    });
+});
+
+describe('published limits (no headers)', () => {
+    const slack: PublishedLimit[] = [{ requests: 1, perMs: 1000 }];
+    const telegramGroup: PublishedLimit[] = [{ requests: 1, perMs: 1000 }, { requests: 20, perMs: 60000 }];
+
+    it('spaces requests one per second for a 1/s limit', () => {
+        let state: PaceState | undefined;
+        expect(paceDelay(state, slack, T0)).toBe(0);
+        state = recordSend(state, slack, T0);
+        expect(paceDelay(state, slack, T0 + 10)).toBe(990);
+        expect(paceDelay(state, slack, T0 + 1000)).toBe(0);
+    });
+
+    it('allows exactly the published number per window, then waits for the oldest to leave it', () => {
+        let state: PaceState | undefined;
+        let now = T0;
+        const sentAt: number[] = [];
+        // Send whenever allowed: 1/s and 20/min hold at every moment.
+        while (sentAt.length < 21) {
+            now += paceDelay(state, telegramGroup, now);
+            state = recordSend(state, telegramGroup, now);
+            sentAt.push(now);
+            expect(state.recent.filter((t) => t > now - 60000).length).toBeLessThanOrEqual(20);
+            now += 1; // the next request is attempted right away
+        }
+        // 20 in the first minute, one a second; the 21st when the first leaves the window.
+        expect(sentAt[19] - sentAt[0]).toBeLessThan(20000 + 20);
+        expect(sentAt[20]).toBe(sentAt[0] + 60000);
+    });
+
+    it('keeps the stored state small (only what the longest window needs)', () => {
+        let state: PaceState | undefined;
+        for (let i = 0; i < 100; i++) {
+            state = recordSend(state, telegramGroup, T0 + i * 5000);
+        }
+        expect(state!.recent.length).toBeLessThanOrEqual(20);
+    });
+});
