@@ -71,7 +71,7 @@ import { unsafeRegexReason } from './safeRegex';
 import { ConfigError } from './errors';
 import { originOf } from './redact';
 import { closestMatch, compileTemplate, MessageTemplates, Template } from './template';
-import type { TargetAdapter } from '../targets/types';
+import type { AdapterRegistry, ParsedTargetUrl, TargetAdapter, TargetCapabilities } from './adapter';
 
 /** Rule instance name meaning this Rocket.Chat server. */
 export const LOCAL_INSTANCE = 'rocketchat';
@@ -79,11 +79,7 @@ export const LOCAL_INSTANCE = 'rocketchat';
 export const INBOUND_TYPE = 'inbound';
 export const MIN_TOKEN_LENGTH = 16;
 
-export interface AdapterRegistry {
-    adapterForType(type: string): TargetAdapter | undefined;
-    /** Throws ConfigError on a bad URL. */
-    parseTargetUrl(url: string): { type: string; raw: Record<string, unknown> };
-}
+export type { AdapterRegistry } from './adapter';
 
 export interface RelayInstance {
     name: string;
@@ -93,6 +89,13 @@ export interface RelayInstance {
     adapter?: TargetAdapter;
     /** The adapter's parsed config (what `adapter.parseConfig` returned). */
     adapterConfig?: unknown;
+    /** What the adapter can do with this configuration (undefined for inbound-only instances). */
+    capabilities?: TargetCapabilities;
+    /**
+     * Destinations the instance's URL names when it names several (`tgram://token/id1/id2`): a
+     * rule channel that names none of their keys is relayed to each (see fanOut).
+     */
+    destinations?: Array<Record<string, string>>;
     inboundToken?: string;
     /** Explicit inbound allow-list (`#name`, id-or-name, `*`); undefined: derived from the rules. */
     inboundRooms?: string[];
@@ -361,9 +364,10 @@ function parseInstance(name: string, raw: unknown, path: string, sectionType: st
     // ordinary adapter key (a generic webhook target has its own `url`).
     const urlForm = type === undefined && raw.url !== undefined;
     let fromUrl: Record<string, unknown> = {};
+    let destinations: Array<Record<string, string>> | undefined;
     if (urlForm) {
         const url = requireString(raw.url, `${path}.url`);
-        let parsed: { type: string; raw: Record<string, unknown> };
+        let parsed: ParsedTargetUrl;
         try {
             parsed = registry.parseTargetUrl(url);
         } catch (e) {
@@ -371,18 +375,23 @@ function parseInstance(name: string, raw: unknown, path: string, sectionType: st
         }
         type = parsed.type;
         fromUrl = parsed.raw;
+        destinations = parsed.destinations;
     }
     if (type === undefined) {
         throw new ConfigError(path, 'missing "type" (e.g. "discord", or "inbound" for a sender-only instance) or "url"');
     }
 
     const instance: RelayInstance = { name, type, path, trackEdits: false };
+    const adapter = type === INBOUND_TYPE ? undefined : registry.adapterForType(type);
+    // NextBridge names some instance keys differently per platform (its remote Rocket.Chat
+    // verifies outgoing webhooks with `webhook_token`): the adapter lists them, alias → our key.
+    const aliases = (adapter && adapter.instanceKeyAliases) || {};
+    const aliasOf = (key: string) => Object.keys(aliases).filter((alias) => aliases[alias] === key && raw[alias] !== undefined && raw[alias] !== '')[0];
     let token = raw.token;
     let tokenPath = `${path}.token`;
-    // NextBridge's remote Rocket.Chat instances verify outgoing webhooks with webhook_token: the same job.
-    if (token === undefined && type === 'rocketchat' && raw.webhook_token !== undefined && raw.webhook_token !== '') {
-        token = raw.webhook_token;
-        tokenPath = `${path}.webhook_token`;
+    if (token === undefined && aliasOf('token') !== undefined) {
+        token = raw[aliasOf('token')];
+        tokenPath = `${path}.${aliasOf('token')}`;
     }
     if (token !== undefined) {
         instance.inboundToken = requireString(token, tokenPath);
@@ -426,7 +435,6 @@ function parseInstance(name: string, raw: unknown, path: string, sectionType: st
         return instance;
     }
 
-    const adapter = registry.adapterForType(type);
     if (!adapter) {
         throw new ConfigError(urlForm ? `${path}.url` : raw.type !== undefined ? `${path}.type` : path, `unknown instance type "${type}"`);
     }
@@ -459,8 +467,12 @@ function parseInstance(name: string, raw: unknown, path: string, sectionType: st
         }
     }
     instance.adapter = adapter;
-    const { edit, delete: canDelete, threads } = adapter.capabilities;
+    instance.capabilities = adapter.capabilities(instance.adapterConfig);
+    const { edit, delete: canDelete, threads } = instance.capabilities;
     instance.trackEdits = raw.track_edits !== false && (edit || canDelete || threads);
+    if (destinations && destinations.length > 1) {
+        instance.destinations = destinations;
+    }
     return instance;
 }
 
@@ -581,7 +593,9 @@ function parseRule(raw: unknown, index: number, context: RuleContext): RelayRule
 
     const routes: Route[] = [];
     const warnedSources = new Set<string>();
-    for (const pair of pairs) {
+    const fannedOut: typeof pairs = [];
+    pairs.forEach((pair) => fanOut(pair.to, context.instances).forEach((to) => fannedOut.push({ from: pair.from, to })));
+    for (const pair of fannedOut) {
         const { from, to } = pair;
         const fromLocal = from.endpoint.instance === LOCAL_INSTANCE;
         const toLocal = to.endpoint.instance === LOCAL_INSTANCE;
@@ -620,6 +634,26 @@ function parseRule(raw: unknown, index: number, context: RuleContext): RelayRule
         throw new ConfigError(path, `no usable route: every route must start or end at "${LOCAL_INSTANCE}" (this server) and end at an instance that can receive`);
     }
     return { id, index, type, filter, routes };
+}
+
+/**
+ * A route to an instance whose URL names several destinations becomes one route per destination
+ * (each its own ordering key and message map), unless the rule's channel names a destination of
+ * its own (one of their keys). The rule's channel keys are kept (a Telegram topic, a msg override).
+ */
+function fanOut(to: ParsedEndpoint, instances: Map<string, RelayInstance>): ParsedEndpoint[] {
+    const instance = instances.get(to.endpoint.instance);
+    const destinations = instance && instance.destinations;
+    const own = Object.keys(to.endpoint.channel);
+    if (!destinations || destinations.some((destination) => Object.keys(destination).some((key) => own.indexOf(key) >= 0))) {
+        return [to];
+    }
+    return destinations.map((destination) => ({
+        endpoint: { instance: to.endpoint.instance, type: to.endpoint.type, channel: Object.assign({}, destination, to.endpoint.channel) },
+        msg: to.msg,
+        path: to.path,
+        inboundOnly: to.inboundOnly,
+    }));
 }
 
 function parseRuleId(raw: unknown, path: string): string {

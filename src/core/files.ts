@@ -3,7 +3,7 @@
 // nobody at the target could open. Decided here, once; adapters only render what they get.
 
 import type { RelayFile } from './message';
-import type { OutboundFile } from '../targets/types';
+import type { OutboundFile } from './adapter';
 
 /** The kind of file a MIME type names, for `image_url`/`audio_url`/`video_url` style fields and labels. */
 export function mediaKind(mimeType: string): 'image' | 'audio' | 'video' | 'file' {

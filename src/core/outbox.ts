@@ -5,7 +5,7 @@
 
 import { fnv1a } from './hash';
 import type { RelayEvent, RelayMessage } from './message';
-import type { RenderedMessage } from '../targets/types';
+import type { RenderedMessage } from './adapter';
 
 export interface OutboxEntry {
     /** Unique id: target key hash + sequence. */

@@ -6,7 +6,7 @@ import type { RelayMessage } from './message';
 import { Redactor } from './redact';
 import { groupByTarget, Route, routeAccepts, RuleIndex } from './rules';
 import { renderMessage, templateVarsFor } from './template';
-import type { RenderedMessage, TargetAdapter } from '../targets/types';
+import type { RenderedMessage, TargetAdapter } from './adapter';
 
 export interface DeliveryPlan {
     /** Target instance + channel; the key of this target in the message map. */
@@ -60,7 +60,7 @@ export function planDeliveries(active: ActiveConfig, message: RelayMessage): Del
             instance,
             adapter: instance.adapter,
             channel: group.to.channel,
-            rendered: renderMessage(group.route.msg, vars, { type: instance.type, local: false }),
+            rendered: renderMessage(group.route.msg, vars, { templates: instance.adapter.templates, local: false }),
             route: group.route,
         });
     }

@@ -7,7 +7,7 @@
 
 import { ConfigError } from './errors';
 import { messageUrl, RelayMessage } from './message';
-import type { RenderedMessage } from '../targets/types';
+import type { RenderedMessage, TemplateFamily } from './adapter';
 
 /** NextBridge's variables first (same meaning), then ours. */
 export const TEMPLATE_VARIABLES = [
@@ -154,8 +154,8 @@ const DEFAULT_AVATAR = compileTemplate('{user_avatar}', 'default avatar');
  * neutral `alias`/`avatar`, then to the sender's name and avatar. Avatars that are not https are
  * dropped (targets reject them) unless http, kept apart for targets that copy avatars; `emoji` is only passed to Rocket.Chat targets.
  */
-export function renderMessage(templates: MessageTemplates, vars: TemplateVars, target: { type: string; local: boolean }): RenderedMessage {
-    const rocketChat = target.type === 'rocketchat';
+export function renderMessage(templates: MessageTemplates, vars: TemplateVars, target: { templates: TemplateFamily; local: boolean }): RenderedMessage {
+    const rocketChat = target.templates === 'rocketchat';
     const textTemplate = !target.local && templates.webhook_msg_format ? templates.webhook_msg_format : templates.msg_format;
     const aliasTemplate = (rocketChat ? templates.rc_alias : templates.webhook_title) || templates.alias || DEFAULT_ALIAS;
     const avatarTemplate = (rocketChat ? templates.rc_avatar : templates.webhook_avatar) || templates.avatar || DEFAULT_AVATAR;

@@ -2,13 +2,14 @@ import { IHttp, ILogger, IRead } from '@rocket.chat/apps-engine/definition/acces
 
 import { checkAddress } from '../core/addressPolicy';
 import { outboundFile } from '../core/files';
+import type { RelayInstance } from '../core/config';
 import { HttpResult, OutboundRequest } from '../core/http';
 import { RelayMessage } from '../core/message';
 import { originOf } from '../core/redact';
 import { OutboundGuard } from '../core/relay';
 import { ServerPostRules } from '../inbound/serverRules';
 import { DeliveryProgress, runRequests } from '../targets/run';
-import { DeliveryInput, OutboundFile, RenderedMessage, TargetAdapter, TargetError } from '../targets/types';
+import { DeliveryInput, OutboundFile, RenderedMessage, TargetAdapter, TargetError } from '../core/adapter';
 import { DEFAULT_TIMEOUT_MS, executeRequest } from './httpExecutor';
 
 /** One delivery to one target, as the immediate path and the outbox both describe it. */
@@ -120,9 +121,9 @@ export function fileRulesOf(maxFileSize: number, server: ServerPostRules): FileR
 }
 
 /** Reads file bytes for targets that upload (within the size limit); the others get a link or a label (core/files.ts). */
-export async function loadFiles(message: RelayMessage, adapter: TargetAdapter, read: IRead, logger: ILogger, cache: Map<string, OutboundFile>, rules: FileRules): Promise<OutboundFile[]> {
+export async function loadFiles(message: RelayMessage, instance: RelayInstance, read: IRead, logger: ILogger, cache: Map<string, OutboundFile>, rules: FileRules): Promise<OutboundFile[]> {
     const withoutBytes = () => message.files.map((file) => outboundFile(file, rules.filesPublic));
-    if (message.files.length === 0 || !adapter.capabilities.upload || message.event !== 'sent') {
+    if (message.files.length === 0 || !(instance.capabilities && instance.capabilities.upload) || message.event !== 'sent') {
         return withoutBytes();
     }
     const out: OutboundFile[] = [];

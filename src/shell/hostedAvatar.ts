@@ -2,7 +2,7 @@ import { IHttp, ILogger, IPersistence, IRead } from '@rocket.chat/apps-engine/de
 
 import { checkAddress } from '../core/addressPolicy';
 import { OutboundGuard } from '../core/relay';
-import { RenderedMessage, TargetAdapter } from '../targets/types';
+import { RenderedMessage, TargetAdapter } from '../core/adapter';
 import { fetchFile } from './fileFetch';
 import { DEFAULT_TIMEOUT_MS, executeRequest } from './httpExecutor';
 import { readHostedAvatar, saveHostedAvatar } from './records/hostedAvatar';

@@ -5,7 +5,7 @@ import { HttpResult, MAX_RESPONSE_BYTES, OutboundRequest } from '../core/http';
 import { encodeMultipart } from '../core/multipart';
 import { originOf } from '../core/redact';
 import { utf8Decode } from '../core/utf8';
-import { TargetError } from '../targets/types';
+import { TargetError } from '../core/adapter';
 
 export const DEFAULT_TIMEOUT_MS = 10000;
 

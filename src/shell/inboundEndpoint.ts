@@ -161,7 +161,7 @@ export class InboundEndpoint extends ApiEndpoint {
             // Matterbridge), else the source instance's type.
             const platform = (message.sender && message.sender.platform) || active.config.instances.get(source)!.type;
             const vars = templateVarsFor(asRelayMessage(message, source, room), { instance: source, platform });
-            out.push({ room, rendered: renderMessage(route.msg, vars, { type: 'rocketchat', local: true }) });
+            out.push({ room, rendered: renderMessage(route.msg, vars, { templates: 'rocketchat', local: true }) });
         }
         if (out.length === 0) {
             throw new InboundError(403, 'the rooms this source is routed to do not exist');

@@ -5,7 +5,7 @@ import { OutboxEntry } from '../core/outbox';
 import { RelayEvent, RelayMessage } from '../core/message';
 import { DeliveryPlan, OutboundGuard, planDeliveries } from '../core/relay';
 import { afterFailure, RetryPolicy } from '../core/retry';
-import { OutboundFile } from '../targets/types';
+import { OutboundFile } from '../core/adapter';
 import { ConfigStore } from './configStore';
 import { attemptDelivery, FileRules, fileRulesOf, loadFiles } from './delivery';
 import { hostedAvatarFor } from './hostedAvatar';
@@ -216,7 +216,7 @@ export class OutboundRelay {
                 carried: {},
                 existingIds,
                 parentId: parentIds && parentIds.length ? parentIds[0] : undefined,
-                files: await loadFiles(message, plan.adapter, acc.read, acc.logger, files, fileRules),
+                files: await loadFiles(message, plan.instance, acc.read, acc.logger, files, fileRules),
                 hostedAvatarUrl: message.event === 'deleted' ? undefined : await hostedAvatarFor(plan.adapter, plan.instance.adapterConfig, plan.rendered, guard, acc),
                 timeoutMs: plan.instance.timeoutMs,
                 guard,

@@ -3,7 +3,7 @@ import { IHttp, ILogger, IModify, IPersistence, IRead } from '@rocket.chat/apps-
 import { DeadLetter, dueQueues, nextSequence, nextWakeUp, OutboxEntry, targetHash } from '../core/outbox';
 import { ActiveConfig } from '../core/relay';
 import { afterFailure, RetryPolicy } from '../core/retry';
-import { OutboundFile } from '../targets/types';
+import { OutboundFile } from '../core/adapter';
 import { ConfigStore } from './configStore';
 import { attemptDelivery, FileRules, fileRulesOf, loadFiles } from './delivery';
 import { hostedAvatarFor } from './hostedAvatar';
@@ -212,7 +212,7 @@ export class Outbox {
                     carried: entry.carried || {},
                     existingIds,
                     parentId: parentIds && parentIds.length ? parentIds[0] : undefined,
-                    files: await loadFiles(entry.message, instance.adapter, read, this.logger(), files, fileRules),
+                    files: await loadFiles(entry.message, instance, read, this.logger(), files, fileRules),
                     hostedAvatarUrl: entry.event === 'deleted' ? undefined : await hostedAvatarFor(instance.adapter, instance.adapterConfig, entry.rendered, active!, { read, http, persistence, logger: this.logger() }),
                     timeoutMs: instance.timeoutMs,
                     guard: active!,

@@ -4,7 +4,7 @@
 import { ConfigError } from '../core/errors';
 import type { HttpResult, OutboundRequest } from '../core/http';
 import { truncateText } from '../core/text';
-import { DeliveryInput, OutboundFile, TargetError } from './types';
+import { DeliveryInput, OutboundFile, TargetError } from '../core/adapter';
 
 // ---------------------------------------------------------------------------------------------
 // Config values

@@ -19,8 +19,7 @@ import {
     responseError,
     requestsForEvent,
 } from './common';
-import type { NativeUrlAdapter } from './url';
-import type { DeliveryInput, OutboundFile, TargetAdapter } from './types';
+import type { DeliveryInput, OutboundFile, TargetAdapter } from '../core/adapter';
 
 export interface DiscordConfig {
     /** `https://discord.com/api/webhooks/{id}/{token}` (no query). */
@@ -270,14 +269,26 @@ function readResponse(_input: DeliveryInput<DiscordConfig>, request: OutboundReq
     throw responseError('Discord', response);
 }
 
-export const discordTarget: TargetAdapter<DiscordConfig> & NativeUrlAdapter = {
+export const discordTarget: TargetAdapter<DiscordConfig> = {
     type: 'discord',
     schemes: ['discord'],
-    capabilities: { edit: true, delete: true, threads: false, upload: true, identity: 'native' },
-    limits: { maxTextLength: MAX_TEXT },
+    templates: 'webhook',
+    capabilities: () => ({ edit: true, delete: true, threads: false, upload: true }),
+    docs: {
+        files: 'upload',
+        filesHow: 'multipart on the last part, up to 10 files and 10 MiB each (Discord\'s limits); more are links',
+        rows: [
+            {
+                target: 'Discord webhook',
+                instance: '`discord://{id}/{token}` or `{ "type": "discord", "webhook_url": … }`',
+                identity: '`username`, `avatar_url`',
+                notes: '2000 chars per message, files as multipart, edits and deletes',
+            },
+        ],
+    },
     parseConfig,
     endpoints: (config) => [config.webhookUrl],
-    fromUrl,
+    fromUrl: (url) => ({ config: fromUrl(url) }),
     acceptsNativeUrl,
     describe: (config) => `discord webhook ${config.webhookId}${config.threadId ? ` thread ${config.threadId}` : ''}`,
     buildRequests,

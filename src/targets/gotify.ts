@@ -18,7 +18,7 @@ import {
     responseError,
 } from './common';
 import { splitToFit, utf8Length } from './sizing';
-import type { DeliveryInput, TargetAdapter } from './types';
+import type { DeliveryInput, TargetAdapter } from '../core/adapter';
 
 export interface GotifyConfig {
     /** Server base URL (may include a path prefix), without trailing slash. */
@@ -149,11 +149,23 @@ function describe(config: GotifyConfig): string {
 export const gotifyTarget: TargetAdapter<GotifyConfig> = {
     type: 'gotify',
     schemes: ['gotify', 'gotifys'],
-    capabilities: { edit: false, delete: true, threads: false, upload: false, identity: 'native' },
-    limits: { maxTextLength: MAX_MESSAGE_BYTES },
+    templates: 'webhook',
+    capabilities: (config) => ({ edit: false, delete: config.clientToken !== undefined, threads: false, upload: false }),
+    docs: {
+        files: 'link',
+        filesHow: 'Gotify messages carry no files',
+        rows: [
+            {
+                target: 'Gotify',
+                instance: '`gotify(s)://host[:port][/path]/{app_token}[?priority=…]` or `{ "type": "gotify", "server": …, "app_token": …, "priority": 5 }`',
+                identity: 'title = name',
+                notes: 'markdown message, split at 64 KiB, files as links; deletes only with a `client_token`; no edits or threads',
+            },
+        ],
+    },
     parseConfig,
     endpoints: (config) => [config.server],
-    fromUrl,
+    fromUrl: (url) => ({ config: fromUrl(url) }),
     describe,
     buildRequests,
     readResponse,

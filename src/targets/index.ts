@@ -10,8 +10,8 @@ import { rocketChatTarget } from './rocketchat';
 import { slackTarget } from './slack';
 import { teamsTarget } from './teams';
 import { telegramTarget } from './telegram';
-import type { TargetAdapter } from './types';
-import { parseTargetUrl, ParsedTargetUrl } from './url';
+import type { AdapterRegistry, TargetAdapter } from '../core/adapter';
+import { parseTargetUrl } from './url';
 import { webhookTarget } from './webhook';
 import { zulipTarget } from './zulip';
 
@@ -21,16 +21,7 @@ export const ALL_TARGETS: TargetAdapter[] = [
     matrixTarget, telegramTarget, ntfyTarget, gotifyTarget,
 ];
 
-export interface TargetRegistry {
-    /** The adapter for an instance `type`, or undefined when there is none. */
-    adapterForType(type: string): TargetAdapter | undefined;
-    /** Apprise-style URL → adapter type and raw instance object; throws ConfigError (path `url`). */
-    parseTargetUrl(url: string): ParsedTargetUrl;
-    /** Instance types, for error messages and the help text. */
-    types(): string[];
-}
-
-export function createTargetRegistry(adapters: readonly TargetAdapter[] = ALL_TARGETS): TargetRegistry {
+export function createTargetRegistry(adapters: readonly TargetAdapter[] = ALL_TARGETS): AdapterRegistry {
     return {
         adapterForType: (type) => adapters.filter((adapter) => adapter.type === type)[0],
         parseTargetUrl: (url) => parseTargetUrl(url, adapters),
@@ -38,4 +29,4 @@ export function createTargetRegistry(adapters: readonly TargetAdapter[] = ALL_TA
     };
 }
 
-export const targetRegistry: TargetRegistry = createTargetRegistry();
+export const targetRegistry: AdapterRegistry = createTargetRegistry();

@@ -30,8 +30,8 @@ import {
     requestsForEvent,
 } from './common';
 import { fingerprint, splitToFit, truncateToFit, utf8Length } from './sizing';
-import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter } from './types';
-import { TargetError } from './types';
+import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter } from '../core/adapter';
+import { TargetError } from '../core/adapter';
 
 export interface MatrixConfig {
     /** Client-server API base, e.g. `https://matrix.example.org` (without `/_matrix`). */
@@ -376,11 +376,23 @@ function fail(response: HttpResult, detail: string | undefined, retryAfterMs?: n
 export const matrixTarget: TargetAdapter<MatrixConfig> = {
     type: 'matrix',
     schemes: ['matrix', 'matrixs'],
-    capabilities: { edit: true, delete: true, threads: true, upload: true, identity: 'prefix' },
-    limits: { maxTextLength: MAX_TEXT },
+    templates: 'webhook',
+    capabilities: () => ({ edit: true, delete: true, threads: true, upload: true }),
+    docs: {
+        files: 'upload',
+        filesHow: 'media upload (50 MiB) → `mxc://`, then an `m.image`/`m.video`/`m.audio`/`m.file` event per file',
+        rows: [
+            {
+                target: 'Matrix',
+                instance: '`matrixs://{access_token}@host/!room:server` (`matrix://` is http; `{user}:{token}@` and `?token=` work too) or `{ "type": "matrix", "homeserver": …, "access_token": …, "room_id": "!…:server" }`; rule channel `{ "room_id": "!…" }`',
+                identity: '`Name: ` before the body (`<strong>Name</strong>: ` in HTML) plus an MSC4144 per-message profile for clients that show it; its avatar must be mxc://, so the sender\'s avatar (https, or http) is downloaded (address policy, 1 MB) and uploaded to the media repository once per homeserver and avatar URL, the mxc:// kept a day in persistence (every server instance reuses it); if that fails the instance\'s mxc:// `avatar_url`, or none — the message goes anyway',
+                notes: 'HTML via `formatted_body`, split to fit the 64 KiB event; edits (`m.replace`), deletes (redaction), threads (`m.thread`); txn ids `rb-{msgid}-{event}-{part}` make retries idempotent; room ids only (aliases need a directory lookup), no password login; files uploaded as `m.image`/`m.file` events',
+            },
+        ],
+    },
     parseConfig,
     endpoints: (config) => [config.homeserver],
-    fromUrl,
+    fromUrl: (url) => ({ config: fromUrl(url) }),
     describe: (config) => `matrix ${originOf(config.homeserver)} room ${config.roomId || '(from the rule channel)'}`,
     buildRequests,
     readResponse,

@@ -27,9 +27,8 @@ import {
     decodeUrlPart, fileMarkdown, fitChunksToParts, isSuccessStatus, optionalString, originOf, pathSegments, queryValue, requestsForEvent, requireHttpUrl,
     responseError, singleUrlChannel,
 } from './common';
-import type { NativeUrlAdapter } from './url';
-import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter } from './types';
-import { TargetError } from './types';
+import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter } from '../core/adapter';
+import { TargetError } from '../core/adapter';
 
 export interface MattermostConfig {
     mode: 'webhook' | 'bot';
@@ -316,14 +315,32 @@ function describe(config: MattermostConfig): string {
         : `mattermost webhook ${originOf(config.webhookUrl as string)}${config.channel ? ` ~${config.channel}` : ''}`;
 }
 
-export const mattermostTarget: TargetAdapter<MattermostConfig> & NativeUrlAdapter = {
+export const mattermostTarget: TargetAdapter<MattermostConfig> = {
     type: 'mattermost',
     schemes: ['mmost', 'mmosts'],
-    capabilities: { edit: true, delete: true, threads: true, upload: true, identity: 'native' },
-    limits: { maxTextLength: MAX_TEXT },
+    templates: 'webhook',
+    capabilities: (config) => { const bot = config.mode === 'bot'; return { edit: bot, delete: bot, threads: bot, upload: bot }; },
+    docs: {
+        files: 'upload',
+        filesHow: 'bot mode: `POST /api/v4/files` per file (100 MB, the server\'s default limit), the first post carries up to 10 `file_ids`; an incoming webhook cannot upload: link',
+        rows: [
+            {
+                target: 'Mattermost webhook',
+                instance: '`mmost(s)://[botname@]host[:port][/path]/{key}[?channel=…]`, `https://host/hooks/{key}`, or `{ "type": "mattermost", "webhook_url": … }`',
+                identity: '`username`, `icon_url` (the server must allow integrations to override them)',
+                notes: '16 383 chars per post, files as links, `props.from_relay_bridge: true` marks our posts; no post ids, so no edits, deletes or threads; `mmost://` is plain http',
+            },
+            {
+                target: 'Mattermost bot (REST API)',
+                instance: '`mmost(s)://[botname@]host[:port][/path]/{bot_token}?mode=bot&to={channel_id}` (Apprise\'s `mode=b` or a `team=` work too) or `{ "type": "mattermost", "server_url": …, "bot_token": …, "channel_id": … }`; rule channel `{ "channel_id": … }`',
+                identity: '`props.override_username`/`override_icon_url` (shown when the server allows integrations to override them)',
+                notes: '`POST /api/v4/posts`, 16 383 chars per post; files uploaded (`/api/v4/files`, the bot needs `upload_file`); edits (`PUT …/patch`), deletes, thread replies via `root_id`; channel ids only (26 letters and digits, under *View Info*)',
+            },
+        ],
+    },
     parseConfig,
     endpoints: (config) => [(config.mode === 'bot' ? config.serverUrl : config.webhookUrl) as string],
-    fromUrl,
+    fromUrl: (url) => ({ config: fromUrl(url) }),
     acceptsNativeUrl,
     describe,
     buildRequests,

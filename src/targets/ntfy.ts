@@ -21,8 +21,8 @@ import {
     fileMarkdown, decodeUrlPart, isSuccessStatus, optionalString, originOf, pathSegments, queryValue, requireHttpUrl, responseError,
 } from './common';
 import { splitToFit, utf8Length } from './sizing';
-import type { DeliveryInput, TargetAdapter } from './types';
-import { TargetError } from './types';
+import type { DeliveryInput, TargetAdapter } from '../core/adapter';
+import { TargetError } from '../core/adapter';
 
 export interface NtfyConfig {
     /** Server base URL without trailing slash, default https://ntfy.sh. */
@@ -234,11 +234,23 @@ function describe(config: NtfyConfig): string {
 export const ntfyTarget: TargetAdapter<NtfyConfig> = {
     type: 'ntfy',
     schemes: ['ntfy', 'ntfys'],
-    capabilities: { edit: false, delete: false, threads: false, upload: true, identity: 'native' },
-    limits: { maxTextLength: MAX_BODY_BYTES },
+    templates: 'webhook',
+    capabilities: () => ({ edit: false, delete: false, threads: false, upload: true }),
+    docs: {
+        files: 'upload',
+        filesHow: 'one attachment notification per file (`PUT` + `Filename`, 15 MiB, ntfy.sh\'s default)',
+        rows: [
+            {
+                target: 'ntfy',
+                instance: '`ntfy://{topic}` (ntfy.sh), `ntfy(s)://[user:password@\\|tk_token@]host/{topic}` or `{ "type": "ntfy", "server": …, "topic": …, "access_token": … }`; rule channel `{ "topic": … }`',
+                identity: '`X-Title` name (RFC 2047 when not ASCII), `X-Icon` https avatar',
+                notes: 'markdown body split at 4096 bytes, files as attachments, `priority`/`tags`; no edits or deletes (older servers would duplicate)',
+            },
+        ],
+    },
     parseConfig,
     endpoints: (config) => [config.server],
-    fromUrl,
+    fromUrl: (url) => ({ config: fromUrl(url) }),
     describe,
     buildRequests,
     readResponse,

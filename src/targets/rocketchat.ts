@@ -26,9 +26,8 @@ import {
     optionalPositiveInteger, optionalString, originOf, pathSegments, queryValue, requireHttpUrl, requireString,
     responseError, retryAfterMs,
 } from './common';
-import type { NativeUrlAdapter } from './url';
-import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter } from './types';
-import { TargetError } from './types';
+import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter, UrlInstance } from '../core/adapter';
+import { TargetError } from '../core/adapter';
 
 export type RocketChatAuth =
     | { kind: 'token'; userId: string; authToken: string }
@@ -126,9 +125,9 @@ function acceptsNativeUrl(url: URL): boolean {
  * Target: `#channel`, a room id, or `@user`; `?to=` adds one. `?mode=`,
  * `?avatar=yes|no`. Also the https URL of an incoming webhook (https://host/hooks/{id}/{token}).
  */
-function fromUrl(url: URL): Record<string, unknown> {
+function fromUrl(url: URL): UrlInstance {
     if (url.protocol === 'https:' || url.protocol === 'http:') {
-        return { send_method: 'webhook', webhook_url: `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}` };
+        return { config: { send_method: 'webhook', webhook_url: `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}` } };
     }
     if (!url.hostname) {
         throw new ConfigError('host', 'is missing');
@@ -147,22 +146,18 @@ function fromUrl(url: URL): Record<string, unknown> {
     if (extraTargets) {
         extraTargets.split(/[\s,]+/).filter((target) => target).forEach((target) => targets.push(target));
     }
-    if (targets.length > 1) {
-        throw new ConfigError('targets', `one destination per URL, got ${targets.join(', ')}; relay to more rooms with more rules`);
-    }
     const raw: Record<string, unknown> = {};
-    const target = targets[0];
-    if (target !== undefined) {
-        // Apprise takes @user in webhook mode only; chat.postMessage accepts it too (a DM), and
-        // seed 003 lists rockets://{user}:{password}@{hostname}/{@user}, so every mode takes it.
+    // Apprise takes @user in webhook mode only; chat.postMessage accepts it too (a DM), and
+    // seed 003 lists rockets://{user}:{password}@{hostname}/{@user}, so every mode takes it.
+    const destinations = targets.map((target): Record<string, string> => {
         if (CHANNEL.test(target) || USER.test(target)) {
-            raw.channel = target;
-        } else if (ROOM_ID.test(target)) {
-            raw.room_id = target;
-        } else {
-            throw new ConfigError('targets', `"${target}" is not #channel, @user or a room id`);
+            return { channel: target };
         }
-    }
+        if (ROOM_ID.test(target)) {
+            return { room_id: target };
+        }
+        throw new ConfigError('targets', `"${target}" is not #channel, @user or a room id`);
+    });
     // Apprise: alias/avatar only when asked for in basic mode (the user may lack message-impersonate), on otherwise.
     const avatar = queryValue(url, 'avatar');
     if (avatar !== undefined) {
@@ -176,7 +171,7 @@ function fromUrl(url: URL): Record<string, unknown> {
         }
         raw.send_method = 'webhook';
         raw.webhook_url = `${base}/hooks/${webhook}`;
-        return raw;
+        return { config: raw, destinations };
     }
     if (!user || !password) {
         throw new ConfigError('', 'expected {user}:{password}@host, {user_id}:{token}@host or {webhook_id}%2F{webhook_token}@host');
@@ -190,7 +185,7 @@ function fromUrl(url: URL): Record<string, unknown> {
         raw.username = user;
         raw.password = password;
     }
-    return raw;
+    return { config: raw, destinations };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -488,11 +483,24 @@ function describe(config: RocketChatConfig): string {
     return `rocketchat api ${originOf(config.serverUrl || '')} as ${auth.kind === 'token' ? auth.userId : auth.username}`;
 }
 
-export const rocketChatTarget: TargetAdapter<RocketChatConfig> & NativeUrlAdapter = {
+export const rocketChatTarget: TargetAdapter<RocketChatConfig> = {
     type: 'rocketchat',
     schemes: ['rocket', 'rockets'],
-    capabilities: { edit: true, delete: true, threads: true, upload: true, identity: 'native' },
-    limits: { maxTextLength: MAX_TEXT },
+    templates: 'rocketchat',
+    instanceKeyAliases: { webhook_token: 'token' },
+    capabilities: (config) => { const api = config.sendMethod === 'api'; return { edit: api, delete: api, threads: api, upload: api && config.uploadFiles }; },
+    docs: {
+        files: 'upload',
+        filesHow: '`rooms.media` then `rooms.mediaConfirm` per file (one message each, with alias/avatar and `tmid`), `rooms.upload` on servers without them; webhook mode or a `#channel` destination (the endpoints need a room id): link',
+        rows: [
+            {
+                target: 'Remote Rocket.Chat',
+                instance: '`rocket(s)://user:password@host/#channel`, `rocket(s)://{webhook}@host`, or NextBridge keys `server_url`/`auth_token`/`user_id`',
+                identity: 'alias + avatar/emoji (needs the bot role / `message-impersonate`); `rocket://user:password@…` URLs only with `?avatar=yes`, as in Apprise',
+                notes: '`chat.postMessage`, `rooms.media` + `rooms.mediaConfirm` (`rooms.upload` on servers without them), `chat.update`, `chat.delete`',
+            },
+        ],
+    },
     parseConfig,
     endpoints: (config) => [config.sendMethod === 'webhook' ? config.webhookUrl || '' : config.serverUrl || ''],
     fromUrl,

@@ -2,7 +2,7 @@
 // unit tables pass scripted answers. Kept here so both run the exact same loop.
 
 import type { HttpResult, OutboundRequest } from '../core/http';
-import type { DeliveryInput, TargetAdapter } from './types';
+import type { DeliveryInput, TargetAdapter } from '../core/adapter';
 
 /** How far a delivery got; the shell stores it with an outbox entry so a retry resumes there. */
 export interface DeliveryProgress {

@@ -34,9 +34,8 @@ import {
     bodyExcerpt, decodeUrlPart, fitChunksToParts, isSuccessStatus, optionalString, originOf, pathSegments, queryValue, requireString,
     responseError, retryAfterMs, singleUrlChannel,
 } from './common';
-import type { NativeUrlAdapter } from './url';
-import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter } from './types';
-import { TargetError } from './types';
+import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter } from '../core/adapter';
+import { TargetError } from '../core/adapter';
 
 export interface SlackConfig {
     mode: 'webhook' | 'api';
@@ -392,14 +391,32 @@ function readUploadUrl(key: string, body: any): ReadResult {
     return { carry: { [`${key}.url`]: body.upload_url, [`${key}.id`]: body.file_id } };
 }
 
-export const slackTarget: TargetAdapter<SlackConfig> & NativeUrlAdapter = {
+export const slackTarget: TargetAdapter<SlackConfig> = {
     type: 'slack',
     schemes: ['slack'],
-    capabilities: { edit: true, delete: true, threads: true, upload: true, identity: 'prefix' },
-    limits: { maxTextLength: MAX_TEXT },
+    templates: 'webhook',
+    capabilities: (config) => { const api = config.mode === 'api'; return { edit: api, delete: api, threads: api, upload: api }; },
+    docs: {
+        files: 'upload',
+        filesHow: 'bot mode: `files.getUploadURLExternal`, the bytes, one `files.completeUploadExternal` in the thread; an incoming webhook cannot upload: link',
+        rows: [
+            {
+                target: 'Slack incoming webhook',
+                instance: '`slack://{T}/{B}/{C}[/#channel]`, `https://hooks.slack.com/services/T/B/C`, or `{ "type": "slack", "webhook_url": … }`',
+                identity: '`identity: "prefix"` (default): `*Name*: ` before the text; `"legacy"`: `username`/`icon_url` (ignored by Slack apps made since 2020)',
+                notes: 'mrkdwn, 40 000 chars per message, files as links; no message ids, so no edits, deletes or threads',
+            },
+            {
+                target: 'Slack bot (`chat.postMessage`)',
+                instance: '`slack://xoxb-…/#channel` or `{ "type": "slack", "bot_token": …, "channel": "#general" }`; rule channel `{ "channel": "#x" }` or `{ "channel_id": "C…" }`',
+                identity: 'as above; `legacy` needs the `chat:write.customize` scope',
+                notes: '`chat.update`, `chat.delete`, thread replies via `thread_ts`; files uploaded (`files:write` scope); `ok:false` errors shown, `ratelimited` retried; `api_url` for a stand-in',
+            },
+        ],
+    },
     parseConfig,
     endpoints: (config) => [config.mode === 'webhook' ? config.webhookUrl || '' : config.apiUrl],
-    fromUrl,
+    fromUrl: (url) => ({ config: fromUrl(url) }),
     acceptsNativeUrl,
     describe: (config) => (config.mode === 'api'
         ? `slack chat.postMessage ${config.channel || '(channel from the rule)'}${config.apiUrl !== DEFAULT_API_URL ? ` via ${originOf(config.apiUrl)}` : ''}`

@@ -14,8 +14,7 @@ import { parseJsonBody } from '../core/http';
 import { neutraliseMentions, splitText, toCommonMark } from '../core/text';
 import { fileMarkdown, isSuccessStatus, optionalBoolean, originOf, pathSegments, queryValue, responseError } from './common';
 import { requireSecureUrl } from './slack';
-import type { NativeUrlAdapter } from './url';
-import type { DeliveryInput, TargetAdapter } from './types';
+import type { DeliveryInput, TargetAdapter } from '../core/adapter';
 
 export interface TeamsConfig {
     /** The flow's HTTP trigger URL, query (api-version, sp, sv, sig) included. */
@@ -135,14 +134,26 @@ function readResponse(_input: DeliveryInput<TeamsConfig>, _request: OutboundRequ
     throw responseError('Teams workflow', response, detail);
 }
 
-export const teamsTarget: TargetAdapter<TeamsConfig> & NativeUrlAdapter = {
+export const teamsTarget: TargetAdapter<TeamsConfig> = {
     type: 'teams',
     schemes: ['workflow', 'workflows'],
-    capabilities: { edit: false, delete: false, threads: false, upload: false, identity: 'native' },
-    limits: { maxTextLength: MAX_TEXT },
+    templates: 'webhook',
+    capabilities: () => ({ edit: false, delete: false, threads: false, upload: false }),
+    docs: {
+        files: 'link',
+        filesHow: 'a Workflows webhook takes a card, not files',
+        rows: [
+            {
+                target: 'Microsoft Teams (Workflows)',
+                instance: '`workflow(s)://host[:port]/{workflow}/{signature}[?pa=yes]`, the flow\'s https URL, or `{ "type": "teams", "webhook_url": … }`',
+                identity: 'Adaptive Card header: round avatar + bold name',
+                notes: 'one card per 8000 chars, files as links; answers 202 without ids, so no edits, deletes or threads',
+            },
+        ],
+    },
     parseConfig,
     endpoints: (config) => [config.webhookUrl],
-    fromUrl,
+    fromUrl: (url) => ({ config: fromUrl(url) }),
     acceptsNativeUrl,
     // The signature is the secret: only the host is shown.
     describe: (config) => `teams workflow ${originOf(config.webhookUrl)}`,

@@ -22,7 +22,7 @@ import {
     responseError,
     requestsForEvent,
 } from './common';
-import type { DeliveryInput, OutboundFile, TargetAdapter } from './types';
+import type { DeliveryInput, OutboundFile, TargetAdapter } from '../core/adapter';
 
 export interface TelegramConfig {
     /** `123456789:AA…` as BotFather gives it. */
@@ -332,11 +332,23 @@ function describe(config: TelegramConfig): string {
 export const telegramTarget: TargetAdapter<TelegramConfig> = {
     type: 'telegram',
     schemes: ['tgram'],
-    capabilities: { edit: true, delete: true, threads: true, upload: true, identity: 'prefix' },
-    limits: { maxTextLength: MAX_TEXT },
+    templates: 'webhook',
+    capabilities: () => ({ edit: true, delete: true, threads: true, upload: true }),
+    docs: {
+        files: 'upload',
+        filesHow: '`sendPhoto`/`sendDocument` per file',
+        rows: [
+            {
+                target: 'Telegram bot',
+                instance: '`tgram://{bot_token}/{chat_id}[?topic=…]` or `{ "type": "telegram", "bot_token": …, "chat_id": … }`; rule channel `{ "chat_id": …, "message_thread_id": … }`',
+                identity: '`<b>Name</b>: ` before every part',
+                notes: 'HTML, 4096 chars per message; files as `sendPhoto`/`sendDocument` (the text as caption up to 1024 chars); edits, deletes, thread replies via `reply_parameters`; `retry_after` honoured; one chat per instance; `api_url` for a local Bot API server',
+            },
+        ],
+    },
     parseConfig,
     endpoints: (config) => [config.apiUrl],
-    fromUrl,
+    fromUrl: (url) => ({ config: fromUrl(url) }),
     describe,
     buildRequests,
     readResponse,

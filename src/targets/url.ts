@@ -1,28 +1,26 @@
 // Apprise-style target URLs (`discord://id/token`, `rockets://user:pass@host/#room`, `jsons://…`)
-// turned into raw instance objects. The scheme picks the adapter; the adapter's fromUrl does the rest.
+// turned into raw instance objects and destinations. The scheme picks the adapter (an https URL:
+// the adapter that recognises it); the adapter's fromUrl does the rest.
 
 import { ConfigError } from '../core/errors';
 import { maskUrl } from '../core/redact';
-import type { TargetAdapter } from './types';
-
-/**
- * Optional adapter extension: recognise a service's own https URL (e.g. a Discord webhook URL
- * pasted as is). Kept here rather than in types.ts so the adapter contract stays unchanged.
- */
-export interface NativeUrlAdapter {
-    acceptsNativeUrl(url: URL): boolean;
-}
-
-export interface ParsedTargetUrl {
-    /** Adapter type, e.g. `discord`. */
-    type: string;
-    /** Raw instance object for the adapter's parseConfig. */
-    raw: Record<string, unknown>;
-}
+import type { ParsedTargetUrl, TargetAdapter, UrlInstance } from '../core/adapter';
 
 function acceptsNativeUrl(adapter: TargetAdapter, url: URL): boolean {
-    const candidate = adapter as TargetAdapter & Partial<NativeUrlAdapter>;
-    return typeof candidate.acceptsNativeUrl === 'function' && candidate.acceptsNativeUrl(url);
+    return typeof adapter.acceptsNativeUrl === 'function' && adapter.acceptsNativeUrl(url);
+}
+
+/** One destination becomes the instance's default; several stay a list the rules fan out to. */
+function parsedUrl(type: string, parsed: UrlInstance): ParsedTargetUrl {
+    const destinations = parsed.destinations || [];
+    if (destinations.length <= 1) {
+        return { type, raw: Object.assign({}, parsed.config, destinations[0] || {}) };
+    }
+    return { type, raw: parsed.config, destinations };
+}
+
+function nativeUrlTypes(adapters: readonly TargetAdapter[]): string {
+    return adapters.filter((adapter) => typeof adapter.acceptsNativeUrl === 'function').map((adapter) => adapter.type).join(', ');
 }
 
 /**
@@ -57,18 +55,18 @@ export function parseTargetUrl(text: string, adapters: readonly TargetAdapter[])
     if (scheme === 'http' || scheme === 'https') {
         adapter = adapters.filter((candidate) => acceptsNativeUrl(candidate, url))[0];
         if (!adapter) {
-            throw new ConfigError('url', `${scheme}:// URL "${maskUrl(trimmed)}" is not a known service URL; `
-                + 'use json://host/path or jsons://host/path for a generic JSON webhook');
+            throw new ConfigError('url', `${scheme}:// URL "${maskUrl(trimmed)}" is not a known service URL `
+                + `(${nativeUrlTypes(adapters)}); write it with the target's scheme instead (${supportedSchemes(adapters).map((name) => `${name}://`).join(', ')})`);
         }
     } else {
         adapter = adapters.filter((candidate) => candidate.schemes.indexOf(scheme) >= 0)[0];
         if (!adapter) {
             const known = supportedSchemes(adapters).map((name) => `${name}://`).join(', ');
-            throw new ConfigError('url', `unknown scheme "${scheme}://"; supported: ${known}, or a Discord/Rocket.Chat https webhook URL`);
+            throw new ConfigError('url', `unknown scheme "${scheme}://"; supported: ${known}, or the https URL of: ${nativeUrlTypes(adapters)}`);
         }
     }
     try {
-        return { type: adapter.type, raw: adapter.fromUrl(url) };
+        return parsedUrl(adapter.type, adapter.fromUrl(url));
     } catch (error) {
         if (error instanceof ConfigError) {
             // Adapters name the URL part; the user wrote a URL, so say which one.

@@ -11,7 +11,7 @@ import { bytesToBase64 } from '../core/multipart';
 import {
     decodeUrlPart, isSuccessStatus, mediaKind, optionalString, originOf, queryParams, requireHttpUrl, responseError,
 } from './common';
-import type { DeliveryInput, TargetAdapter } from './types';
+import type { DeliveryInput, TargetAdapter } from '../core/adapter';
 
 export interface WebhookConfig {
     url: string;
@@ -165,12 +165,23 @@ function readResponse(input: DeliveryInput<WebhookConfig>, _request: OutboundReq
 export const webhookTarget: TargetAdapter<WebhookConfig> = {
     type: 'webhook',
     schemes: ['json', 'jsons'],
-    capabilities: { edit: true, delete: true, threads: true, upload: false, identity: 'native' },
-    // The receiver decides what to do with long text, so nothing is split.
-    limits: { maxTextLength: Number.MAX_SAFE_INTEGER },
+    templates: 'webhook',
+    capabilities: () => ({ edit: true, delete: true, threads: true, upload: false }),
+    docs: {
+        files: 'link',
+        filesHow: 'a JSON consumer gets `attachments` with the file URLs (base64 would not fit most consumers\' body limits)',
+        rows: [
+            {
+                target: 'Generic JSON webhook',
+                instance: '`{ "type": "webhook", "url": "https://…" }` or `json(s)://host/path`',
+                identity: '`alias`, `user_avatar` fields',
+                notes: 'Rocket.Chat outgoing-webhook payload + `event`, `attachments`; `Idempotency-Key` header',
+            },
+        ],
+    },
     parseConfig,
     endpoints: (config) => [config.url],
-    fromUrl,
+    fromUrl: (url) => ({ config: fromUrl(url) }),
     describe: (config) => `webhook ${config.method} ${originOf(config.url)}`,
     buildRequests,
     readResponse,

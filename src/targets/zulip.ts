@@ -29,8 +29,8 @@ import {
 } from './common';
 import { splitToFit, truncateToFit, utf8Length } from './sizing';
 import { requireSecureUrl } from './slack';
-import type { DeliveryInput, ReadResult, TargetAdapter } from './types';
-import { TargetError } from './types';
+import type { DeliveryInput, ReadResult, TargetAdapter } from '../core/adapter';
+import { TargetError } from '../core/adapter';
 
 export interface ZulipConfig {
     /** `https://{org}.zulipchat.com` or a self-hosted server, without trailing slash. */
@@ -245,11 +245,23 @@ function readResponse(_input: DeliveryInput<ZulipConfig>, request: OutboundReque
 export const zulipTarget: TargetAdapter<ZulipConfig> = {
     type: 'zulip',
     schemes: ['zulip'],
-    capabilities: { edit: true, delete: true, threads: false, upload: true, identity: 'prefix' },
-    limits: { maxTextLength: MAX_BYTES },
+    templates: 'webhook',
+    capabilities: () => ({ edit: true, delete: true, threads: false, upload: true }),
+    docs: {
+        files: 'upload',
+        filesHow: '`/api/v1/user_uploads` (25 MiB), then the message links the uploaded copy (Zulip shares files by link)',
+        rows: [
+            {
+                target: 'Zulip',
+                instance: '`zulip://{bot}@{org}/{api_key}[/{stream}]` (email `{bot}-bot@{org}.zulipchat.com`) or `{ "type": "zulip", "site": …, "bot_email": …, "api_key": …, "stream": … }`; rule channel `{ "stream": "general", "topic": "{room}" }`',
+                identity: '`**Name**: ` before the text',
+                notes: '10 000 bytes per message; files uploaded and linked; edits (`PATCH`) and deletes (the bot must be allowed to delete its messages); topic default `{room}`, 60 chars',
+            },
+        ],
+    },
     parseConfig,
     endpoints: (config) => [config.site],
-    fromUrl,
+    fromUrl: (url) => ({ config: fromUrl(url) }),
     describe: (config) => `zulip ${originOf(config.site)} as ${config.botEmail}${config.stream ? ` #${config.stream}` : ''}`,
     buildRequests,
     readResponse,

@@ -76,7 +76,7 @@ describe('the seed example (NextBridge Rocket.Chat driver docs) with rc_main ren
             sender: { id: '42', username: 'bob', displayName: 'Bob', avatarUrl: 'https://cdn.discordapp.com/a/42.png', isBot: false },
         });
         const vars = templateVarsFor(fromDiscord, { instance: 'dc', platform: 'discord' });
-        expect(renderMessage(route.msg, vars, { type: route.to.type, local: true }))
+        expect(renderMessage(route.msg, vars, { templates: 'rocketchat', local: true }))
             .toEqual({ text: '[Discord] Bob: hi there', alias: 'Bob', avatarUrl: 'https://cdn.discordapp.com/a/42.png' });
     });
 

@@ -126,11 +126,11 @@ describe('renderMessage: per-target identity keys', () => {
         webhook_avatar: t('https://img.example/wh.png'),
         emoji: t(':robot:'),
     };
-    const local = { type: 'rocketchat', local: true };
-    const remoteRc = { type: 'rocketchat', local: false };
-    const discord = { type: 'discord', local: false };
+    const local = { templates: 'rocketchat' as const, local: true };
+    const remoteRc = { templates: 'rocketchat' as const, local: false };
+    const discord = { templates: 'webhook' as const, local: false };
 
-    it.each<[string, MessageTemplates, { type: string; local: boolean }, object]>([
+    it.each<[string, MessageTemplates, { templates: 'rocketchat' | 'webhook'; local: boolean }, object]>([
         ['local RC uses rc_* keys, msg_format and emoji', full, local,
             { text: 'Alice A: hello world', alias: 'rc Alice A', avatarUrl: 'https://img.example/rc.png', emoji: ':robot:' }],
         ['remote RC uses rc_* keys and webhook_msg_format', full, remoteRc,

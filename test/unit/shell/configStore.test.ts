@@ -9,19 +9,19 @@ const quotingRegistry: AdapterRegistry = {
             ? ({
                   type: 'quote',
                   schemes: [],
-                  capabilities: { edit: false, delete: false, threads: false, upload: false, identity: 'prefix' },
-                  limits: { maxTextLength: 100 },
+                  capabilities: () => ({ edit: false, delete: false, threads: false, upload: false }),
                   parseConfig: (raw: Record<string, unknown>) => {
                       if (String(raw.url).indexOf('bad') >= 0) throw new ConfigError('url', `cannot use "${raw.url}"`);
                       return raw;
                   },
-                  fromUrl: () => ({}),
+                  fromUrl: () => ({ config: {} }),
                   endpoints: () => [],
                   describe: () => 'quote',
                   buildRequests: () => [],
                   readResponse: () => ({}),
               } as any)
             : undefined,
+    types: () => ['quote'],
     parseTargetUrl: () => {
         throw new ConfigError('url', 'no URLs here');
     },

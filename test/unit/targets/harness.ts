@@ -6,7 +6,7 @@ import type { HttpResult, OutboundRequest } from '../../../src/core/http';
 import type { RelayMessage } from '../../../src/core/message';
 import { targetRegistry } from '../../../src/targets/index';
 import { runRequests } from '../../../src/targets/run';
-import type { DeliveryInput, OutboundFile, RenderedMessage, TargetAdapter } from '../../../src/targets/types';
+import type { DeliveryInput, OutboundFile, RenderedMessage, TargetAdapter } from '../../../src/core/adapter';
 
 export function makeMessage(overrides: Partial<RelayMessage> = {}): RelayMessage {
     return {

@@ -1,28 +1,26 @@
-// The README's "How files travel" table must say what each adapter declares: `upload` exactly for
-// the targets whose capabilities say so, and one row per target.
+// The README's target lists are written from the adapters (tools/readme-targets.js): the instance
+// type list, the "How files travel" table and the target table. This fails when someone edits
+// the README or an adapter's docs without the other (`npm run readme:targets` fixes it).
 import { readFileSync } from 'fs';
 import { join } from 'path';
 
 import { ALL_TARGETS } from '../../../src/targets/index';
 
-function filesTable(): Map<string, string> {
-    const readme = readFileSync(join(__dirname, '../../../README.md'), 'utf8');
-    const start = readme.indexOf('| target type | files | how and why |');
-    const rows = new Map<string, string>();
-    for (const line of readme.slice(start).split('\n').slice(2)) {
-        const cells = line.split('|').map((cell) => cell.trim());
-        if (cells.length < 4) break;
-        rows.set(cells[1].replace(/`/g, ''), cells[2]);
-    }
-    return rows;
-}
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { renderReadme } = require('../../../tools/readme-targets.js');
 
-describe('README: how files travel', () => {
-    const rows = filesTable();
-    it('has one row per target and no other', () => {
-        expect([...rows.keys()].sort()).toEqual(ALL_TARGETS.map((adapter) => adapter.type).sort());
+describe('README: target lists come from the adapters', () => {
+    const readme = readFileSync(join(__dirname, '../../../README.md'), 'utf8');
+    it('matches what npm run readme:targets writes', () => {
+        expect(renderReadme(readme, ALL_TARGETS)).toBe(readme);
     });
-    it.each(ALL_TARGETS.map((adapter) => [adapter.type, adapter.capabilities.upload ? 'upload' : 'link']))('%s: %s', (type, files) => {
-        expect(rows.get(type)).toBe(files);
+    it('fails when an adapter changes and the README does not', () => {
+        const renamed = ALL_TARGETS.map((adapter, i) => (i === 0 ? { ...adapter, docs: { ...adapter.docs, filesHow: 'changed' } } : adapter));
+        expect(renderReadme(readme, renamed)).not.toBe(readme);
+    });
+    it('has a test table (test/unit/targets/<type>.test.ts) per adapter', () => {
+        for (const adapter of ALL_TARGETS) {
+            expect(() => readFileSync(join(__dirname, `${adapter.type}.test.ts`))).not.toThrow();
+        }
     });
 });

@@ -1,5 +1,5 @@
 import { decodeRemoteId, encodeRemoteId, RocketChatRemoteId, rocketChatTarget } from '../../../src/targets/rocketchat';
-import { TargetError } from '../../../src/targets/types';
+import { TargetError } from '../../../src/core/adapter';
 import { file, makeInput, outcome, response, runScripted, view } from './harness';
 
 const SERVER = 'https://remote.example.net';

@@ -1,28 +1,21 @@
-// The contract every target adapter implements: one file per target under src/targets/, one test
-// table per target under test/unit/targets/. The router (core) knows rules, adapters know wire
-// formats; neither knows both.
+// The contract every target adapter implements: one file per target under src/targets/ (listed
+// in src/targets/index.ts), one test table per target under test/unit/targets/. The router (core)
+// knows rules, adapters know wire formats; neither knows both. Everything core, the URL parser
+// and the README need to know about a target is stated here by the adapter, never by type name.
 
-import type { HttpResult, OutboundRequest } from '../core/http';
-import type { RelayMessage } from '../core/message';
+import type { HttpResult, OutboundRequest } from './http';
+import type { RelayMessage } from './message';
 
-/** What a target can do; the engine asks before it plans an edit, delete, thread or upload. */
+/**
+ * What one configured target can do (it may depend on the configuration: Gotify deletes only
+ * with a client token, a Slack webhook cannot edit). Edits, deletes and threads decide whether
+ * remote ids are tracked; `upload` whether the shell loads file bytes (else files go as links).
+ */
 export interface TargetCapabilities {
     edit: boolean;
     delete: boolean;
     threads: boolean;
-    /**
-     * Files travel as files (the shell loads their bytes): multipart or a media upload, in at
-     * least one of the target's modes. Otherwise files go as links to Rocket.Chat. The README's
-     * target table says the same per target (test/unit/targets/readme.test.ts).
-     */
     upload: boolean;
-    /** `native`: the target shows our alias/avatar per message; `prefix`: the name goes into the text. */
-    identity: 'native' | 'prefix';
-}
-
-export interface TargetLimits {
-    /** Longest text one message may carry; longer text is split at line/word boundaries. */
-    maxTextLength: number;
 }
 
 /** The message after the rule's `msg` templates were applied. */
@@ -105,17 +98,52 @@ export class TargetError extends Error {
     }
 }
 
+/**
+ * What an Apprise-style URL says: the raw instance object (given to parseConfig) and the
+ * destinations it names. A destination is a rule channel dict (`{ "channel": "#a" }`,
+ * `{ "chat_id": "123" }`): its keys are channel keys the adapter reads from `DeliveryInput.channel`
+ * and, as defaults, from its configuration. One destination is merged into `config` (the
+ * instance's default); several make the instance fan out: a rule that names no channel of its
+ * own relays to each of them, each destination with its own ordering and message map.
+ */
+export interface UrlInstance {
+    config: Record<string, unknown>;
+    destinations?: Array<Record<string, string>>;
+}
+
+/** Which `msg` template keys name and avatar come from (see core/template.ts renderMessage). */
+export type TemplateFamily = 'rocketchat' | 'webhook';
+
+/** For the README's target tables (tools/readme-targets.js writes them, a test compares). */
+export interface TargetDocs {
+    /** How files travel: `upload` in at least one mode, else `link`; and how and why. */
+    files: 'upload' | 'link';
+    filesHow: string;
+    /** One row per mode: name, how an instance is written, how the sender shows, limits and notes. */
+    rows: Array<{ target: string; instance: string; identity: string; notes: string }>;
+}
+
 export interface TargetAdapter<C = any> {
-    /** Instance `type` in the relay configuration, e.g. `discord`. */
+    /** Instance `type` in the relay configuration, e.g. `discord`; also its NextBridge section name. */
     readonly type: string;
     /** Apprise-style URL schemes this adapter parses, e.g. `['discord']`. */
     readonly schemes: readonly string[];
-    readonly capabilities: TargetCapabilities;
-    readonly limits: TargetLimits;
+    /** Whether the service's own https URL (e.g. a pasted Discord webhook URL) is this target's. */
+    acceptsNativeUrl?(url: URL): boolean;
+    /**
+     * Instance keys written under another name in NextBridge configurations, alias → our key
+     * (remote Rocket.Chat: `webhook_token` → `token`).
+     */
+    readonly instanceKeyAliases?: Readonly<Record<string, string>>;
+    /** Which `msg` keys apply: `rc_alias`/`rc_avatar`/`emoji`, or `webhook_title`/`webhook_avatar`. */
+    readonly templates: TemplateFamily;
+    readonly docs: TargetDocs;
+    /** What this configuration can do. */
+    capabilities(config: C): TargetCapabilities;
     /** Validates a raw instance object from the JSON; throws ConfigError naming the key. */
     parseConfig(raw: Record<string, unknown>): C;
-    /** Turns an Apprise-style URL into a raw instance object (then given to parseConfig). */
-    fromUrl(url: URL): Record<string, unknown>;
+    /** Reads an Apprise-style URL (or a native https URL); throws ConfigError naming the URL part. */
+    fromUrl(url: URL): UrlInstance;
     /**
      * The base URLs this configuration sends to (a webhook URL, an API server). The configuration
      * is refused when one is private or loopback and not allowed by the admin; each request is
@@ -138,4 +166,22 @@ export interface TargetAdapter<C = any> {
     readLogin?(config: C, response: HttpResult): Record<string, string>;
     /** Set by targets that need the sender's avatar uploaded to them first. */
     hostedAvatar?: HostedAvatarUpload<C>;
+}
+
+/** A target URL read by the registry: the adapter type, its raw instance object, its destinations. */
+export interface ParsedTargetUrl {
+    type: string;
+    raw: Record<string, unknown>;
+    /** Two or more: the instance fans out to them (UrlInstance); one is merged into `raw`. */
+    destinations?: Array<Record<string, string>>;
+}
+
+/** The adapters the app ships, by instance type and URL scheme (src/targets/index.ts builds it). */
+export interface AdapterRegistry {
+    /** The adapter for an instance `type`, or undefined when there is none. */
+    adapterForType(type: string): TargetAdapter | undefined;
+    /** Apprise-style URL → adapter type, raw instance object, destinations; throws ConfigError (path `url`). */
+    parseTargetUrl(url: string): ParsedTargetUrl;
+    /** Instance types, for error messages and the help text. */
+    types(): string[];
 }
