@@ -5,6 +5,7 @@ import { outboundFile } from '../core/files';
 import type { RelayInstance } from '../core/config';
 import { HttpResult, OutboundRequest } from '../core/http';
 import { RelayMessage } from '../core/message';
+import { paceDelay, PaceState, PublishedLimit, recordAnswer, recordSend } from '../core/pacing';
 import { originOf } from '../core/redact';
 import { OutboundGuard } from '../core/relay';
 import { ServerPostRules } from '../inbound/serverRules';
@@ -36,11 +37,28 @@ export interface DeliveryJob {
     timeoutMs?: number;
     /** The running configuration's address policy and redaction. */
     guard: OutboundGuard;
+    /** The destination's rate budget (core/pacing.ts), for adapters that declare rate limits; updated in place. */
+    pace?: DestinationPace;
+}
+
+/** A destination's budget as the delivery reads and updates it; the caller keeps it between deliveries. */
+export interface DestinationPace {
+    state?: PaceState;
+    limits: PublishedLimit[];
+    /** Waits up to this long before a request; a longer wait ends the attempt as `paced` (retried then, not counted as a failure). */
+    maxWaitMs: number;
+}
+
+/** The delivery stopped before a request because the service's budget is spent for `waitMs`. */
+class PacedStop extends TargetError {
+    constructor(public readonly waitMs: number) {
+        super(`waiting ${waitMs} ms for the service's rate limit`, 0, true, waitMs);
+    }
 }
 
 export type AttemptResult =
     | { ok: true; remoteIds: string[] }
-    | { ok: false; remoteIds: string[]; partsDone: number; carried: Record<string, string>; retryable: boolean; retryAfterMs?: number; error: string };
+    | { ok: false; remoteIds: string[]; partsDone: number; carried: Record<string, string>; retryable: boolean; retryAfterMs?: number; error: string; paced?: boolean };
 
 /**
  * Runs the adapter's requests for one delivery from `partsDone` on. A failure reports how far it
@@ -68,7 +86,22 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
         if (!verdict.allowed) {
             throw new TargetError(`refused to contact ${originOf(request.url) || 'the target'}: ${verdict.reason}; an admin may allow it in the "Private hosts" setting`, 0, false);
         }
-        return executeRequest(http, request, timeout);
+        if (!job.pace) {
+            return executeRequest(http, request, timeout);
+        }
+        const pace = job.pace;
+        const wait = paceDelay(pace.state, pace.limits, Date.now());
+        if (wait > pace.maxWaitMs) {
+            throw new PacedStop(wait);
+        }
+        if (wait > 0) {
+            await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+        pace.state = recordSend(pace.state, pace.limits, Date.now());
+        const response = await executeRequest(http, request, timeout);
+        const announced = job.adapter.rateLimits && job.adapter.rateLimits.announced;
+        pace.state = recordAnswer(pace.state, announced ? announced(response, Date.now()) : undefined, undefined, Date.now());
+        return response;
     };
     try {
         if (job.adapter.login && job.adapter.readLogin) {
@@ -83,6 +116,13 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
         });
         return { ok: true, remoteIds: progress.remoteIds };
     } catch (e) {
+        if (e instanceof PacedStop) {
+            return { ok: false, remoteIds: progress.remoteIds, partsDone: progress.partsDone, carried: progress.carried, retryable: true, retryAfterMs: e.waitMs, error: e.message, paced: true };
+        }
+        if (job.pace && e instanceof TargetError && e.status === 429 && e.retryAfterMs !== undefined) {
+            // The service said how long: nothing goes to this destination before then.
+            job.pace.state = recordAnswer(job.pace.state, undefined, e.retryAfterMs, Date.now());
+        }
         const where = current ? `${current.method} ${originOf(current.url) || '(invalid url)'}` : job.adapter.describe(job.config);
         const status = e instanceof TargetError && e.status ? ` HTTP ${e.status}` : '';
         // Everything after this leaves the app (logs, counters, dead letters, replies): the
