@@ -1,8 +1,10 @@
 // The service-shaped sinks enforce the documented limits with each service's own answers.
 import axios from 'axios';
 
-import { discordLimited, matrixLimited, slackLimited, telegramLimited } from '../../support/limitedSinks';
 import { Sink, SinkHandler } from '../../support/sink';
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { discordLimited, matrixLimited, slackLimited, telegramLimited } = require('../../support/limitedSinks');
 
 const ok = () => ({ status: 200, body: { id: 'x', ok: true } });
 const post = (url: string, body: unknown) => axios.post(url, body, { validateStatus: () => true });
