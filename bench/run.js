@@ -15,7 +15,7 @@ const { packageBoth, startApp, stopHost } = require('./lib/apps');
 const { BenchSink } = require('./lib/sink');
 const { machineFacts } = require('./lib/machine');
 const { runFloor } = require('./lib/floor');
-const { roundTrips, fanOut, idleRoundTrips } = require('./lib/targets');
+const { roundTrips, fanOut, idleRoundTrips, deadBacklog } = require('./lib/targets');
 const { runScale } = require('./lib/core');
 const { memory, sustained } = require('./lib/endurance');
 const { inspectNextRuntime, undoShim, connectInspector } = require('./lib/heap');
@@ -31,6 +31,7 @@ const PLAN = QUICK
         roundTrips: { targetCounts: [1, 3, 10], messages: 5, idleMs: 1000 },
         scale: { ruleCounts: [10, 1000, 10000], iterations: 20000, loadRepetitions: 2 },
         fanOut: { targetCounts: [1, 10, 50], messages: 8 },
+        deadBacklog: { entries: 10000, messages: 20 },
         memory: { messages: 1000, window: 16 },
         sustained: { rate: 300, durationMs: 8000, targets: 3, drainMs: 60000 },
     }
@@ -39,6 +40,7 @@ const PLAN = QUICK
         roundTrips: { targetCounts: [1, 3, 10], messages: 50, idleMs: 10000 },
         scale: { ruleCounts: [10, 1000, 10000], iterations: 200000, loadRepetitions: 5 },
         fanOut: { targetCounts: [1, 10, 50], messages: 50 },
+        deadBacklog: { entries: 10000, messages: 50 },
         memory: { messages: 10000, window: 16 },
         sustained: { rate: 300, durationMs: 60000, targets: 3, drainMs: 180000 },
     };
@@ -92,6 +94,7 @@ async function main() {
             results.idle = await idleRoundTrips(host, PLAN.roundTrips.idleMs, log);
             results.roundTrips = await roundTrips(host, sink, PLAN.roundTrips, log);
             results.fanOut = await fanOut(host, sink, PLAN.fanOut, log);
+            results.deadBacklog = await deadBacklog(host, sink, PLAN.deadBacklog, log);
         } finally {
             await stopHost(host);
         }

@@ -22,7 +22,7 @@ import { targetRegistry } from './targets/index';
 import { ConfigStore } from './shell/configStore';
 import { InboundEndpoint } from './shell/inboundEndpoint';
 import { OutboundRelay } from './shell/outbound';
-import { Outbox, OUTBOX_PROCESSOR_ID } from './shell/outbox';
+import { DeliveryPipeline, OUTBOX_PROCESSOR_ID } from './shell/pipeline';
 import { ServerIdentity } from './shell/records/serverId';
 import { RelayCommand } from './shell/relayCommand';
 import { SETTINGS, SettingId } from './shell/settings';
@@ -35,8 +35,8 @@ import { StatusEndpoint } from './shell/statusEndpoint';
 // Default export: rc-apps looks for an export named after the classFile path, which a file in src/ cannot have.
 export default class RelayBridgeApp extends App implements IPostMessageSent, IPostSystemMessageSent, IPostMessageUpdated, IPostMessageDeleted {
     private readonly configStore = new ConfigStore(targetRegistry);
-    private readonly outbox = new Outbox(this.configStore, () => this.getLogger());
-    private readonly outbound = new OutboundRelay(this.configStore, this.outbox);
+    private readonly pipeline = new DeliveryPipeline(this.configStore, () => this.getLogger());
+    private readonly outbound = new OutboundRelay(this.configStore, this.pipeline);
     private readonly inboundLimiter = new RateLimiter();
     private readonly serverIdentity = new ServerIdentity();
 
@@ -113,10 +113,17 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
         }
     }
 
-    /** A re-enabled app starts with a clean outbox worker (a run cut off by the disable may hang). */
-    public async onEnable(): Promise<boolean> {
-        this.outbox.reset();
+    /** A re-enabled app starts with a clean pipeline (a run cut off by the disable may hang; what it held is in the backlog). */
+    public async onEnable(environment: IEnvironmentRead, configurationModify: IConfigurationModify): Promise<boolean> {
+        this.pipeline.reset();
         this.configStore.invalidate();
+        // A restarted runtime looks at the backlog soon (what a killed one held waits for its claim
+        // to run out), instead of at the recurring job's next minute.
+        try {
+            await configurationModify.scheduler.scheduleOnce({ id: OUTBOX_PROCESSOR_ID, when: new Date(Date.now() + 1000) });
+        } catch (e) {
+            this.getLogger().warn(`backlog job not scheduled at enable: ${e instanceof Error ? e.message : String(e)}`);
+        }
         return true;
     }
 
@@ -131,7 +138,7 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
                 startupSetting: { type: StartupType.RECURRING, interval: '60 seconds' },
                 processor: async (jobContext, read, modify, http, persistence) => {
                     try {
-                        await this.outbox.process(read, modify, http, persistence);
+                        await this.pipeline.process(read, modify, http, persistence);
                     } catch (e) {
                         this.getLogger().error(`outbox run failed: ${e instanceof Error ? e.stack || e.message : String(e)}`);
                     }
@@ -145,11 +152,11 @@ export default class RelayBridgeApp extends App implements IPostMessageSent, IPo
                 // One fixed path: engines before 1.62 split API calls on ':' and never find a
                 // `:param` route, so the source comes from the token (or `?source=`).
                 new InboundEndpoint(this, this.configStore, this.inboundLimiter, this.serverIdentity, 'inbound'),
-                new StatusEndpoint(this, this.configStore, this.outbox, this.inboundLimiter),
+                new StatusEndpoint(this, this.configStore, this.pipeline, this.inboundLimiter),
             ],
         });
         try {
-            await configuration.slashCommands.provideSlashCommand(new RelayCommand(this.configStore, this.outbox, () => this.getID()));
+            await configuration.slashCommands.provideSlashCommand(new RelayCommand(this.configStore, this.pipeline, () => this.getID()));
         } catch (e) {
             // Re-enabling: the engine kept /relay from before and refuses to add it twice.
             this.getLogger().debug(`/relay not registered again: ${e instanceof Error ? e.message : String(e)}`);

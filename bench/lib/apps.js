@@ -110,6 +110,8 @@ async function startApp(kind, zips, sinkUrl, { targets = 1, trackEdits } = {}) {
         // The benchmark posts far faster than a real source: lift the inbound rate limit (to a
         // rate it never reaches, so the limiter still runs) where the app has one.
         if (host.getSetting('inbound_rate_per_minute')) await host.updateSetting('inbound_rate_per_minute', 100000000);
+        // The sink listens on loopback, which outbound requests may reach only when the admin allows it.
+        if (host.getSetting('private_hosts_allowed') !== undefined) await host.updateSetting('private_hosts_allowed', '127.0.0.1');
         const variant = RELAY_VARIANTS[kind];
         if (!variant) throw new Error(`unknown app set-up "${kind}"`);
         const stored = await host.updateSetting('relay_config', JSON.stringify(relayConfig(sinkUrl, targets, { trackEdits, ...variant })));

@@ -3,11 +3,11 @@
 
 /**
  * Record kinds Relay Bridge writes or reads on a timer, not per message: delivery counters are
- * flushed at most every 5 s per target (src/shell/records/counters.ts) and the outbox's pending
- * list is re-read after a short TTL (src/shell/outbox.ts). Their per-message share depends on the
- * message rate, so they are reported apart from the per-message calls.
+ * flushed at most every 5 s per target (src/shell/records/counters.ts). Their per-message share
+ * depends on the message rate, so they are reported apart from the per-message calls. (Outbox
+ * entries are per message: every delivery is written ahead, src/shell/pipeline.ts.)
  */
-const PERIODIC_KINDS = ['relay-bridge:counters', 'relay-bridge:outbox'];
+const PERIODIC_KINDS = ['relay-bridge:counters'];
 
 /** `accessor:getPersistence:updateByAssociations[relay-bridge:message-map]` → `persistence.updateByAssociations[message-map]`. */
 function shortName(key) {

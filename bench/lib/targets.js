@@ -108,4 +108,44 @@ async function fanOut(host, sink, { targetCounts, messages }, log) {
     return rows;
 }
 
-module.exports = { roundTrips, fanOut, idleRoundTrips };
+/**
+ * A dead target's backlog next to a healthy one: `entries` outbox entries for a destination in
+ * backoff (written straight into the host's persistence, the way a long outage leaves them, next
+ * attempt far away), then `messages` messages to a healthy webhook one at a time: the healthy
+ * target's delay with an empty outbox and with the dead one's backlog. A destination's work should
+ * not depend on another destination's backlog.
+ */
+async function deadBacklog(host, sink, { entries, messages }, log) {
+    await configure(host, sink, 1);
+    const rows = [];
+    for (const backlog of [0, entries]) {
+        sink.reset();
+        const store = host.state.appPersistence(host.appId);
+        store.clear();
+        const now = Date.now();
+        for (let i = 0; i < backlog; i++) {
+            const id = `tdead-${now * 1000 + i}`;
+            const entry = {
+                id, targetKey: 'dead\n{}', instance: 'dead', channel: {}, seq: now * 1000 + i, event: 'sent',
+                message: { id: `M${i}`, text: `stuck ${i}`, room: { id: 'GENERAL', name: 'general' }, files: [], timestamp: new Date(now).toISOString() },
+                rendered: { text: `stuck ${i}`, alias: 'someone' }, partsDone: 0, remoteIds: [], attempts: 12, firstAttemptAt: now, nextAttemptAt: now + 3600000, keyed: true,
+            };
+            store.set(id, { data: entry, keys: ['misc:relay-bridge:outbox', 'misc:outbox-destination:tdead', `misc:outbox:${id}`] });
+        }
+        const delays = [];
+        for (let i = 0; i < messages + 5; i++) {
+            const t0 = performance.now();
+            const message = host.sendMessage({ roomId: 'GENERAL', text: `beside a dead target ${i}` });
+            const times = await sink.waitForMessage(message.id, 1);
+            if (i >= 5) delays.push(Math.max(...times) - t0);
+            await sleep(20); // about 40 messages a second: the old outbox state was re-read once a second
+        }
+        const row = { backlog, delay: latencySummary(delays) };
+        rows.push(row);
+        log(`  healthy target beside ${backlog} dead-target entries: p50 ${row.delay.p50.toFixed(2)} ms, p95 ${row.delay.p95.toFixed(2)} ms`);
+    }
+    host.state.appPersistence(host.appId).clear();
+    return rows;
+}
+
+module.exports = { roundTrips, fanOut, idleRoundTrips, deadBacklog };

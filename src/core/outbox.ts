@@ -1,7 +1,7 @@
-// The persistent outbox, as data and decisions. A delivery that failed its immediate attempt (or
-// that must wait behind an earlier one for the same target) becomes an entry; the shell stores
-// entries in persistence and a scheduler job works them off. Per target, entries go strictly in
-// order: only the oldest entry of a target is ever attempted.
+// The persistent outbox (each destination's backlog), as data and decisions. Every delivery is an
+// entry before it waits or is attempted (write-ahead, src/shell/pipeline.ts); the entry is removed
+// once the delivery succeeded and its remote ids are stored. Per destination, entries go strictly
+// in order: only the oldest entry of a destination is ever attempted.
 
 import { fnv1a } from './hash';
 import type { RelayEvent, RelayMessage } from './message';
@@ -32,6 +32,30 @@ export interface OutboxEntry {
     /** Which runtime is working on it, until when: two server instances never both deliver it. */
     claimedBy?: string;
     claimedUntil?: number;
+    /** Stored with the destination's association (absent: written before, moved on first sight). */
+    keyed?: boolean;
+}
+
+/** Added to a claim's lease beyond the requests it covers: clock skew between instances, settling. */
+export const CLAIM_MARGIN_MS = 15000;
+
+/**
+ * How long a claim lasts: longer than the delivery's next request can take (two request timeouts
+ * plus a margin; the pipeline renews it before a request when less than one timeout plus the margin
+ * is left). With the largest allowed `timeout_ms` (300 s) that is 615 s, never shorter than a request.
+ */
+export function claimLeaseMs(timeoutMs: number): number {
+    return 2 * timeoutMs + CLAIM_MARGIN_MS;
+}
+
+/**
+ * Whether a fresh entry may be delivered by the runtime that wrote it, given its destination's
+ * backlog as read after the write: only when every older entry is one this runtime's line for the
+ * destination already holds (it will deliver them first). Any other older entry — another
+ * instance's, a retry waiting, one left by a killed runtime — goes first, through the job.
+ */
+export function mayGoAhead(mine: OutboxEntry, backlog: OutboxEntry[], heldByLine: (id: string) => boolean): boolean {
+    return backlog.every((other) => other.id === mine.id || other.seq > mine.seq || heldByLine(other.id));
 }
 
 export interface DeadLetter {
@@ -74,12 +98,12 @@ export function claimedByOther(entry: OutboxEntry, runtimeId: string, now: numbe
     return entry.claimedBy !== undefined && entry.claimedBy !== runtimeId && (entry.claimedUntil || 0) > now;
 }
 
-/** The queues whose oldest entry is due now and not held by another runtime. */
-export function dueQueues(entries: OutboxEntry[], runtimeId: string, now: number): OutboxEntry[][] {
+/** The queues whose oldest entry is due now and not held by another runtime (nor by `heldHere`, this runtime's lines). */
+export function dueQueues(entries: OutboxEntry[], runtimeId: string, now: number, heldHere: (id: string) => boolean = () => false): OutboxEntry[][] {
     const due: OutboxEntry[][] = [];
     queuesByTarget(entries).forEach((queue) => {
         const head = queue[0];
-        if (head.nextAttemptAt <= now && !claimedByOther(head, runtimeId, now)) {
+        if (head.nextAttemptAt <= now && !claimedByOther(head, runtimeId, now) && !heldHere(head.id)) {
             due.push(queue);
         }
     });

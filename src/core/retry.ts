@@ -3,7 +3,7 @@
 export interface RetryPolicy {
     /** First retry delay; doubles per attempt. */
     baseDelayMs: number;
-    /** Longest delay between two attempts (Retry-After may ask for longer, up to horizonMs). */
+    /** Longest delay between two attempts; a service's Retry-After is capped by it too. */
     maxDelayMs: number;
     /** Give up (dead letter) when the first attempt is older than this. */
     horizonMs: number;
@@ -26,14 +26,16 @@ export interface AttemptFailure {
 
 /**
  * Delay before attempt number `attempt + 1`, after `attempt` failed attempts (1 = the first
- * failure). A service's Retry-After wins over our backoff when it is longer.
+ * failure). A service's Retry-After wins over our backoff when it is longer, up to
+ * `maxDelayMs` (the admin's "Longest wait between retries"): a `Retry-After: 86400` must not
+ * freeze a destination for a day.
  */
 export function retryDelayMs(attempt: number, policy: RetryPolicy, retryAfterMs?: number, random: () => number = Math.random): number {
     const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * Math.pow(2, Math.max(0, attempt - 1)));
     const spread = exponential * policy.jitter;
     const backoff = Math.max(0, Math.round(exponential - spread + 2 * spread * random()));
     if (retryAfterMs !== undefined && retryAfterMs > backoff) {
-        return Math.min(retryAfterMs, policy.horizonMs);
+        return Math.min(retryAfterMs, policy.maxDelayMs);
     }
     return backoff;
 }

@@ -32,8 +32,16 @@ export interface CurrentSettings {
     privateHostsAllowed: string[];
 }
 
-/** How long a configuration read from the settings is trusted before the settings are read again. */
+/**
+ * How long settings read are trusted before they are read again. A safety net only: every
+ * instance's engine calls onSettingUpdated on a change, which invalidates this cache at once.
+ */
 const RECHECK_MS = 30000;
+/**
+ * `/relay link` and `unlink` are persistence writes, which other instances are not told about:
+ * the links are re-read this often, so a room's link or unlink reaches every instance within it.
+ */
+const LINKS_RECHECK_MS = 5000;
 
 /**
  * `dropped`: ids of links left out. `waitsForSecret`: the only problem is a `${NAME}` the Secrets
@@ -43,8 +51,9 @@ export type LoadResult = { ok: true; active: ActiveConfig; dropped: Array<{ id: 
 
 /**
  * Parses the relay configuration once per distinct setting text and keeps the last valid one
- * running when a new text is invalid. A cache only: every Rocket.Chat instance re-reads the
- * settings after RECHECK_MS, so a change made on another instance is picked up without restart.
+ * running when a new text is invalid. A cache only: a settings change invalidates it on every
+ * instance (onSettingUpdated), links are re-read every LINKS_RECHECK_MS, and everything after
+ * RECHECK_MS.
  */
 export class ConfigStore {
     private text?: string;
@@ -60,6 +69,7 @@ export class ConfigStore {
     private server: ServerPostRules = SERVER_DEFAULTS;
     private privateHostsAllowed: string[] = [];
     private checkedAt = 0;
+    private linksReadAt = 0;
     /** The last rejected configuration's error (secrets redacted), for status output. */
     public lastError?: string;
 
@@ -67,6 +77,11 @@ export class ConfigStore {
 
     /** The running configuration, site URL and delivery settings, reading settings only when stale. */
     public async current(read: IRead): Promise<CurrentSettings> {
+        if (Date.now() - this.checkedAt <= RECHECK_MS && Date.now() - this.linksReadAt > LINKS_RECHECK_MS && this.text !== undefined) {
+            this.linksReadAt = Date.now();
+            this.links = await listLinks(read.getPersistenceReader());
+            this.apply(this.text, this.secretsText || ''); // re-validates only when the links changed
+        }
         if (Date.now() - this.checkedAt > RECHECK_MS) {
             const settings = read.getEnvironmentReader().getSettings();
             const [text, secrets, siteUrl, baseDelay, maxDelay, giveUpHours, maxEntries, links, quick, maxFileSize, inboundPerMinute, privateHosts] = await Promise.all([
@@ -101,6 +116,7 @@ export class ConfigStore {
             this.server = await readServerRules(read);
             this.apply(String(text || ''), String(secrets || ''));
             this.checkedAt = Date.now();
+            this.linksReadAt = this.checkedAt;
         }
         return { active: this.active, siteUrl: this.siteUrl, policy: this.policy, limits: this.limits, server: this.server, privateHostsAllowed: this.privateHostsAllowed };
     }

@@ -13,7 +13,7 @@ import { DeliveryProgress, runRequests } from '../targets/run';
 import { DeliveryInput, OutboundFile, RenderedMessage, TargetAdapter, TargetError } from '../core/adapter';
 import { DEFAULT_TIMEOUT_MS, executeRequest } from './httpExecutor';
 
-/** One delivery to one target, as the immediate path and the outbox both describe it. */
+/** One delivery to one target, as the pipeline (src/shell/pipeline.ts) builds it. */
 export interface DeliveryJob {
     instance: string;
     adapter: TargetAdapter;
@@ -37,6 +37,8 @@ export interface DeliveryJob {
     timeoutMs?: number;
     /** The running configuration's address policy and redaction. */
     guard: OutboundGuard;
+    /** Called before every request (the pipeline renews its claim there when the lease runs short). */
+    beforeRequest?: () => Promise<void>;
     /** The destination's rate budget (core/pacing.ts), for adapters that declare rate limits; updated in place. */
     pace?: DestinationPace;
 }
@@ -86,16 +88,21 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
         if (!verdict.allowed) {
             throw new TargetError(`refused to contact ${originOf(request.url) || 'the target'}: ${verdict.reason}; an admin may allow it in the "Private hosts" setting`, 0, false);
         }
-        if (!job.pace) {
-            return executeRequest(http, request, timeout);
-        }
         const pace = job.pace;
-        const wait = paceDelay(pace.state, pace.limits, Date.now());
-        if (wait > pace.maxWaitMs) {
-            throw new PacedStop(wait);
+        if (pace) {
+            const wait = paceDelay(pace.state, pace.limits, Date.now());
+            if (wait > pace.maxWaitMs) {
+                throw new PacedStop(wait);
+            }
+            if (wait > 0) {
+                await new Promise((resolve) => setTimeout(resolve, wait));
+            }
         }
-        if (wait > 0) {
-            await new Promise((resolve) => setTimeout(resolve, wait));
+        if (job.beforeRequest) {
+            await job.beforeRequest(); // after the wait: the claim must cover the request itself
+        }
+        if (!pace) {
+            return executeRequest(http, request, timeout);
         }
         pace.state = recordSend(pace.state, pace.limits, Date.now());
         const response = await executeRequest(http, request, timeout);

@@ -12,8 +12,8 @@ import { planDeliveries } from '../core/relay';
 import { formatDuration } from '../core/retry';
 import { targetKey } from '../core/rules';
 import { ConfigStore } from './configStore';
-import { attemptDelivery, errorOutline } from './delivery';
-import { Outbox } from './outbox';
+import { errorOutline } from './delivery';
+import { DeliveryPipeline } from './pipeline';
 import { readCounters } from './records/counters';
 import { listLinks, removeLink, saveLink } from './records/links';
 import { listDeadLetters, listOutbox } from './records/outbox';
@@ -41,7 +41,7 @@ export class RelayCommand implements ISlashCommand {
     public i18nDescription = 'relay_command_description';
     public providesPreview = false;
 
-    constructor(private readonly configStore: ConfigStore, private readonly outbox: Outbox, private readonly appId: () => string) {}
+    constructor(private readonly configStore: ConfigStore, private readonly pipeline: DeliveryPipeline, private readonly appId: () => string) {}
 
     public async executor(context: SlashCommandContext, read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<void> {
         const [sub = 'help', ...args] = context.getArguments();
@@ -71,7 +71,7 @@ export class RelayCommand implements ISlashCommand {
             case 'list':
                 return this.list(room, read);
             case 'test':
-                return this.test(caller, read, http);
+                return this.test(caller, read, http, persistence, modify);
             case 'link':
                 return this.link(args, caller, read, persistence);
             case 'unlink':
@@ -118,7 +118,7 @@ export class RelayCommand implements ISlashCommand {
         const { room } = caller;
         const { outbound, inbound } = await this.routesOf(room, read);
         const reader = read.getPersistenceReader();
-        const [counters, outbox, dead] = await Promise.all([readCounters(reader, this.outbox.counters), listOutbox(reader), listDeadLetters(reader)]);
+        const [counters, outbox, dead] = await Promise.all([readCounters(reader, this.pipeline.counters), listOutbox(reader), listDeadLetters(reader)]);
         const lines = [`*Relay status for #${roomRef(room).name}*`];
         if (this.configStore.lastError) {
             lines.push(`:warning: configuration problem, the last valid configuration keeps running${caller.isAdmin ? `: ${(await this.redactor(read)).scrub(this.configStore.lastError)}` : ' (an administrator sees the details)'}`);
@@ -161,8 +161,8 @@ export class RelayCommand implements ISlashCommand {
         return ['*Rules involving this room*', ...outbound.map(describe), ...inbound.map(describe)].join('\n');
     }
 
-    /** Sends a test message straight to each target (no outbox) and reports what happened. */
-    private async test(caller: Caller, read: IRead, http: IHttp): Promise<string> {
+    /** Sends a test message to each target through the pipeline's attempt (nothing stored or retried) and reports what happened. */
+    private async test(caller: Caller, read: IRead, http: IHttp, persistence: IPersistence, modify: IModify): Promise<string> {
         const { user, room } = caller;
         const { active, siteUrl } = await this.configStore.current(read);
         if (!active) {
@@ -186,10 +186,7 @@ export class RelayCommand implements ISlashCommand {
         const results = await Promise.all(
             plans.map(async (plan) => {
                 const started = Date.now();
-                const result = await attemptDelivery(
-                    { instance: plan.instance.name, adapter: plan.adapter, config: plan.instance.adapterConfig, channel: plan.channel, message, rendered: plan.rendered, partsDone: 0, remoteIds: [], carried: {}, existingIds: [], files: [], timeoutMs: plan.instance.timeoutMs, guard: active },
-                    http,
-                );
+                const result = await this.pipeline.tryOut(plan, message, active, { read, http, persistence, modify });
                 const took = `${Date.now() - started} ms`;
                 return result.ok
                     ? `:white_check_mark: *${plan.instance.name}* delivered (${took})`
@@ -284,9 +281,9 @@ export class RelayCommand implements ISlashCommand {
         }
         for (const letter of chosen) {
             if (action === 'retry') {
-                await this.outbox.retryDeadLetter(letter.id, read, persistence, modify);
+                await this.pipeline.retryDeadLetter(letter.id, read, persistence, modify);
             } else {
-                await this.outbox.dropDeadLetter(letter.id, persistence);
+                await this.pipeline.dropDeadLetter(letter.id, persistence);
             }
         }
         return `${action === 'retry' ? 'Retrying' : 'Dropped'} ${chosen.length} dead letter(s).`;

@@ -8,7 +8,7 @@ import { FailedAuthLimit } from '../core/failedAuth';
 import { RateLimiter } from '../core/rateLimit';
 import { NO_SECRETS } from '../core/redact';
 import { ConfigStore } from './configStore';
-import { Outbox } from './outbox';
+import { DeliveryPipeline } from './pipeline';
 import { readCounters } from './records/counters';
 import { listDeadLetters, listOutbox } from './records/outbox';
 import { SettingId } from './settings';
@@ -26,7 +26,7 @@ export class StatusEndpoint extends ApiEndpoint {
 
     private readonly failedAuth: FailedAuthLimit;
 
-    constructor(app: IApp, private readonly configStore: ConfigStore, private readonly outbox: Outbox, limiter: RateLimiter) {
+    constructor(app: IApp, private readonly configStore: ConfigStore, private readonly outbox: DeliveryPipeline, limiter: RateLimiter) {
         super(app);
         this.failedAuth = new FailedAuthLimit(limiter, 'status-auth');
     }

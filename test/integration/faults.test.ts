@@ -216,6 +216,22 @@ describe('fault suite', () => {
             for (let i = 0; i < 10; i++) send();
         });
     });
+
+    it('Deno runtime killed while deliveries wait for a slow target', async () => {
+        // Write-ahead: deliveries waiting in memory at the kill are already in their destination's
+        // backlog, claimed by the dead runtime; the job delivers them once the claim runs out
+        // (2 × timeout_ms + 15 s). One delivered just before the kill may go again: the receiver
+        // de-duplicates it by Idempotency-Key.
+        sink.setMode({ kind: 'slow', ms: 200, count: 1000 });
+        await scenario('runtime killed, 12 waiting for a slow target', 12, async (send) => {
+            for (let i = 0; i < 12; i++) send();
+            await new Promise((r) => setTimeout(r, 700));
+            const pid = host.killRuntime();
+            await eventually(() => host.runtimePid() && host.runtimePid() !== pid, 20000, 'runtime restarted');
+            expect(sink.deliveries.filter((d) => /slow target/.test(d.text)).length).toBeLessThan(12); // the kill cut the stream
+        });
+        sink.setMode({ kind: 'ok' });
+    });
 });
 
 // A 5 MB and a 20 MB file to every upload-capable target at once: each must receive it byte for

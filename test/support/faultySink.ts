@@ -9,6 +9,7 @@ export type Mode =
     | { kind: 'ok' }
     | { kind: 'status'; status: number; retryAfter?: string; count: number }
     | { kind: 'stall'; ms: number; count: number }
+    | { kind: 'slow'; ms: number; count: number }
     | { kind: 'drip'; byteDelayMs: number; count: number }
     | { kind: 'answer'; body: string; count: number };
 
@@ -79,6 +80,15 @@ export class FaultySink {
                 if (mode.kind === 'stall') {
                     // Never answers; the connection is dropped later. Nothing is accepted.
                     setTimeout(() => req.socket.destroy(), mode.ms);
+                    return;
+                }
+                if (mode.kind === 'slow') {
+                    // Accepted at once, answered after `ms` (a slow but working target).
+                    this.accept(Buffer.concat(chunks), req);
+                    setTimeout(() => {
+                        res.writeHead(200, { 'Content-Type': 'application/json' });
+                        res.end(JSON.stringify({ ok: true }));
+                    }, mode.ms);
                     return;
                 }
                 if (mode.kind === 'answer') {

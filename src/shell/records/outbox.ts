@@ -1,15 +1,27 @@
 import { IPersistence, IPersistenceRead } from '@rocket.chat/apps-engine/definition/accessors';
 import { RocketChatAssociationModel, RocketChatAssociationRecord } from '@rocket.chat/apps-engine/definition/metadata';
 
-import { DeadLetter, OutboxEntry } from '../../core/outbox';
+import { DeadLetter, OutboxEntry, targetHash } from '../../core/outbox';
 
 // Outbox entries and dead letters in app persistence: they survive restarts and are shared by
 // every Rocket.Chat instance of the cluster. Association keys live here and nowhere else.
+// Each entry carries its destination's association too, so a destination's backlog is read on
+// its own: the work per message is proportional to that destination's backlog, not to the whole
+// outbox (a dead target's 10 000 entries cost a healthy one nothing).
 
 const OUTBOX = new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, 'relay-bridge:outbox');
 const DEAD = new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, 'relay-bridge:dead-letter');
 
-function entryKeys(id: string): RocketChatAssociationRecord[] {
+function destinationKey(targetKey: string): RocketChatAssociationRecord {
+    return new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `outbox-destination:${targetHash(targetKey)}`);
+}
+
+function entryKeys(entry: { id: string; targetKey: string }): RocketChatAssociationRecord[] {
+    return [OUTBOX, destinationKey(entry.targetKey), new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `outbox:${entry.id}`)];
+}
+
+/** Keys of an entry written before entries carried their destination. */
+function legacyKeys(id: string): RocketChatAssociationRecord[] {
     return [OUTBOX, new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `outbox:${id}`)];
 }
 
@@ -21,17 +33,25 @@ export async function listOutbox(reader: IPersistenceRead): Promise<OutboxEntry[
     return ((await reader.readByAssociations([OUTBOX])) || []) as OutboxEntry[];
 }
 
-export async function readOutboxEntry(reader: IPersistenceRead, id: string): Promise<OutboxEntry | undefined> {
-    const found = (await reader.readByAssociations(entryKeys(id))) as OutboxEntry[];
-    return found && found.length ? found[0] : undefined;
+/** One destination's backlog (any order; core/outbox.ts sorts). */
+export async function listDestination(reader: IPersistenceRead, targetKey: string): Promise<OutboxEntry[]> {
+    return ((await reader.readByAssociations([OUTBOX, destinationKey(targetKey)])) || []) as OutboxEntry[];
 }
 
 export async function saveOutboxEntry(persistence: IPersistence, entry: OutboxEntry): Promise<void> {
-    await persistence.updateByAssociations(entryKeys(entry.id), entry, true);
+    await persistence.updateByAssociations(entryKeys(entry), { ...entry, keyed: true }, true);
 }
 
-export async function removeOutboxEntry(persistence: IPersistence, id: string): Promise<void> {
-    await persistence.removeByAssociations(entryKeys(id));
+export async function removeOutboxEntry(persistence: IPersistence, entry: { id: string; targetKey: string }): Promise<void> {
+    await persistence.removeByAssociations(entryKeys(entry));
+}
+
+/** Moves an entry stored before entries carried their destination under the current keys. */
+export async function rekeyOutboxEntry(persistence: IPersistence, entry: OutboxEntry): Promise<OutboxEntry> {
+    await persistence.removeByAssociations(legacyKeys(entry.id));
+    const keyed = { ...entry, keyed: true };
+    await saveOutboxEntry(persistence, keyed);
+    return keyed;
 }
 
 export async function listDeadLetters(reader: IPersistenceRead): Promise<DeadLetter[]> {

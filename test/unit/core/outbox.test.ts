@@ -1,4 +1,4 @@
-import { claimedByOther, dueQueues, nextSequence, nextWakeUp, OutboxEntry, queuesByTarget, targetHash } from '../../../src/core/outbox';
+import { CLAIM_MARGIN_MS, claimLeaseMs, claimedByOther, dueQueues, mayGoAhead, nextSequence, nextWakeUp, OutboxEntry, queuesByTarget, targetHash } from '../../../src/core/outbox';
 
 function entry(targetKey: string, seq: number, fields: Partial<OutboxEntry> = {}): OutboxEntry {
     return {
@@ -61,5 +61,27 @@ describe('outbox queues', () => {
         expect(c).toBeGreaterThan(b);
         expect(targetHash('dc\n{}')).toBe(targetHash('dc\n{}'));
         expect(targetHash('dc\n{}')).not.toBe(targetHash('dc\n{"thread_id":"1"}'));
+    });
+});
+
+describe('write-ahead ordering and claim leases', () => {
+    const mine = entry('a', 5, { id: 'mine' });
+    it.each([
+        ['an empty backlog (only mine)', [mine], [], true],
+        ['older entries all held by my line', [entry('a', 1, { id: 'x' }), mine], ['x'], true],
+        ['an older entry of another instance', [entry('a', 1, { id: 'other' }), mine], [], false],
+        ['an older retry waiting in the backlog', [entry('a', 2, { id: 'retry', nextAttemptAt: 9e15 }), mine], [], false],
+        ['only newer entries of others', [mine, entry('a', 9, { id: 'later' })], [], true],
+    ])('%s → may go ahead: %s', (_label, backlog, held, expected) => {
+        expect(mayGoAhead(mine, backlog as OutboxEntry[], (id) => (held as string[]).indexOf(id) >= 0)).toBe(expected);
+    });
+
+    it('a claim outlasts the longest request: 2 timeouts + margin (300 s timeout → 615 s)', () => {
+        expect(claimLeaseMs(300000)).toBe(615000);
+        expect(claimLeaseMs(10000)).toBeGreaterThan(10000 + CLAIM_MARGIN_MS - 1);
+    });
+
+    it("this runtime's lines keep the job off their destinations", () => {
+        expect(dueQueues([entry('a', 1, { id: 'held' }), entry('b', 1, { id: 'free' })], 'me', 100, (id) => id === 'held').map((q) => q[0].id)).toEqual(['free']);
     });
 });

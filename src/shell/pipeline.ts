@@ -1,0 +1,528 @@
+import { IHttp, ILogger, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+
+import { CLAIM_MARGIN_MS, claimedByOther, claimLeaseMs, DeadLetter, dueQueues, mayGoAhead, nextSequence, nextWakeUp, OutboxEntry, queuesByTarget, targetHash } from '../core/outbox';
+import { RelayMessage } from '../core/message';
+import { ActiveConfig, DeliveryPlan } from '../core/relay';
+import { afterFailure } from '../core/retry';
+import { OutboundFile } from '../core/adapter';
+import { ConfigStore, CurrentSettings } from './configStore';
+import { attemptDelivery, AttemptResult, fileRulesOf, loadFiles } from './delivery';
+import { hostedAvatarFor } from './hostedAvatar';
+import { DEFAULT_TIMEOUT_MS } from './httpExecutor';
+import { expireRecords, MAINTENANCE_EVERY_MS } from './upkeep';
+import { DeliveryCounters } from './records/counters';
+import { mergeRemoteIds, MessageMapRecord, readMessageMap, removeMessageMap, saveMessageMap } from './records/messageMap';
+import { listDestination, listOutbox, rekeyOutboxEntry, removeDeadLetter, removeOutboxEntry, saveDeadLetter, saveOutboxEntry } from './records/outbox';
+
+export const OUTBOX_PROCESSOR_ID = 'relay-bridge-outbox';
+
+/** Between writing a claim and reading it back: longer than a write takes to land, so a racing claim shows. */
+const SETTLE_MS = 250;
+/** How often the job looks again while another instance holds a destination's oldest entry. */
+const CONTENDED_POLL_MS = 1000;
+/** Entries of one destination claimed together by one job run. */
+const CLAIM_BATCH = 100;
+
+export interface PipelineAccess {
+    read: IRead;
+    http: IHttp;
+    persistence: IPersistence;
+    modify: IModify;
+    logger: ILogger;
+}
+
+/** One destination's line in this runtime: deliveries in flight and those waiting for a slot, in arrival order. */
+interface Line {
+    inFlight: number;
+    waiting: Array<() => void>;
+    /** Entries this line holds (written ahead, waiting, in flight, or delivered and not yet removed). */
+    ids: Set<string>;
+    /** An entry of this line was left to the backlog: everything behind it waits there too. */
+    blocked: boolean;
+}
+
+/** What became of one delivery. `sent`: delivered, entry still stored until its remote ids are. `left`: waits in the backlog. `done`: entry removed (nothing to do, or dead-lettered). */
+type Outcome = { kind: 'sent'; remoteIds: string[] } | { kind: 'left' } | { kind: 'done' };
+
+/** What an attempt needs besides the entry. */
+interface RunContext {
+    active?: ActiveConfig;
+    settings: CurrentSettings;
+    files: Map<string, OutboundFile>;
+    acc: PipelineAccess;
+    /** The message's id map as read when the event was planned (its lines may have been written since). */
+    existing?: MessageMapRecord;
+    parent?: MessageMapRecord;
+}
+
+/**
+ * The one delivery pipeline. Every delivery — a message event, the backlog job, an admin's
+ * dead-letter retry, `/relay test` — is built, attempted and decided here (`attempt`), so the same
+ * failure gets the same treatment on every path: retryable → stays in the destination's backlog
+ * with a retry time; not retryable or past the horizon → dead letter.
+ *
+ * Nothing accepted is lost: a delivery is written to its destination's backlog (claimed by this
+ * runtime) before it waits or is attempted, and removed only after its remote ids are stored. If
+ * the runtime dies, the claim runs out and the job — on any instance — delivers it.
+ *
+ * Order per destination, across instances: after writing, the destination's backlog is read; a
+ * delivery goes ahead only when every older entry is held by this runtime's line for that
+ * destination. Otherwise it is released to the backlog, which the job works strictly in order.
+ */
+export class DeliveryPipeline {
+    /** Identifies this runtime in claims and counter records. */
+    public readonly runtimeId = `rt-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    public readonly counters = new DeliveryCounters(this.runtimeId);
+    private readonly lines = new Map<string, Line>();
+    /** Entry ids held by this runtime's lines: the job leaves those destinations to them. */
+    private readonly held = new Set<string>();
+    /** Remote ids this runtime got and has not stored yet (message id → destination → ids), for an edit right behind its send. */
+    private readonly fresh = new Map<string, Record<string, string[]>>();
+    private running = false;
+    private rerun = false;
+    private scheduledFor = 0;
+    private maintainedAt = 0;
+
+    constructor(private readonly configStore: ConfigStore, private readonly logger: () => ILogger) {}
+
+    /** Forgets in-memory state: after a re-enable, persistence is the only truth (held entries go to the job). */
+    public reset(): void {
+        this.running = false;
+        this.rerun = false;
+        this.scheduledFor = 0;
+        this.lines.clear();
+        this.held.clear();
+        this.fresh.clear();
+    }
+
+    /** A new entry for a delivery, claimed by this runtime when `claimFor` (its request timeout) is given. */
+    public newEntry(fields: Pick<OutboxEntry, 'targetKey' | 'instance' | 'channel' | 'event' | 'message' | 'rendered'> & Partial<OutboxEntry>, claimFor?: number): OutboxEntry {
+        const now = Date.now();
+        const seq = nextSequence(now);
+        return {
+            id: `${targetHash(fields.targetKey)}-${seq}`,
+            seq,
+            partsDone: 0,
+            remoteIds: [],
+            attempts: 0,
+            firstAttemptAt: now,
+            nextAttemptAt: now,
+            ...fields,
+            ...(claimFor !== undefined ? { claimedBy: this.runtimeId, claimedUntil: now + claimLeaseMs(claimFor) } : {}),
+        };
+    }
+
+    /**
+     * The message event: one delivery per plan. Must be called in arrival order; it takes the
+     * deliveries' places in their lines before it returns (synchronously), then runs them.
+     */
+    public submit(plans: DeliveryPlan[], message: RelayMessage, existing: MessageMapRecord | undefined, parent: MessageMapRecord | undefined, settings: CurrentSettings, acc: PipelineAccess): Promise<void> {
+        const ctx: RunContext = { active: settings.active, settings, files: new Map(), acc, existing, parent };
+        const entries = plans
+            .filter((plan) => message.event === 'sent' || plan.instance.trackEdits) // track_edits: false → new messages only
+            .map((plan) => this.newEntry({ targetKey: plan.key, instance: plan.instance.name, channel: plan.channel, event: message.event, message, rendered: plan.rendered }, plan.instance.timeoutMs || DEFAULT_TIMEOUT_MS));
+        const runs = entries.map((entry, i) => {
+            const line = this.lineFor(entry.targetKey);
+            line.ids.add(entry.id);
+            this.held.add(entry.id);
+            // Written ahead, before the delivery waits: a killed runtime leaves it to the job.
+            const written = saveOutboxEntry(acc.persistence, entry)
+                .then(() => listDestination(acc.read.getPersistenceReader(), entry.targetKey))
+                .catch((e) => {
+                    // Storage refused: deliver anyway (in order within this runtime) rather than drop it.
+                    acc.logger.warn(`delivery ${message.event} ${message.id} → ${entry.instance} not written ahead: ${e instanceof Error ? e.message : String(e)}`);
+                    return [entry];
+                });
+            return this.inLine(line, plans[i].instance.maxInFlight || 1, async (): Promise<Outcome> => {
+                const backlog = await written;
+                if (line.blocked || !mayGoAhead(entry, backlog, (id) => line.ids.has(id))) {
+                    line.blocked = true; // newer deliveries in this line must not overtake it
+                    await this.release(entry, acc);
+                    return { kind: 'left' };
+                }
+                if ((entry.claimedUntil || 0) <= Date.now() && !(await this.reclaim(entry, plans[i].instance.timeoutMs || DEFAULT_TIMEOUT_MS, acc))) {
+                    // Waited in line past its lease and another instance's job took it meanwhile.
+                    line.blocked = true;
+                    this.letGo(entry);
+                    return { kind: 'left' };
+                }
+                if (backlog.length > settings.limits.maxOutboxEntries) {
+                    await this.deadLetter(entry, `the destination's backlog is full (${settings.limits.maxOutboxEntries} entries); raise "Outbox size" or fix the target`, acc.persistence);
+                    return { kind: 'done' };
+                }
+                const outcome = await this.attempt(entry, ctx);
+                if (outcome.kind === 'left') {
+                    line.blocked = true; // waits for its retry in the backlog: the rest of the line follows it there
+                    this.letGo(entry);
+                }
+                return outcome;
+            }).then(
+                (outcome) => ({ entry, outcome }),
+                (e) => {
+                    // Not recorded or not decided: whatever is stored stays for the job.
+                    acc.logger.error(`delivery ${message.event} ${message.id} → ${entry.instance} interrupted, left to the backlog: ${e instanceof Error ? e.message : String(e)}`);
+                    return { entry, outcome: { kind: 'left' } as Outcome };
+                },
+            );
+        });
+        return (async () => {
+            const results = await Promise.all(runs);
+            try {
+                await this.storeIds(message, results, existing, acc);
+                // Counters before the entries go: whoever sees the backlog empty sees the counts.
+                await this.counters.flush(acc.persistence);
+                await Promise.all(results.filter((r) => r.outcome.kind === 'sent').map((r) => removeOutboxEntry(acc.persistence, r.entry)));
+            } finally {
+                this.fresh.delete(message.id);
+                results.forEach((r) => this.letGo(r.entry));
+            }
+        })();
+    }
+
+    /** `/relay test`: the same job and attempt as a relay, nothing stored, counted or retried. */
+    public async tryOut(plan: DeliveryPlan, message: RelayMessage, active: ActiveConfig, access: Omit<PipelineAccess, 'logger'>): Promise<AttemptResult> {
+        const acc = { ...access, logger: this.logger() };
+        const entry = this.newEntry({ targetKey: plan.key, instance: plan.instance.name, channel: plan.channel, event: 'sent', message, rendered: plan.rendered });
+        return this.run(entry, plan.instance, [], undefined, { active, settings: await this.configStore.current(acc.read), files: new Map(), acc }, false);
+    }
+
+    /**
+     * The one place a delivery is attempted and decided: builds the job (ids from what this
+     * runtime just sent, the planning-time map or persistence), attempts, and on failure either
+     * keeps the entry for a retry or dead-letters it. On success the entry stays until the
+     * caller has stored the remote ids.
+     */
+    private async attempt(entry: OutboxEntry, ctx: RunContext): Promise<Outcome> {
+        const { acc } = ctx;
+        const instance = ctx.active && ctx.active.config.instances.get(entry.instance);
+        if (!instance || !instance.adapter) {
+            await this.deadLetter(entry, `instance "${entry.instance}" is no longer in the relay configuration`, acc.persistence);
+            return { kind: 'done' };
+        }
+        const existingIds = entry.event === 'sent' ? [] : await this.idsOf(entry.message.id, entry.targetKey, ctx.existing, acc);
+        if (entry.event !== 'sent' && existingIds.length === 0) {
+            // The original never reached this destination (dead-lettered or dropped): nothing to edit or delete.
+            await removeOutboxEntry(acc.persistence, entry);
+            return { kind: 'done' };
+        }
+        const parentIds = entry.message.threadId ? await this.idsOf(entry.message.threadId, entry.targetKey, ctx.parent, acc) : [];
+        const result = await this.run(entry, instance, existingIds, parentIds[0], ctx, true);
+        if (result.ok) {
+            this.counters.count(entry.targetKey, entry.instance, 'sent');
+            const remoteIds = instance.trackEdits ? result.remoteIds : [];
+            // What the message's ids at this destination now are (an edit may answer with none: they stay).
+            if (entry.event === 'deleted' || remoteIds.length > 0) {
+                const fresh = this.fresh.get(entry.message.id) || {};
+                fresh[entry.targetKey] = entry.event === 'deleted' ? [] : remoteIds;
+                this.fresh.set(entry.message.id, fresh);
+            }
+            return { kind: 'sent', remoteIds };
+        }
+        const what = `${entry.event} ${entry.message.id} → ${entry.instance} ${result.error}`;
+        const now = Date.now();
+        const attempts = entry.attempts + 1;
+        const decision = afterFailure(result, attempts, entry.firstAttemptAt, now, ctx.settings.policy);
+        const updated: OutboxEntry = { ...entry, attempts, partsDone: result.partsDone, remoteIds: result.remoteIds, carried: result.carried, lastError: result.error, claimedBy: undefined, claimedUntil: undefined };
+        if (decision.action === 'retry') {
+            acc.logger.warn(`${what}; retrying`);
+            this.counters.count(entry.targetKey, entry.instance, 'retried', result.error);
+            await saveOutboxEntry(acc.persistence, { ...updated, nextAttemptAt: decision.at });
+            await this.scheduleAt(decision.at, acc.modify);
+            return { kind: 'left' };
+        }
+        if (!result.retryable) {
+            this.counters.count(entry.targetKey, entry.instance, 'failed', result.error);
+        }
+        await this.deadLetter(updated, `${decision.reason}; last error ${result.error}`, acc.persistence);
+        return { kind: 'done' };
+    }
+
+    /** Builds the job and runs its requests; `claimed`: the entry's claim is renewed before a request when it runs short. */
+    private async run(entry: OutboxEntry, instance: NonNullable<ReturnType<ActiveConfig['config']['instances']['get']>>, existingIds: string[], parentId: string | undefined, ctx: RunContext, claimed: boolean): Promise<AttemptResult> {
+        const { acc } = ctx;
+        const adapter = instance.adapter!;
+        const timeoutMs = instance.timeoutMs || DEFAULT_TIMEOUT_MS;
+        let current = entry;
+        return attemptDelivery(
+            {
+                instance: entry.instance,
+                adapter,
+                config: instance.adapterConfig,
+                channel: entry.channel,
+                message: entry.message,
+                rendered: entry.rendered,
+                partsDone: entry.partsDone,
+                remoteIds: entry.remoteIds,
+                carried: entry.carried || {},
+                existingIds,
+                parentId,
+                files: await loadFiles(entry.message, instance, acc.read, acc.logger, ctx.files, fileRulesOf(ctx.settings.limits.maxFileSize, ctx.settings.server)),
+                hostedAvatarUrl: entry.event === 'deleted' ? undefined : await hostedAvatarFor(adapter, instance.adapterConfig, entry.rendered, ctx.active!, acc),
+                timeoutMs: instance.timeoutMs,
+                guard: ctx.active!,
+                beforeRequest: claimed
+                    ? async () => {
+                          current = await this.extendClaim(current, timeoutMs, acc.persistence);
+                      }
+                    : undefined,
+            },
+            acc.http,
+        );
+    }
+
+    /** Keeps the claim longer than the next request can take (write only when it runs short). */
+    private async extendClaim(entry: OutboxEntry, timeoutMs: number, persistence: IPersistence): Promise<OutboxEntry> {
+        const now = Date.now();
+        if ((entry.claimedUntil || 0) - now >= timeoutMs + CLAIM_MARGIN_MS) {
+            return entry;
+        }
+        const extended = { ...entry, claimedBy: this.runtimeId, claimedUntil: now + claimLeaseMs(timeoutMs) };
+        await saveOutboxEntry(persistence, extended);
+        return extended;
+    }
+
+    /** Claims an entry whose lease ran out again, as the job claims (write, settle, read back); false when another runtime has it. */
+    private async reclaim(entry: OutboxEntry, timeoutMs: number, acc: PipelineAccess): Promise<boolean> {
+        const find = async () => (await listDestination(acc.read.getPersistenceReader(), entry.targetKey)).filter((e) => e.id === entry.id)[0];
+        const before = await find();
+        if (!before || claimedByOther(before, this.runtimeId, Date.now())) {
+            return false;
+        }
+        const claimed = { ...before, claimedBy: this.runtimeId, claimedUntil: Date.now() + claimLeaseMs(timeoutMs) };
+        await saveOutboxEntry(acc.persistence, claimed);
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+        const stored = await find();
+        if (stored && stored.claimedBy === this.runtimeId) {
+            entry.claimedUntil = claimed.claimedUntil;
+            return true;
+        }
+        return false;
+    }
+
+    /** A message's remote ids at a destination: just sent here, read at planning, or stored meanwhile. */
+    private async idsOf(messageId: string, targetKey: string, planned: MessageMapRecord | undefined, acc: PipelineAccess): Promise<string[]> {
+        const fresh = this.fresh.get(messageId);
+        if (fresh && fresh[targetKey]) {
+            return fresh[targetKey];
+        }
+        if (planned && planned.messageId === messageId && planned.targets[targetKey]) {
+            return planned.targets[targetKey];
+        }
+        const stored = await readMessageMap(acc.read.getPersistenceReader(), messageId);
+        return (stored && stored.targets[targetKey]) || [];
+    }
+
+    /** Stores an event's remote ids in one write (read first only when the job may write the same record). */
+    private async storeIds(message: RelayMessage, results: Array<{ entry: OutboxEntry; outcome: Outcome }>, existing: MessageMapRecord | undefined, acc: PipelineAccess): Promise<void> {
+        const sent = results.filter((r) => r.outcome.kind === 'sent');
+        if (sent.length === 0) {
+            return;
+        }
+        const shared = results.some((r) => r.outcome.kind === 'left');
+        const base = shared ? await readMessageMap(acc.read.getPersistenceReader(), message.id) : existing;
+        const targets: Record<string, string[]> = base ? { ...base.targets } : {};
+        let changed = false;
+        for (const { entry, outcome } of sent) {
+            const ids = outcome.kind === 'sent' && message.event !== 'deleted' ? outcome.remoteIds : [];
+            if (ids.length > 0 && JSON.stringify(targets[entry.targetKey]) !== JSON.stringify(ids)) {
+                targets[entry.targetKey] = ids;
+                changed = true;
+            } else if (message.event === 'deleted' && targets[entry.targetKey]) {
+                delete targets[entry.targetKey];
+                changed = true;
+            }
+        }
+        if (!changed) {
+            return;
+        }
+        if (Object.keys(targets).length === 0) {
+            await removeMessageMap(acc.persistence, message.id);
+        } else {
+            await saveMessageMap(acc.persistence, { messageId: message.id, roomId: message.room.id, targets, createdAt: base ? base.createdAt : message.timestamp });
+        }
+    }
+
+    /** Hands an entry this runtime wrote to the backlog job (its claim released). */
+    private async release(entry: OutboxEntry, acc: PipelineAccess): Promise<void> {
+        await saveOutboxEntry(acc.persistence, { ...entry, claimedBy: undefined, claimedUntil: undefined });
+        this.letGo(entry);
+        await this.scheduleAt(Date.now(), acc.modify);
+    }
+
+    private letGo(entry: OutboxEntry): void {
+        this.held.delete(entry.id);
+        const line = this.lines.get(entry.targetKey);
+        if (line) {
+            line.ids.delete(entry.id);
+            this.dropIfIdle(entry.targetKey, line);
+        }
+    }
+
+    private lineFor(key: string): Line {
+        let line = this.lines.get(key);
+        if (!line) {
+            line = { inFlight: 0, waiting: [], ids: new Set(), blocked: false };
+            this.lines.set(key, line);
+        }
+        return line;
+    }
+
+    private dropIfIdle(key: string, line: Line): void {
+        if (line.inFlight === 0 && line.waiting.length === 0 && line.ids.size === 0 && this.lines.get(key) === line) {
+            this.lines.delete(key);
+        }
+    }
+
+    /**
+     * Runs `work` when the line has a free slot (`limit` at a time; 1 = strictly one after
+     * another). Entered synchronously in arrival order: a freed slot goes straight to the next
+     * waiter, so a later arrival can never overtake.
+     */
+    private inLine<T>(line: Line, limit: number, work: () => Promise<T>): Promise<T> {
+        const turn = line.inFlight >= limit || line.waiting.length > 0 ? new Promise<void>((resolve) => line.waiting.push(resolve)) : ((line.inFlight += 1), Promise.resolve());
+        return turn.then(async () => {
+            try {
+                return await work();
+            } finally {
+                const next = line.waiting.shift();
+                if (next) {
+                    next(); // the slot passes on as it is
+                } else {
+                    line.inFlight -= 1;
+                }
+            }
+        });
+    }
+
+    /** The scheduler job: works every destination's backlog that is due, then schedules itself for the next. */
+    public async process(read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<void> {
+        if (this.running) {
+            this.rerun = true; // a run is in progress in this runtime; it will go round again
+            return;
+        }
+        this.running = true;
+        const acc: PipelineAccess = { read, modify, http, persistence, logger: this.logger() };
+        try {
+            do {
+                this.rerun = false;
+                await this.processOnce(acc);
+            } while (this.rerun);
+            if (Date.now() - this.maintainedAt > MAINTENANCE_EVERY_MS) {
+                this.maintainedAt = Date.now();
+                await expireRecords(read, persistence, this.logger());
+            }
+        } finally {
+            this.running = false;
+            await this.counters.flush(persistence).catch(() => undefined);
+        }
+    }
+
+    private async processOnce(acc: PipelineAccess): Promise<void> {
+        const settings = await this.configStore.current(acc.read);
+        const reader = acc.read.getPersistenceReader();
+        let entries = await listOutbox(reader);
+        if (entries.some((e) => !e.keyed)) {
+            entries = await Promise.all(entries.map((e) => (e.keyed ? e : rekeyOutboxEntry(acc.persistence, e))));
+        }
+        const ctx: RunContext = { active: settings.active, settings, files: new Map(), acc };
+        const heldHere = (id: string) => this.held.has(id);
+        // Destinations are independent: work their backlogs at the same time, each strictly in order.
+        await Promise.all(dueQueues(entries, this.runtimeId, Date.now(), heldHere).map((queue) => this.workQueue(queue, ctx)));
+        const now = Date.now();
+        const waiting = (await listOutbox(reader)).filter((e) => !heldHere(e.id));
+        const next = nextWakeUp(waiting, now);
+        if (next !== undefined) {
+            // Another instance's live claim: look again soon, it may finish long before its lease ends.
+            await this.scheduleAt(Math.min(next, now + CONTENDED_POLL_MS), acc.modify);
+        }
+    }
+
+    /** Claims a due prefix of one destination's backlog (write, settle, read back) and delivers it in order. */
+    private async workQueue(queue: OutboxEntry[], ctx: RunContext): Promise<void> {
+        const { acc } = ctx;
+        const now = Date.now();
+        const instance = ctx.active && ctx.active.config.instances.get(queue[0].instance);
+        const timeoutMs = (instance && instance.timeoutMs) || DEFAULT_TIMEOUT_MS;
+        const prefix: OutboxEntry[] = [];
+        for (const entry of queue.slice(0, CLAIM_BATCH)) {
+            if (entry.nextAttemptAt > now || this.held.has(entry.id) || claimedByOther(entry, this.runtimeId, now)) {
+                // Waits for its retry time, or a line (here or on another instance) wrote it and is
+                // checking its place: everything behind it waits too.
+                break;
+            }
+            prefix.push({ ...entry, claimedBy: this.runtimeId, claimedUntil: now + claimLeaseMs(timeoutMs) });
+        }
+        if (prefix.length === 0) {
+            return;
+        }
+        await Promise.all(prefix.map((entry) => saveOutboxEntry(acc.persistence, entry)));
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+        const backlog = queuesByTarget(await listDestination(acc.read.getPersistenceReader(), queue[0].targetKey)).get(queue[0].targetKey) || [];
+        // Ours: the run of oldest entries still claimed by this runtime (a racing instance's claim won elsewhere).
+        const mine: OutboxEntry[] = [];
+        for (const entry of backlog) {
+            if (entry.claimedBy !== this.runtimeId || !prefix.some((p) => p.id === entry.id)) {
+                break;
+            }
+            mine.push(entry);
+        }
+        const unconfirmed = backlog.filter((e) => e.claimedBy === this.runtimeId && mine.indexOf(e) < 0 && prefix.some((p) => p.id === e.id));
+        await Promise.all(unconfirmed.map((e) => saveOutboxEntry(acc.persistence, { ...e, claimedBy: undefined, claimedUntil: undefined })));
+        for (let i = 0; i < mine.length; i++) {
+            const entry = await this.extendClaim(mine[i], timeoutMs, acc.persistence);
+            const outcome = await this.attempt(entry, ctx);
+            if (outcome.kind === 'sent') {
+                const inst = ctx.active!.config.instances.get(entry.instance)!;
+                if (inst.trackEdits && (entry.event === 'deleted' || outcome.remoteIds.length > 0)) {
+                    await mergeRemoteIds(acc.read.getPersistenceReader(), acc.persistence, entry.message, entry.targetKey, entry.event === 'deleted' ? [] : outcome.remoteIds);
+                }
+                this.fresh.delete(entry.message.id);
+                await removeOutboxEntry(acc.persistence, entry);
+            } else if (outcome.kind === 'left') {
+                // Waits for its retry: the rest keep their places behind it, unclaimed.
+                await Promise.all(mine.slice(i + 1).map((e) => saveOutboxEntry(acc.persistence, { ...e, claimedBy: undefined, claimedUntil: undefined })));
+                return;
+            }
+        }
+        if (backlog.length > mine.length) {
+            this.rerun = true; // more arrived (or were beyond the batch): go round again
+        }
+    }
+
+    /** Puts a dead letter back into its destination's backlog as a fresh delivery (the admin's "retry"). */
+    public async retryDeadLetter(id: string, read: IRead, persistence: IPersistence, modify: IModify): Promise<boolean> {
+        const letter = await removeDeadLetter(persistence, id);
+        if (!letter) {
+            return false;
+        }
+        const old = letter.entry;
+        const entry = this.newEntry({ targetKey: old.targetKey, instance: old.instance, channel: old.channel, event: old.event, message: old.message, rendered: old.rendered, partsDone: old.partsDone, remoteIds: old.remoteIds, carried: old.carried });
+        await saveOutboxEntry(persistence, entry);
+        await this.scheduleAt(Date.now(), modify);
+        return true;
+    }
+
+    /** Drops a dead letter for good (the admin's "drop"). */
+    public async dropDeadLetter(id: string, persistence: IPersistence): Promise<boolean> {
+        return !!(await removeDeadLetter(persistence, id));
+    }
+
+    /** Gives a delivery up: a dead letter the admin can list, retry or drop; its entry goes. */
+    private async deadLetter(entry: OutboxEntry, reason: string, persistence: IPersistence): Promise<void> {
+        const letter: DeadLetter = { id: entry.id, entry: { ...entry, claimedBy: undefined, claimedUntil: undefined }, reason, deadAt: Date.now() };
+        await saveDeadLetter(persistence, letter);
+        await removeOutboxEntry(persistence, entry);
+        this.counters.count(entry.targetKey, entry.instance, 'deadLettered', reason);
+        this.logger().error(`gave up ${entry.event} ${entry.message.id} → ${entry.instance}: ${reason}`);
+    }
+
+    private async scheduleAt(at: number, modify: IModify): Promise<void> {
+        const now = Date.now();
+        // One pending wake-up is enough unless this one is earlier.
+        if (this.scheduledFor > now && this.scheduledFor <= at) {
+            return;
+        }
+        this.scheduledFor = Math.max(at, now);
+        await modify.getScheduler().scheduleOnce({ id: OUTBOX_PROCESSOR_ID, when: new Date(this.scheduledFor) });
+    }
+}

@@ -1,0 +1,170 @@
+// Two runtimes of the delivery pipeline (two Rocket.Chat instances) sharing one persistence store
+// whose writes land late (per-instance latency), each with its own memory, against a webhook
+// receiver that records every request. The engine is faked; the pipeline, adapters and core are
+// the app's own. The real-engine versions of these scenarios run in the two-instance host.
+import { RelayMessage } from '../../../src/core/message';
+import { planDeliveries } from '../../../src/core/relay';
+import { ConfigStore, CurrentSettings } from '../../../src/shell/configStore';
+import { DeliveryPipeline } from '../../../src/shell/pipeline';
+import { SERVER_DEFAULTS } from '../../../src/inbound/serverRules';
+import { targetRegistry } from '../../../src/targets/index';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** App persistence as the server keeps it: records with association keys, found by all of them. */
+class SharedStore {
+    public readonly records = new Map<number, { keys: string[]; data: any }>();
+    private next = 0;
+    private find(keys: string[]) {
+        return Array.from(this.records.entries()).filter(([, r]) => keys.every((k) => r.keys.indexOf(k) >= 0));
+    }
+    /** One instance's accessors: reads and writes take `latencyMs` (a write is visible once it lands). */
+    public accessors(latencyMs: number) {
+        const keysOf = (assocs: Array<{ getModel(): string; getID(): string }>) => assocs.map((a) => `${a.getModel()}:${a.getID()}`);
+        const reader = {
+            readByAssociations: async (assocs: any[]) => {
+                await sleep(latencyMs / 4);
+                return this.find(keysOf(assocs)).map(([, r]) => JSON.parse(JSON.stringify(r.data)));
+            },
+        };
+        const persistence = {
+            updateByAssociations: async (assocs: any[], data: any, upsert: boolean) => {
+                await sleep(latencyMs);
+                const keys = keysOf(assocs);
+                const found = this.find(keys);
+                if (found.length) found.forEach(([id]) => this.records.set(id, { keys, data: JSON.parse(JSON.stringify(data)) }));
+                else if (upsert) this.records.set(this.next++, { keys, data: JSON.parse(JSON.stringify(data)) });
+            },
+            removeByAssociations: async (assocs: any[]) => {
+                await sleep(latencyMs);
+                const found = this.find(keysOf(assocs));
+                found.forEach(([id]) => this.records.delete(id));
+                return found.map(([, r]) => r.data);
+            },
+        };
+        return { reader, persistence };
+    }
+    public outboxSize(): number {
+        return Array.from(this.records.values()).filter((r) => r.keys.indexOf('misc:relay-bridge:outbox') >= 0).length;
+    }
+}
+
+/** The receiver: what arrived (message id + event), de-duplicating by Idempotency-Key as our webhook's receivers may. */
+class Receiver {
+    public readonly arrivals: Array<{ id: string; event: string; text: string }> = [];
+    public readonly requests: string[] = [];
+    public delayMs = 0;
+    public failNext = 0;
+    public async post(url: string, options: any): Promise<any> {
+        const body = JSON.parse(options.content);
+        await sleep(this.delayMs);
+        if (this.failNext > 0) {
+            this.failNext -= 1;
+            return { statusCode: 503, headers: {}, content: '{}' };
+        }
+        this.requests.push(options.headers['Idempotency-Key']);
+        this.arrivals.push({ id: body.message_id, event: body.event, text: body.text });
+        return { statusCode: 200, headers: {}, content: JSON.stringify({ id: `remote-${body.message_id}` }) };
+    }
+}
+
+function settingsWith(): CurrentSettings {
+    const store = new ConfigStore(targetRegistry);
+    const result = store.check(JSON.stringify({ instances: { hook: { type: 'webhook', url: 'https://hook.example/in', timeout_ms: 1000 } }, rules: [{ from: { rocketchat: { room: '#general' } }, to: { hook: {} } }] }), '');
+    if (!result.ok) throw new Error(result.error);
+    return {
+        active: result.active,
+        siteUrl: 'https://chat.example',
+        policy: { baseDelayMs: 50, maxDelayMs: 200, horizonMs: 3600000, jitter: 0 },
+        limits: { maxOutboxEntries: 10000, maxFileSize: 1000000, inboundPerMinute: 0 },
+        server: SERVER_DEFAULTS,
+        privateHostsAllowed: [],
+    };
+}
+
+/** One Rocket.Chat instance: its own pipeline (memory) on the shared store; its scheduler runs the job when asked. */
+function instance(store: SharedStore, receiver: Receiver, latencyMs: number) {
+    const settings = settingsWith();
+    const logger = { warn: () => undefined, error: () => undefined, debug: () => undefined, info: () => undefined, log: () => undefined } as any;
+    const pipeline = new DeliveryPipeline({ current: async () => settings } as unknown as ConfigStore, () => logger);
+    const { reader, persistence } = store.accessors(latencyMs);
+    const jobs: Array<Promise<void>> = [];
+    const acc: any = {
+        read: { getPersistenceReader: () => reader, getUploadReader: () => ({}) },
+        http: { post: (url: string, options: any) => receiver.post(url, options) },
+        persistence,
+        logger,
+        modify: {
+            getScheduler: () => ({
+                scheduleOnce: async ({ when }: { when: Date }) => {
+                    jobs.push(sleep(Math.max(0, when.getTime() - Date.now())).then(() => pipeline.process(acc.read, acc.modify, acc.http, acc.persistence)));
+                },
+            }),
+        },
+    };
+    const event = (event: 'sent' | 'edited', id: string, text: string) => {
+        const message: RelayMessage = {
+            event, id, text, files: [], timestamp: new Date().toISOString(), isSystem: false, siteUrl: settings.siteUrl,
+            sender: { id: 'u1', username: 'alice', displayName: 'Alice', avatarUrl: '', isBot: false } as any,
+            room: { id: 'GENERAL', name: 'general', kind: 'channel' },
+            relay: { server: 'test', hops: 0 },
+        };
+        return pipeline.submit(planDeliveries(settings.active!, message), message, undefined, undefined, settings, acc);
+    };
+    const runJob = () => pipeline.process(acc.read, acc.modify, acc.http, acc.persistence);
+    return { pipeline, event, runJob, jobs };
+}
+
+async function until(check: () => boolean, ms = 20000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!check()) {
+        if (Date.now() > deadline) throw new Error('timed out');
+        await sleep(20);
+    }
+}
+
+describe('delivery pipeline, two instances on one store', () => {
+    it('both jobs on one backlog with slow writes (20 / 80 ms): every entry once, in order', async () => {
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        const one = instance(store, receiver, 20);
+        const two = instance(store, receiver, 80);
+        receiver.failNext = 1; // the first delivery fails: everything queues in the backlog
+        const sends = Array.from({ length: 10 }, (_, i) => one.event('sent', `m${i}`, `message ${i}`));
+        await Promise.all(sends);
+        expect(store.outboxSize()).toBe(10);
+        await sleep(250); // the retry is due
+        await Promise.all([one.runJob(), two.runJob(), one.runJob(), two.runJob()]);
+        await until(() => store.outboxSize() === 0 && receiver.arrivals.length >= 10);
+        expect(receiver.arrivals.map((a) => a.id)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+    });
+
+    it('an edit on the other instance right after the send follows it, with the remote id', async () => {
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        receiver.delayMs = 300;
+        const one = instance(store, receiver, 20);
+        const two = instance(store, receiver, 20);
+        const sent = one.event('sent', 'm1', 'hello');
+        await sleep(50);
+        const edited = two.event('edited', 'm1', 'hello, edited');
+        await Promise.all([sent, edited]);
+        await until(() => store.outboxSize() === 0 && receiver.arrivals.length === 2);
+        expect(receiver.arrivals.map((a) => `${a.id} ${a.event}`)).toEqual(['m1 sent', 'm1 edited']);
+    });
+
+    it('a slow failing delivery on one instance is not overtaken by the next message on the other', async () => {
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        receiver.delayMs = 200;
+        receiver.failNext = 1;
+        const one = instance(store, receiver, 20);
+        const two = instance(store, receiver, 20);
+        const first = one.event('sent', 'm1', 'first');
+        await sleep(50);
+        const second = two.event('sent', 'm2', 'second');
+        await Promise.all([first, second]);
+        await until(() => store.outboxSize() === 0 && receiver.arrivals.length === 2);
+        expect(receiver.arrivals.map((a) => a.id)).toEqual(['m1', 'm2']);
+    });
+});
