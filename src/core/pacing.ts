@@ -28,7 +28,24 @@ export interface PaceState {
     recent: number[];
     /** The bucket the service last named for this destination. */
     bucket?: string;
+    /** When the last request went, and the last one the service accepted (not a 429). */
+    lastSentAt?: number;
+    lastAcceptedAt?: number;
+    /**
+     * For services that neither announce nor publish a limit (Matrix: each server sets its own):
+     * the spacing its 429s revealed, kept so the next requests do not run into it again.
+     */
+    learnedGapMs?: number;
 }
+
+/**
+ * Our clock and the service's differ by the time a request takes to arrive: published windows
+ * are kept this much wider (2 %, 20 ms on a one-second window), or a send that is exactly on time
+ * here can arrive early there.
+ */
+const SKEW_SHARE = 0.02;
+/** A learned spacing is never longer than this (one odd 429 must not slow a destination to a crawl). */
+const MAX_LEARNED_GAP_MS = 10000;
 
 export function freshPace(): PaceState {
     return { notBefore: 0, recent: [] };
@@ -44,11 +61,15 @@ export function paceDelay(state: PaceState | undefined, limits: readonly Publish
     }
     let at = state.notBefore;
     for (const limit of limits) {
-        const inWindow = state.recent.filter((t) => t > now - limit.perMs);
+        const width = limit.perMs + Math.ceil(limit.perMs * SKEW_SHARE);
+        const inWindow = state.recent.filter((t) => t > now - width);
         if (limit.requests > 0 && inWindow.length >= limit.requests) {
             // The request may go once enough older sends have left the window.
-            at = Math.max(at, inWindow[inWindow.length - limit.requests] + limit.perMs);
+            at = Math.max(at, inWindow[inWindow.length - limit.requests] + width);
         }
+    }
+    if (state.learnedGapMs && state.lastAcceptedAt !== undefined) {
+        at = Math.max(at, state.lastAcceptedAt + state.learnedGapMs);
     }
     return Math.max(0, at - now);
 }
@@ -57,26 +78,42 @@ export function paceDelay(state: PaceState | undefined, limits: readonly Publish
 export function recordSend(state: PaceState | undefined, limits: readonly PublishedLimit[], now: number): PaceState {
     const base = state || freshPace();
     if (limits.length === 0) {
-        return base.recent.length ? { ...base, recent: [] } : base;
+        return { ...base, recent: [], lastSentAt: now };
     }
-    const longest = Math.max(...limits.map((l) => l.perMs));
+    const longest = Math.max(...limits.map((l) => l.perMs + Math.ceil(l.perMs * SKEW_SHARE)));
     const keep = Math.max(...limits.map((l) => l.requests));
     const recent = base.recent.filter((t) => t > now - longest).concat(now);
-    return { ...base, recent: recent.slice(-keep) };
+    return { ...base, recent: recent.slice(-keep), lastSentAt: now };
 }
 
 /**
- * Notes what an answer announced: with nothing left in the window, nothing goes before it resets;
- * a 429's wait (`retryAfterMs`) is honoured exactly.
+ * Notes what an answer said: with nothing left in the window, nothing goes before it resets; a
+ * 429's wait (`retryAfterMs`) is honoured exactly. With `learn` (a service that states no limit),
+ * a 429 also reveals a spacing: from the last accepted request to the moment the service allows
+ * the next one.
  */
-export function recordAnswer(state: PaceState | undefined, announcement: RateAnnouncement | undefined, retryAfterMs: number | undefined, now: number): PaceState {
+export function recordAnswer(state: PaceState | undefined, announcement: RateAnnouncement | undefined, retryAfterMs: number | undefined, now: number, learn = false): PaceState {
     const base = state || freshPace();
+    if (retryAfterMs === undefined) {
+        // The service counted the request somewhere between its send and this answer: the
+        // published windows count it from the answer, so a slow first request (a new
+        // connection) cannot make the next one arrive early by the service's clock.
+        const recent = base.recent.map((t) => (t === base.lastSentAt ? now : t));
+        return { ...settle(base, announcement), recent, lastAcceptedAt: base.lastSentAt !== undefined ? base.lastSentAt : now };
+    }
+    const next = settle(base, announcement);
+    next.notBefore = Math.max(next.notBefore, now + Math.max(0, retryAfterMs));
+    if (learn && base.lastAcceptedAt !== undefined) {
+        const gap = Math.min(MAX_LEARNED_GAP_MS, now + retryAfterMs - base.lastAcceptedAt);
+        next.learnedGapMs = Math.max(base.learnedGapMs || 0, gap);
+    }
+    return next;
+}
+
+function settle(base: PaceState, announcement: RateAnnouncement | undefined): PaceState {
     let notBefore = base.notBefore;
     if (announcement && announcement.remaining !== undefined && announcement.remaining <= 0 && announcement.resetAt !== undefined) {
         notBefore = Math.max(notBefore, announcement.resetAt);
-    }
-    if (retryAfterMs !== undefined && retryAfterMs >= 0) {
-        notBefore = Math.max(notBefore, now + retryAfterMs);
     }
     const bucket = announcement && announcement.bucket ? announcement.bucket : base.bucket;
     return { ...base, notBefore, bucket };

@@ -43,7 +43,7 @@ export interface DeliveryJob {
     pace?: DestinationPace;
 }
 
-/** A destination's budget as the delivery reads and updates it; the caller keeps it between deliveries. */
+/** A destination's budget as deliveries read and update it; one object per destination, shared by its deliveries. */
 export interface DestinationPace {
     state?: PaceState;
     limits: PublishedLimit[];
@@ -88,26 +88,28 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
         if (!verdict.allowed) {
             throw new TargetError(`refused to contact ${originOf(request.url) || 'the target'}: ${verdict.reason}; an admin may allow it in the "Private hosts" setting`, 0, false);
         }
+        if (job.beforeRequest) {
+            await job.beforeRequest();
+        }
         const pace = job.pace;
         if (pace) {
-            const wait = paceDelay(pace.state, pace.limits, Date.now());
-            if (wait > pace.maxWaitMs) {
-                throw new PacedStop(wait);
-            }
-            if (wait > 0) {
+            // Checked again after every wait: another delivery to this destination (the backlog
+            // job beside a line) shares this budget and may have taken the slot meanwhile. The
+            // send is noted right before the request leaves, nothing awaited in between.
+            for (let wait = paceDelay(pace.state, pace.limits, Date.now()); wait > 0; wait = paceDelay(pace.state, pace.limits, Date.now())) {
+                if (wait > pace.maxWaitMs) {
+                    throw new PacedStop(wait);
+                }
                 await new Promise((resolve) => setTimeout(resolve, wait));
             }
+            pace.state = recordSend(pace.state, pace.limits, Date.now());
         }
-        if (job.beforeRequest) {
-            await job.beforeRequest(); // after the wait: the claim must cover the request itself
-        }
-        if (!pace) {
-            return executeRequest(http, request, timeout);
-        }
-        pace.state = recordSend(pace.state, pace.limits, Date.now());
         const response = await executeRequest(http, request, timeout);
-        const announced = job.adapter.rateLimits && job.adapter.rateLimits.announced;
-        pace.state = recordAnswer(pace.state, announced ? announced(response, Date.now()) : undefined, undefined, Date.now());
+        if (pace && response.status !== 429) {
+            // A 429 is noted where it is read (below), with the wait it asked for.
+            const announced = job.adapter.rateLimits && job.adapter.rateLimits.announced;
+            pace.state = recordAnswer(pace.state, announced ? announced(response, Date.now()) : undefined, undefined, Date.now());
+        }
         return response;
     };
     try {
@@ -127,8 +129,11 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
             return { ok: false, remoteIds: progress.remoteIds, partsDone: progress.partsDone, carried: progress.carried, retryable: true, retryAfterMs: e.waitMs, error: e.message, paced: true };
         }
         if (job.pace && e instanceof TargetError && e.status === 429 && e.retryAfterMs !== undefined) {
-            // The service said how long: nothing goes to this destination before then.
-            job.pace.state = recordAnswer(job.pace.state, undefined, e.retryAfterMs, Date.now());
+            // The service said how long: nothing goes to this destination before then. A service
+            // that states no limit of its own has just shown one: keep that spacing.
+            const limits = job.adapter.rateLimits;
+            const statesLimit = !!limits && (!!limits.announced || job.pace.limits.length > 0);
+            job.pace.state = recordAnswer(job.pace.state, undefined, e.retryAfterMs, Date.now(), !statesLimit);
         }
         const where = current ? `${current.method} ${originOf(current.url) || '(invalid url)'}` : job.adapter.describe(job.config);
         const status = e instanceof TargetError && e.status ? ` HTTP ${e.status}` : '';

@@ -45,12 +45,13 @@ describe('published limits (no headers)', () => {
     const slack: PublishedLimit[] = [{ requests: 1, perMs: 1000 }];
     const telegramGroup: PublishedLimit[] = [{ requests: 1, perMs: 1000 }, { requests: 20, perMs: 60000 }];
 
-    it('spaces requests one per second for a 1/s limit', () => {
+    it('spaces requests one per second for a 1/s limit, 2 % wider for the clocks\' difference', () => {
         let state: PaceState | undefined;
         expect(paceDelay(state, slack, T0)).toBe(0);
         state = recordSend(state, slack, T0);
-        expect(paceDelay(state, slack, T0 + 10)).toBe(990);
-        expect(paceDelay(state, slack, T0 + 1000)).toBe(0);
+        expect(paceDelay(state, slack, T0 + 10)).toBe(1010);
+        expect(paceDelay(state, slack, T0 + 1019)).toBe(1);
+        expect(paceDelay(state, slack, T0 + 1020)).toBe(0);
     });
 
     it('allows exactly the published number per window, then waits for the oldest to leave it', () => {
@@ -66,8 +67,8 @@ describe('published limits (no headers)', () => {
             now += 1; // the next request is attempted right away
         }
         // 20 in the first minute, one a second; the 21st when the first leaves the window.
-        expect(sentAt[19] - sentAt[0]).toBeLessThan(20000 + 20);
-        expect(sentAt[20]).toBe(sentAt[0] + 60000);
+        expect(sentAt[19] - sentAt[0]).toBeLessThan(19 * 1021);
+        expect(sentAt[20]).toBe(sentAt[0] + 61200);
     });
 
     it('keeps the stored state small (only what the longest window needs)', () => {
@@ -76,5 +77,41 @@ describe('published limits (no headers)', () => {
             state = recordSend(state, telegramGroup, T0 + i * 5000);
         }
         expect(state!.recent.length).toBeLessThanOrEqual(20);
+    });
+});
+
+describe('limits a service neither announces nor publishes (learned from its 429s)', () => {
+    it('keeps the spacing a 429 revealed, so the next requests do not run into it', () => {
+        let state = recordSend(undefined, [], T0);
+        state = recordAnswer(state, undefined, undefined, T0 + 5); // accepted
+        state = recordSend(state, [], T0 + 10);
+        state = recordAnswer(state, undefined, 990, T0 + 12, true); // 429: next allowed at T0 + 1002
+        expect(state.learnedGapMs).toBe(1002);
+        expect(paceDelay(state, [], T0 + 12)).toBe(990);
+        state = recordSend(state, [], T0 + 1002);
+        state = recordAnswer(state, undefined, undefined, T0 + 1010);
+        expect(paceDelay(state, [], T0 + 1010)).toBe(994); // one gap after the last send
+    });
+
+    it('learns nothing where the service states its limit (a 429 there is only its own wait)', () => {
+        let state = recordSend(undefined, [], T0);
+        state = recordAnswer(state, undefined, undefined, T0 + 5);
+        state = recordAnswer(recordSend(state, [], T0 + 10), undefined, 500, T0 + 12);
+        expect(state.learnedGapMs).toBeUndefined();
+    });
+
+    it('never learns a gap longer than 10 s', () => {
+        let state = recordAnswer(recordSend(undefined, [], T0), undefined, undefined, T0);
+        state = recordAnswer(recordSend(state, [], T0 + 1), undefined, 3600000, T0 + 2, true);
+        expect(state.learnedGapMs).toBe(10000);
+    });
+});
+
+describe('published windows count a request from its answer', () => {
+    it('a slow answer moves the next allowed send later by as much', () => {
+        const slack: PublishedLimit[] = [{ requests: 1, perMs: 1000 }];
+        let state = recordSend(undefined, slack, T0);
+        state = recordAnswer(state, undefined, undefined, T0 + 80); // a new connection: 80 ms
+        expect(paceDelay(state, slack, T0 + 80)).toBe(1020);
     });
 });
