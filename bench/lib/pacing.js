@@ -133,36 +133,54 @@ async function serviceSink(service) {
     };
 }
 
-async function startPacingHost(zip, sinkUrl, service, destinations) {
-    const host = new LocalHost({});
-    await host.start();
-    for (const roomId of ROOMS.slice(1)) {
-        host.state.createRoom({ id: roomId, name: roomId.toLowerCase(), kind: 'channel', creatorId: host.admin.id, memberIds: [host.alice.id] });
+/**
+ * One Relay Bridge server, or `count` instances on one database (host/cluster.js: shared
+ * persistence and scheduler, each instance its own runtime); messages are sent through the
+ * instances in turn, as a load balancer spreads users.
+ */
+async function startPacingServer(zip, sinkUrl, service, destinations, count) {
+    let hosts;
+    let server;
+    if (count > 1) {
+        const { HostCluster } = require('../../host/cluster');
+        const cluster = new HostCluster({});
+        await cluster.start(count);
+        hosts = cluster.hosts;
+        server = { hosts, setting: (id, value) => cluster.updateSetting(id, value), install: () => cluster.installApp(zip), stop: () => cluster.stop(), state: () => cluster.state };
+    } else {
+        const host = new LocalHost({});
+        await host.start();
+        hosts = [host];
+        server = { hosts, setting: (id, value) => host.updateSetting(id, value), install: () => host.installApp(zip), stop: () => host.stop(), state: () => host.state };
     }
-    await host.installApp(zip);
-    await host.updateSetting('private_hosts_allowed', '127.0.0.1');
+    const first = hosts[0];
+    for (const roomId of ROOMS.slice(1)) {
+        server.state().createRoom({ id: roomId, name: roomId.toLowerCase(), kind: 'channel', creatorId: first.admin.id, memberIds: [first.alice.id] });
+    }
+    await server.install();
+    await server.setting('private_hosts_allowed', '127.0.0.1');
     const instances = {};
     const rules = [];
     for (let i = 0; i < destinations; i++) {
         instances[`svc${i}`] = service.instance(sinkUrl, i);
         rules.push({ from: { rocketchat: { room_id: ROOMS[i] } }, to: { [`svc${i}`]: {} } });
     }
-    const stored = await host.updateSetting('relay_config', JSON.stringify({ instances, rules }));
+    const stored = await server.setting('relay_config', JSON.stringify({ instances, rules }));
     if (!/svc0/.test(stored)) throw new Error(`pacing: relay configuration refused for ${service.limit}`);
-    return host;
+    return server;
 }
 
 /** One scenario: `perRoom` messages into each of `rooms` rooms, all at once (`rate` 0) or at `rate` per second. */
-async function scenario(zip, name, service, { rooms, perRoom, rate }, log) {
+async function scenario(zip, name, service, { rooms, perRoom, rate, instances = 1 }, log) {
     const sink = await serviceSink(service);
-    const host = await startPacingHost(zip, sink.url, service, rooms);
+    const server = await startPacingServer(zip, sink.url, service, rooms, instances);
     try {
         const sent = []; // { room, text, at }
         const start = performance.now();
         for (let i = 0; i < perRoom; i++) {
             for (let r = 0; r < rooms; r++) {
                 const text = `pace-${r}-${i}`;
-                host.sendMessage({ roomId: ROOMS[r], text });
+                server.hosts[sent.length % server.hosts.length].sendMessage({ roomId: ROOMS[r], text });
                 sent.push({ room: r, text, at: performance.now() - start });
             }
             if (rate) await sleep(1000 / rate);
@@ -190,6 +208,7 @@ async function scenario(zip, name, service, { rooms, perRoom, rate }, log) {
             lastIndex.set(a.destination, Math.max(previous, Number(match[2])));
         }
         const row = {
+            instances,
             service: name,
             scenario: rate ? `${perRoom} at ${rate} msg/s` : rooms > 1 ? `${rooms} rooms × ${perRoom} at once` : `${perRoom} at once`,
             sent: total,
@@ -202,23 +221,25 @@ async function scenario(zip, name, service, { rooms, perRoom, rate }, log) {
             bestSeconds: best / 1000,
             ratio: end > 0 ? Math.min(1, best / end) : 1,
         };
-        log(`   ${name}, ${row.scenario}: ${row.delivered}/${row.sent}, 429s ${row.rejected}/${row.requests}, ${row.seconds.toFixed(1)} s (best ${row.bestSeconds.toFixed(1)} s, ratio ${row.ratio.toFixed(2)})`);
+        log(`   ${name}, ${row.scenario}${instances > 1 ? `, ${instances} instances` : ''}: ${row.delivered}/${row.sent}, 429s ${row.rejected}/${row.requests}, ${row.seconds.toFixed(1)} s (best ${row.bestSeconds.toFixed(1)} s, ratio ${row.ratio.toFixed(2)})`);
         return row;
     } finally {
-        await settle(() => host.counters, 200, 15000);
-        await host.stop();
+        await settle(() => server.hosts.map((h) => h.counters), 200, 15000);
+        await server.stop();
         await sink.stop();
     }
 }
 
-/** Every service × the three scenarios of issue 18 (`quick`: fewer messages). */
+/** Every service × the three scenarios of issue 18, on one instance and on two (`quick`: fewer messages). */
 async function pacing(zip, { quick }, log) {
     const rows = [];
-    for (const [name, service] of Object.entries(SERVICES)) {
-        const n = quick ? Math.min(service.messages, 15) : service.messages;
-        rows.push(await scenario(zip, name, service, { rooms: 1, perRoom: n }, log));
-        rows.push(await scenario(zip, name, service, { rooms: 1, perRoom: n, rate: 2 }, log));
-        rows.push(await scenario(zip, name, service, { rooms: 3, perRoom: Math.min(20, n) }, log));
+    for (const instances of [1, 2]) {
+        for (const [name, service] of Object.entries(SERVICES)) {
+            const n = quick ? Math.min(service.messages, 15) : service.messages;
+            rows.push(await scenario(zip, name, service, { rooms: 1, perRoom: n, instances }, log));
+            rows.push(await scenario(zip, name, service, { rooms: 1, perRoom: n, rate: 2, instances }, log));
+            rows.push(await scenario(zip, name, service, { rooms: 3, perRoom: Math.min(20, n), instances }, log));
+        }
     }
     return { rows, limits: Object.fromEntries(Object.entries(SERVICES).map(([k, s]) => [k, s.limit])) };
 }
@@ -230,18 +251,19 @@ function renderPacing(result) {
         '## 7. Pacing by each service\'s limits',
         '',
         'Sinks that enforce each service\'s limit with its own headers and 429 bodies',
-        '(test/support/limitedSinks.js); one Relay Bridge instance. *ratio* = the time the limit allows at',
+        '(test/support/limitedSinks.js); one Relay Bridge instance, then two on one database (messages sent',
+        'through them in turn). *ratio* = the time the limit allows at',
         'best for these arrivals ÷ the time it took (1.00 = as fast as the service allows). Goal: ratio',
         `≥ ${GOAL.ratio}, ≤ ${GOAL.rejectedShare * 100} % of requests answered 429, nothing lost, duplicated or out of order.`,
         '',
         ...Object.entries(result.limits).map(([k, v]) => `- **${k}**: ${v}`),
         '',
-        '| service | scenario | delivered | 429s / requests | duplicates | out of order | time | best | ratio | goal |',
-        '|---|---|---|---|---|---|---|---|---|---|',
+        '| instances | service | scenario | delivered | 429s / requests | duplicates | out of order | time | best | ratio | goal |',
+        '|---|---|---|---|---|---|---|---|---|---|---|',
     ];
     for (const r of result.rows) {
         const ok = r.delivered === r.sent && r.duplicates === 0 && r.outOfOrder === 0 && r.ratio >= GOAL.ratio && r.rejected <= GOAL.rejectedShare * r.requests;
-        lines.push(`| ${r.service} | ${r.scenario} | ${r.delivered}/${r.sent} | ${r.rejected} / ${r.requests} | ${r.duplicates} | ${r.outOfOrder} | ${r.seconds.toFixed(1)} s | ${r.bestSeconds.toFixed(1)} s | ${r.ratio.toFixed(2)} | ${ok ? 'met' : 'MISSED'} |`);
+        lines.push(`| ${r.instances || 1} | ${r.service} | ${r.scenario} | ${r.delivered}/${r.sent} | ${r.rejected} / ${r.requests} | ${r.duplicates} | ${r.outOfOrder} | ${r.seconds.toFixed(1)} s | ${r.bestSeconds.toFixed(1)} s | ${r.ratio.toFixed(2)} | ${ok ? 'met' : 'MISSED'} |`);
     }
     return lines.join('\n');
 }
