@@ -20,6 +20,8 @@ const { runScale } = require('./lib/core');
 const { memory, sustained } = require('./lib/endurance');
 const { inspectNextRuntime, undoShim, connectInspector } = require('./lib/heap');
 const { renderConsole, renderMarkdown, summarize } = require('./lib/report');
+const { pacing, renderPacing } = require('./lib/pacing');
+const { packageApp } = require('../tools/package');
 
 const QUICK = process.env.BENCH_QUICK === '1';
 
@@ -105,6 +107,9 @@ async function main() {
         } finally {
             await stopHost(host);
         }
+
+        log('7. pacing by each service\'s limits');
+        results.pacing = await pacing(zips.relay, { quick: QUICK }, log);
     } finally {
         await sink.stop();
         fs.rmSync(workDir, { recursive: true, force: true });
@@ -123,15 +128,55 @@ function report(results) {
     const summary = summarize(results);
     console.log('');
     console.log(renderConsole(summary));
-    // A smoke run never replaces the full run's report.
-    const docs = results.quick ? path.join(os.tmpdir(), 'BENCHMARKS.quick.md') : path.join(__dirname, '..', 'docs', 'BENCHMARKS.md');
+    const docs = reportPath(results.quick);
     fs.mkdirSync(path.dirname(docs), { recursive: true });
-    fs.writeFileSync(docs, renderMarkdown(summary));
+    fs.writeFileSync(docs, renderMarkdown(summary) + (results.pacing ? pacingSection(results.pacing) : ''));
     console.log(`\nwrote ${path.relative(process.cwd(), docs)} (${results.minutes.toFixed(1)} min)`);
 }
 
+/** A smoke run never replaces the full run's report. */
+function reportPath(quick) {
+    return quick ? path.join(os.tmpdir(), 'BENCHMARKS.quick.md') : path.join(__dirname, '..', 'docs', 'BENCHMARKS.md');
+}
+
+const PACING_START = '<!-- pacing: written by `npm run bench` or `npm run bench -- --only pacing` -->';
+const PACING_END = '<!-- pacing end -->';
+
+function pacingSection(result) {
+    return `\n${PACING_START}\n${renderPacing(result)}\n\nReproduce: \`npm run bench -- --only pacing\` (${result.minutes ? `${result.minutes.toFixed(1)} min, ` : ''}${result.machine || ''}).\n${PACING_END}\n`;
+}
+
+/** `--only pacing`: measures section 7 alone and replaces it in the report. */
+async function onlyPacing() {
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-bridge-bench-'));
+    try {
+        const machine = machineFacts();
+        log('packaging Relay Bridge…');
+        const zip = packageApp({ workDir, quiet: true });
+        log('7. pacing by each service\'s limits');
+        const result = await pacing(zip, { quick: QUICK }, log);
+        result.minutes = (performance.now() - runStart) / 60000;
+        result.machine = `${machine.cpu}, ${machine.cores} cores`;
+        console.log(`\n${renderPacing(result)}`);
+        const docs = reportPath(QUICK);
+        const before = fs.existsSync(docs) ? fs.readFileSync(docs, 'utf8') : '';
+        const start = before.indexOf(PACING_START);
+        const end = before.indexOf(PACING_END);
+        const kept = start >= 0 && end > start ? before.slice(0, start).replace(/\n+$/, '\n') + before.slice(end + PACING_END.length).replace(/^\n+/, '') : before;
+        fs.writeFileSync(docs, kept.replace(/\n*$/, '\n') + pacingSection(result));
+        console.log(`\nwrote ${path.relative(process.cwd(), docs)}`);
+    } finally {
+        fs.rmSync(workDir, { recursive: true, force: true });
+    }
+}
+
 const renderIndex = process.argv.indexOf('--render');
-const run = renderIndex > 0 ? async () => report(JSON.parse(fs.readFileSync(process.argv[renderIndex + 1], 'utf8'))) : main;
+const onlyIndex = process.argv.indexOf('--only');
+if (onlyIndex > 0 && process.argv[onlyIndex + 1] !== 'pacing') {
+    console.error('--only: the one section measured alone is "pacing"');
+    process.exit(2);
+}
+const run = renderIndex > 0 ? async () => report(JSON.parse(fs.readFileSync(process.argv[renderIndex + 1], 'utf8'))) : onlyIndex > 0 ? onlyPacing : main;
 
 run().then(
     () => process.exit(0), // the engine leaves timers behind; the run is complete

@@ -5,6 +5,7 @@
 
 import type { HttpResult, OutboundRequest } from './http';
 import type { RelayMessage } from './message';
+import type { PublishedLimit, RateAnnouncement } from './pacing';
 
 /**
  * What one configured target can do (it may depend on the configuration: Gotify deletes only
@@ -200,6 +201,24 @@ export interface TargetAdapter<C = any> {
     keptSession?: KeptSession<C>;
     /** Set by targets that need the sender's avatar uploaded to them first. */
     hostedAvatar?: HostedAvatarUpload<C>;
+    /** Set by targets whose service limits the request rate (absent: no pacing). */
+    rateLimits?: RateLimits<C>;
+}
+
+/**
+ * How the service says how fast it may be called, so deliveries wait before a request instead of
+ * after a 429 (core/pacing.ts). A 429's own wait is read by readResponse (TargetError.retryAfterMs).
+ */
+export interface RateLimits<C> {
+    /** What an answer announces (X-RateLimit-* headers), for services that send it. */
+    announced?(response: HttpResult, now: number): RateAnnouncement | undefined;
+    /** Limits the service documents without announcing them, for one destination. */
+    published?(config: C, channel: Record<string, string>): PublishedLimit[];
+    /**
+     * The service's limit is its operator's choice and shows only in a 429 (Matrix): the spacing
+     * a 429 reveals right after an accepted request is kept for a while (core/pacing.ts).
+     */
+    learnedFrom429?: boolean;
 }
 
 /** A target URL read by the registry: the adapter type, its raw instance object, its destinations. */

@@ -24,20 +24,26 @@ export interface AttemptFailure {
     retryAfterMs?: number;
 }
 
+/** Attempts for which a service's own wait is taken as it is, even when shorter than our backoff. */
+const TRUSTED_RETRY_AFTER_ATTEMPTS = 3;
+
 /**
  * Delay before attempt number `attempt + 1`, after `attempt` failed attempts (1 = the first
- * failure). A service's Retry-After wins over our backoff when it is longer, up to
+ * failure). When the service said how long to wait (Retry-After, a rate-limit body), that is the
+ * wait, exactly: our backoff on top would only slow a paced destination down. It is capped by
  * `maxDelayMs` (the admin's "Longest wait between retries"): a `Retry-After: 86400` must not
- * freeze a destination for a day.
+ * freeze a destination for a day. A service that keeps failing and keeps asking for less than our
+ * backoff (`Retry-After: 0` on every 503) gets the backoff from the fourth attempt on.
  */
 export function retryDelayMs(attempt: number, policy: RetryPolicy, retryAfterMs?: number, random: () => number = Math.random): number {
     const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * Math.pow(2, Math.max(0, attempt - 1)));
     const spread = exponential * policy.jitter;
     const backoff = Math.max(0, Math.round(exponential - spread + 2 * spread * random()));
-    if (retryAfterMs !== undefined && retryAfterMs > backoff) {
-        return Math.min(retryAfterMs, policy.maxDelayMs);
+    if (retryAfterMs === undefined) {
+        return backoff;
     }
-    return backoff;
+    const asked = Math.min(Math.max(0, retryAfterMs), policy.maxDelayMs);
+    return attempt <= TRUSTED_RETRY_AFTER_ATTEMPTS ? asked : Math.max(asked, backoff);
 }
 
 export type RetryDecision = { action: 'retry'; at: number } | { action: 'give-up'; reason: string };

@@ -5,6 +5,7 @@ import { outboundFile } from '../core/files';
 import type { RelayInstance } from '../core/config';
 import { HttpResult, OutboundRequest } from '../core/http';
 import { RelayMessage } from '../core/message';
+import { paceDelay, PaceState, PublishedLimit, recordAnswer, recordSend } from '../core/pacing';
 import { originOf } from '../core/redact';
 import { OutboundGuard } from '../core/relay';
 import { ServerPostRules } from '../inbound/serverRules';
@@ -41,11 +42,28 @@ export interface DeliveryJob {
     sessions?: { read: IRead; persistence: IPersistence };
     /** Called before every request (the pipeline renews its claim there when the lease runs short). */
     beforeRequest?: () => Promise<void>;
+    /** The destination's rate budget (core/pacing.ts), for adapters that declare rate limits; updated in place. */
+    pace?: DestinationPace;
+}
+
+/** A destination's budget as deliveries read and update it; one object per destination, shared by its deliveries. */
+export interface DestinationPace {
+    state?: PaceState;
+    limits: PublishedLimit[];
+    /** Waits up to this long before a request; a longer wait ends the attempt as `paced` (retried then, not counted as a failure). */
+    maxWaitMs: number;
+}
+
+/** The delivery stopped before a request because the service's budget is spent for `waitMs`. */
+class PacedStop extends TargetError {
+    constructor(public readonly waitMs: number) {
+        super(`waiting ${waitMs} ms for the service's rate limit`, 0, true, waitMs);
+    }
 }
 
 export type AttemptResult =
     | { ok: true; remoteIds: string[] }
-    | { ok: false; remoteIds: string[]; partsDone: number; carried: Record<string, string>; retryable: boolean; retryAfterMs?: number; error: string };
+    | { ok: false; remoteIds: string[]; partsDone: number; carried: Record<string, string>; retryable: boolean; retryAfterMs?: number; error: string; paced?: boolean };
 
 /**
  * Runs the adapter's requests for one delivery from `partsDone` on. A failure reports how far it
@@ -76,7 +94,26 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
         if (job.beforeRequest) {
             await job.beforeRequest();
         }
-        return executeRequest(http, request, timeout);
+        const pace = job.pace;
+        if (pace) {
+            // Checked again after every wait: another delivery to this destination (the backlog
+            // job beside a line) shares this budget and may have taken the slot meanwhile. The
+            // send is noted right before the request leaves, nothing awaited in between.
+            for (let wait = paceDelay(pace.state, pace.limits, Date.now()); wait > 0; wait = paceDelay(pace.state, pace.limits, Date.now())) {
+                if (wait > pace.maxWaitMs) {
+                    throw new PacedStop(wait);
+                }
+                await new Promise((resolve) => setTimeout(resolve, wait));
+            }
+            pace.state = recordSend(pace.state, pace.limits, Date.now());
+        }
+        const response = await executeRequest(http, request, timeout);
+        if (pace && response.status !== 429) {
+            // A 429 is noted where it is read (below), with the wait it asked for.
+            const announced = job.adapter.rateLimits && job.adapter.rateLimits.announced;
+            pace.state = recordAnswer(pace.state, announced ? announced(response, Date.now()) : undefined, undefined, Date.now());
+        }
+        return response;
     };
     const run = () => runRequests(job.adapter, input, progress, (request) => execute(request, timeoutMs), (request) => {
         current = request;
@@ -133,6 +170,15 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
         }
         return { ok: true, remoteIds: progress.remoteIds };
     } catch (e) {
+        if (e instanceof PacedStop) {
+            return { ok: false, remoteIds: progress.remoteIds, partsDone: progress.partsDone, carried: progress.carried, retryable: true, retryAfterMs: e.waitMs, error: e.message, paced: true };
+        }
+        if (job.pace && e instanceof TargetError && e.status === 429 && e.retryAfterMs !== undefined) {
+            // The service said how long: nothing goes to this destination before then. A service
+            // whose limit shows only in its 429s has just shown it: keep that spacing.
+            const learn = !!(job.adapter.rateLimits && job.adapter.rateLimits.learnedFrom429);
+            job.pace.state = recordAnswer(job.pace.state, undefined, e.retryAfterMs, Date.now(), learn);
+        }
         const where = current ? `${current.method} ${originOf(current.url) || '(invalid url)'}` : job.adapter.describe(job.config);
         const status = e instanceof TargetError && e.status ? ` HTTP ${e.status}` : '';
         // Everything after this leaves the app (logs, counters, dead letters, replies): the

@@ -1,16 +1,19 @@
 import { IHttp, ILogger, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
 
 import { CLAIM_MARGIN_MS, claimedByOther, claimLeaseMs, DeadLetter, dueQueues, mayGoAhead, nextSequence, nextWakeUp, OutboxEntry, queuesByTarget, targetHash } from '../core/outbox';
+import { RelayInstance } from '../core/config';
 import { RelayMessage } from '../core/message';
+import { mergePace } from '../core/pacing';
 import { ActiveConfig, DeliveryPlan } from '../core/relay';
 import { afterFailure } from '../core/retry';
 import { OutboundFile } from '../core/adapter';
 import { ConfigStore, CurrentSettings } from './configStore';
-import { attemptDelivery, AttemptResult, fileRulesOf, loadFiles } from './delivery';
+import { attemptDelivery, AttemptResult, DestinationPace, fileRulesOf, loadFiles } from './delivery';
 import { hostedAvatarFor } from './hostedAvatar';
 import { DEFAULT_TIMEOUT_MS } from './httpExecutor';
 import { expireRecords, MAINTENANCE_EVERY_MS } from './upkeep';
 import { DeliveryCounters } from './records/counters';
+import { readPace, savePace } from './records/pace';
 import { mergeRemoteIds, MessageMapRecord, readMessageMap, removeMessageMap, saveMessageMap } from './records/messageMap';
 import { clearContended, isContended, listDestination, listOutbox, markContended, rekeyOutboxEntry, removeDeadLetter, removeOutboxEntry, saveDeadLetter, saveOutboxEntry } from './records/outbox';
 
@@ -20,6 +23,17 @@ export const OUTBOX_PROCESSOR_ID = 'relay-bridge-outbox';
 const SETTLE_MS = 250;
 /** How often the job looks again while another instance holds a destination's oldest entry. */
 const CONTENDED_POLL_MS = 1000;
+/**
+ * Longest wait for a destination's rate budget inside an attempt; a longer one (Telegram's 20 a
+ * minute in a group) leaves the delivery to the backlog, due when the budget allows.
+ */
+const PACE_INLINE_MAX_MS = 3000;
+/**
+ * A job run starts no delivery after this long: the engine gives a job call 30 s (the local host
+ * 10 s), and a destination paced at one message a second would otherwise hold the run for minutes.
+ * The run then hands over to the next one, scheduled at once.
+ */
+const JOB_RUN_BUDGET_MS = 5000;
 /** Entries of one destination claimed together by one job run. */
 const CLAIM_BATCH = 100;
 
@@ -80,8 +94,12 @@ export class DeliveryPipeline {
     private readonly held = new Set<string>();
     /** Remote ids this runtime got and has not stored yet (message id → destination → ids), for an edit right behind its send. */
     private readonly fresh = new Map<string, Record<string, string[]>>();
+    /** Each destination's rate budget as its last answers left it (core/pacing.ts), shared by its deliveries here. */
+    private readonly paces = new Map<string, DestinationPace>();
     private running = false;
     private rerun = false;
+    /** When the current job run began (JOB_RUN_BUDGET_MS). */
+    private runStartedAt = 0;
     private scheduledFor = 0;
     private maintainedAt = 0;
 
@@ -95,6 +113,7 @@ export class DeliveryPipeline {
         this.lines.clear();
         this.held.clear();
         this.fresh.clear();
+        this.paces.clear();
     }
 
     /** A new entry for a delivery, claimed by this runtime when `claimFor` (its request timeout) is given. */
@@ -228,6 +247,13 @@ export class DeliveryPipeline {
             }
             return { kind: 'sent', remoteIds };
         }
+        if (result.paced) {
+            // Not a failure: the service's budget is spent. Due again when it allows, nothing counted.
+            const at = Date.now() + (result.retryAfterMs || 0);
+            await saveOutboxEntry(acc.persistence, { ...entry, partsDone: result.partsDone, remoteIds: result.remoteIds, carried: result.carried, nextAttemptAt: at, claimedBy: undefined, claimedUntil: undefined });
+            await this.scheduleAt(at, acc.modify);
+            return { kind: 'left' };
+        }
         const what = `${entry.event} ${entry.message.id} → ${entry.instance} ${result.error}`;
         const now = Date.now();
         const attempts = entry.attempts + 1;
@@ -254,7 +280,8 @@ export class DeliveryPipeline {
         const adapter = instance.adapter!;
         const timeoutMs = instance.timeoutMs || DEFAULT_TIMEOUT_MS;
         let current = entry;
-        return attemptDelivery(
+        const pace = this.paceOf(entry, instance);
+        const result = await attemptDelivery(
             {
                 instance: entry.instance,
                 adapter,
@@ -277,9 +304,35 @@ export class DeliveryPipeline {
                           current = await this.extendClaim(current, timeoutMs, acc.persistence);
                       }
                     : undefined,
+                pace,
             },
             acc.http,
         );
+        return result;
+    }
+
+    /**
+     * Stores a destination's budget for the runtime that works it next, when there is something
+     * to pass on: a service that states limits, or a wait still to come.
+     */
+    private async sharePace(targetKey: string, persistence: IPersistence): Promise<void> {
+        const pace = this.paces.get(targetKey);
+        const state = pace && pace.state;
+        if (state && (pace!.limits.length > 0 || state.learnedGapMs || state.notBefore > Date.now() || state.recent.length > 0)) {
+            await savePace(persistence, targetKey, state);
+        }
+    }
+
+    private paceOf(entry: OutboxEntry, instance: RelayInstance): DestinationPace {
+        const published = instance.adapter && instance.adapter.rateLimits && instance.adapter.rateLimits.published;
+        const limits = published ? published(instance.adapterConfig, entry.channel) : [];
+        let pace = this.paces.get(entry.targetKey);
+        if (!pace) {
+            pace = { limits, maxWaitMs: PACE_INLINE_MAX_MS };
+            this.paces.set(entry.targetKey, pace);
+        }
+        pace.limits = limits; // the configuration may have changed
+        return pace;
     }
 
     /** Keeps the claim longer than the next request can take (write only when it runs short). */
@@ -357,6 +410,7 @@ export class DeliveryPipeline {
     /** Hands an entry this runtime wrote to the backlog job (its claim released). */
     private async release(entry: OutboxEntry, acc: PipelineAccess): Promise<void> {
         await saveOutboxEntry(acc.persistence, { ...entry, claimedBy: undefined, claimedUntil: undefined });
+        await this.sharePace(entry.targetKey, acc.persistence); // the job that takes over may run elsewhere
         this.letGo(entry);
         await this.scheduleAt(Date.now(), acc.modify);
     }
@@ -414,11 +468,12 @@ export class DeliveryPipeline {
         }
         this.running = true;
         const acc: PipelineAccess = { read, modify, http, persistence, logger: this.logger() };
+        this.runStartedAt = Date.now();
         try {
             do {
                 this.rerun = false;
                 await this.processOnce(acc);
-            } while (this.rerun);
+            } while (this.rerun && Date.now() - this.runStartedAt <= JOB_RUN_BUDGET_MS);
             if (Date.now() - this.maintainedAt > MAINTENANCE_EVERY_MS) {
                 this.maintainedAt = Date.now();
                 await expireRecords(read, persistence, this.logger());
@@ -426,6 +481,11 @@ export class DeliveryPipeline {
         } finally {
             this.running = false;
             await this.counters.flush(persistence).catch(() => undefined);
+            if (this.rerun) {
+                // Work is left (the run's time is up, or a wake-up came while it ran): the next run, at once.
+                this.rerun = false;
+                await this.scheduleAt(Date.now(), modify).catch(() => undefined);
+            }
         }
     }
 
@@ -480,9 +540,21 @@ export class DeliveryPipeline {
         }
         const unconfirmed = backlog.filter((e) => e.claimedBy === this.runtimeId && mine.indexOf(e) < 0 && prefix.some((p) => p.id === e.id));
         await Promise.all(unconfirmed.map((e) => saveOutboxEntry(acc.persistence, { ...e, claimedBy: undefined, claimedUntil: undefined })));
+        if (mine.length > 0 && instance) {
+            // The last job run for this destination may have been on another instance: start from its budget.
+            const pace = this.paceOf(mine[0], instance);
+            pace.state = mergePace(pace.state, await readPace(acc.read.getPersistenceReader(), queue[0].targetKey));
+        }
         for (let i = 0; i < mine.length; i++) {
+            if (i > 0 && Date.now() - this.runStartedAt > JOB_RUN_BUDGET_MS) {
+                // This run has had its time: the rest keep their places, unclaimed, for the next run.
+                await Promise.all(mine.slice(i).map((e) => saveOutboxEntry(acc.persistence, { ...e, claimedBy: undefined, claimedUntil: undefined })));
+                this.rerun = true;
+                return;
+            }
             const entry = await this.extendClaim(mine[i], timeoutMs, acc.persistence);
             const outcome = await this.attempt(entry, ctx);
+            await this.sharePace(entry.targetKey, acc.persistence);
             if (outcome.kind === 'sent') {
                 const inst = ctx.active!.config.instances.get(entry.instance)!;
                 if (inst.trackEdits && (entry.event === 'deleted' || outcome.remoteIds.length > 0)) {

@@ -20,6 +20,7 @@ import {
     requestsForEvent,
 } from './common';
 import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter } from '../core/adapter';
+import { readRateLimitHeaders } from '../core/pacing';
 
 export interface DiscordConfig {
     /** `https://discord.com/api/webhooks/{id}/{token}` (no query). */
@@ -345,4 +346,6 @@ export const discordTarget: TargetAdapter<DiscordConfig> = {
     describe: (config) => `discord webhook ${config.webhookId}${config.threadId ? ` thread ${config.threadId}` : ''}`,
     buildRequests,
     readResponse,
+    // Every answer carries the webhook's bucket: 5 requests per 2 s, announced, not documented.
+    rateLimits: { announced: (response, now) => readRateLimitHeaders(response.headers, 'after-seconds', now) },
 };

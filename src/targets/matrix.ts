@@ -669,6 +669,8 @@ export const matrixTarget: TargetAdapter<MatrixConfig> = {
         : `matrix ${config.mode} webhook ${originOf(config.webhookUrl as string)}`),
     buildRequests,
     readResponse,
+    // Each homeserver sets its own limits (Synapse: rc_message) and shows them only in a 429.
+    rateLimits: { learnedFrom429: true },
     keptSession: {
         scope: (config) => (config.auth && config.auth.kind === 'login'
             ? `matrix\n${config.homeserver}\n${config.auth.user}\n${fnv1a(config.auth.password)}`

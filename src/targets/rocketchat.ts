@@ -29,6 +29,7 @@ import {
 } from './common';
 import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter, UrlInstance } from '../core/adapter';
 import { TargetError } from '../core/adapter';
+import { readRateLimitHeaders } from '../core/pacing';
 
 export type RocketChatAuth =
     | { kind: 'token'; userId: string; authToken: string }
@@ -589,6 +590,7 @@ export const rocketChatTarget: TargetAdapter<RocketChatConfig> = {
     describe,
     buildRequests,
     readResponse,
+    rateLimits: { announced: (response, now) => readRateLimitHeaders(response.headers, 'epoch-ms', now) },
     login,
     readLogin,
 };

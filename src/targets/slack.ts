@@ -568,6 +568,8 @@ function readUploadUrl(key: string, body: any): ReadResult {
     return { carry: { [`${key}.url`]: body.upload_url, [`${key}.id`]: body.file_id } };
 }
 
+const SLACK_LIMITS = [{ requests: 1, perMs: 1000 }];
+
 export const slackTarget: TargetAdapter<SlackConfig> = {
     type: 'slack',
     schemes: ['slack'],
@@ -607,4 +609,6 @@ export const slackTarget: TargetAdapter<SlackConfig> = {
         : `slack ${config.mode} ${originOf(config.webhookUrl || '')}`),
     buildRequests,
     readResponse,
+    // Slack documents about one message a second per channel (webhook or chat.postMessage) and sends no headers.
+    rateLimits: { published: () => SLACK_LIMITS },
 };

@@ -345,6 +345,9 @@ function describe(config: TelegramConfig): string {
     return `telegram bot ${botId} chat ${config.chatId || '(from the rule channel)'}${config.messageThreadId ? ` topic ${config.messageThreadId}` : ''}${host}`;
 }
 
+const TELEGRAM_CHAT_LIMITS = [{ requests: 1, perMs: 1000 }];
+const TELEGRAM_GROUP_LIMITS = [{ requests: 1, perMs: 1000 }, { requests: 20, perMs: 60000 }];
+
 export const telegramTarget: TargetAdapter<TelegramConfig> = {
     type: 'telegram',
     schemes: ['tgram'],
@@ -369,4 +372,6 @@ export const telegramTarget: TargetAdapter<TelegramConfig> = {
     describe,
     buildRequests,
     readResponse,
+    // Telegram documents one message a second per chat and 20 a minute in a group (negative chat id).
+    rateLimits: { published: (config, channel) => ((channel.chat_id || config.chatId || '').charAt(0) === '-' ? TELEGRAM_GROUP_LIMITS : TELEGRAM_CHAT_LIMITS) },
 };

@@ -32,6 +32,7 @@ import { splitToFit, truncateToFit, utf8Length } from './sizing';
 import { requireSecureUrl } from './slack';
 import type { DeliveryInput, ReadResult, TargetAdapter, UrlInstance } from '../core/adapter';
 import { TargetError } from '../core/adapter';
+import { readRateLimitHeaders } from '../core/pacing';
 
 export interface ZulipConfig {
     /** `https://{org}.zulipchat.com` or a self-hosted server, without trailing slash. */
@@ -279,4 +280,5 @@ export const zulipTarget: TargetAdapter<ZulipConfig> = {
     describe: (config) => `zulip ${originOf(config.site)} as ${config.botEmail}${config.to ? ' direct message' : config.stream ? ` #${config.stream}` : ''}`,
     buildRequests,
     readResponse,
+    rateLimits: { announced: (response, now) => readRateLimitHeaders(response.headers, 'epoch-seconds', now) },
 };

@@ -15,7 +15,8 @@ describe('retryDelayMs', () => {
         [1, low, undefined, 800], // -20 %
         [1, high, undefined, 1200], // +20 %
         [1, middle, 5000, 5000], // Retry-After longer than the backoff wins
-        [3, middle, 500, 4000], // a shorter Retry-After does not shorten the backoff
+        [3, middle, 500, 500], // the service's own wait, exactly: no backoff on top
+        [5, middle, 0, 16000], // still failing and still asking for no wait: the backoff
         [1, middle, 10 * 3600000, 60000], // capped by the longest wait between retries (not a day's freeze)
         [1, middle, 86400000, 60000], // Retry-After: 86400
     ])('attempt %i → %i ms', (attempt, random, retryAfter, expected) => {

@@ -1,0 +1,170 @@
+import { freshPace, mergePace, paceDelay, paceFromStored, PaceState, PublishedLimit, readRateLimitHeaders, recordAnswer, recordSend } from '../../../src/core/pacing';
+
+const T0 = 1_000_000;
+
+describe('readRateLimitHeaders', () => {
+    it.each([
+        ['Discord (reset after, fractional seconds)', { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset-after': '1.25', 'x-ratelimit-bucket': 'abc' }, 'after-seconds', { remaining: 0, resetAt: T0 + 1250, bucket: 'abc' }],
+        ['Zulip (epoch seconds)', { 'x-ratelimit-remaining': '3', 'x-ratelimit-reset': String(T0 / 1000 + 2.5) }, 'epoch-seconds', { remaining: 3, resetAt: T0 + 2500, bucket: undefined }],
+        ['Rocket.Chat (epoch ms)', { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(T0 + 900) }, 'epoch-ms', { remaining: 0, resetAt: T0 + 900, bucket: undefined }],
+        ['garbage numbers are ignored', { 'x-ratelimit-remaining': '-1', 'x-ratelimit-reset-after': 'soon' }, 'after-seconds', undefined],
+        ['no headers', {}, 'after-seconds', undefined],
+    ] as const)('%s', (_what, headers, form, expected) => {
+        expect(readRateLimitHeaders(headers as Record<string, string>, form, T0)).toEqual(expected);
+    });
+});
+
+describe('announced windows', () => {
+    it('waits for the reset of an exhausted window, not before', () => {
+        const state = recordAnswer(freshPace(), { remaining: 0, resetAt: T0 + 1500 }, undefined, T0);
+        expect(paceDelay(state, [], T0)).toBe(1500);
+        expect(paceDelay(state, [], T0 + 1000)).toBe(500);
+        expect(paceDelay(state, [], T0 + 1500)).toBe(0);
+    });
+
+    it('does not wait while the window has requests left', () => {
+        const state = recordAnswer(freshPace(), { remaining: 2, resetAt: T0 + 1500 }, undefined, T0);
+        expect(paceDelay(state, [], T0)).toBe(0);
+    });
+
+    it("honours a 429's announced wait exactly, and never shortens an earlier wait", () => {
+        let state = recordAnswer(freshPace(), undefined, 700, T0);
+        expect(paceDelay(state, [], T0)).toBe(700);
+        state = recordAnswer(state, { remaining: 0, resetAt: T0 + 200 }, undefined, T0);
+        expect(paceDelay(state, [], T0)).toBe(700);
+    });
+
+    it('remembers the bucket the service named', () => {
+        const state = recordAnswer(freshPace(), { remaining: 4, bucket: 'b1' }, undefined, T0);
+        expect(state.bucket).toBe('b1');
+        expect(recordAnswer(state, { remaining: 3 }, undefined, T0).bucket).toBe('b1');
+    });
+});
+
+describe('published limits (no headers)', () => {
+    const slack: PublishedLimit[] = [{ requests: 1, perMs: 1000 }];
+    const telegramGroup: PublishedLimit[] = [{ requests: 1, perMs: 1000 }, { requests: 20, perMs: 60000 }];
+
+    it('spaces requests one per second for a 1/s limit, 2 % wider for the clocks\' difference', () => {
+        let state: PaceState | undefined;
+        expect(paceDelay(state, slack, T0)).toBe(0);
+        state = recordSend(state, slack, T0);
+        expect(paceDelay(state, slack, T0 + 10)).toBe(1010);
+        expect(paceDelay(state, slack, T0 + 1019)).toBe(1);
+        expect(paceDelay(state, slack, T0 + 1020)).toBe(0);
+    });
+
+    it('allows exactly the published number per window, then waits for the oldest to leave it', () => {
+        let state: PaceState | undefined;
+        let now = T0;
+        const sentAt: number[] = [];
+        // Send whenever allowed: 1/s and 20/min hold at every moment.
+        while (sentAt.length < 21) {
+            now += paceDelay(state, telegramGroup, now);
+            state = recordSend(state, telegramGroup, now);
+            sentAt.push(now);
+            expect(state.recent.filter((t) => t > now - 60000).length).toBeLessThanOrEqual(20);
+            now += 1; // the next request is attempted right away
+        }
+        // 20 in the first minute, one a second; the 21st when the first leaves the window.
+        expect(sentAt[19] - sentAt[0]).toBeLessThan(19 * 1021);
+        expect(sentAt[20]).toBe(sentAt[0] + 61200);
+    });
+
+    it('keeps the stored state small (only what the longest window needs)', () => {
+        let state: PaceState | undefined;
+        for (let i = 0; i < 100; i++) {
+            state = recordSend(state, telegramGroup, T0 + i * 5000);
+        }
+        expect(state!.recent.length).toBeLessThanOrEqual(20);
+    });
+});
+
+describe('limits a service neither announces nor publishes (learned from its 429s)', () => {
+    it('keeps the spacing a 429 revealed, so the next requests do not run into it', () => {
+        let state = recordSend(undefined, [], T0);
+        state = recordAnswer(state, undefined, undefined, T0 + 5); // accepted
+        state = recordSend(state, [], T0 + 10);
+        state = recordAnswer(state, undefined, 990, T0 + 12, true); // 429: next allowed at T0 + 1002
+        expect(state.learnedGapMs).toBe(1002);
+        expect(paceDelay(state, [], T0 + 12)).toBe(990);
+        state = recordSend(state, [], T0 + 1002);
+        state = recordAnswer(state, undefined, undefined, T0 + 1010);
+        expect(paceDelay(state, [], T0 + 1010)).toBe(994); // one gap after the last send
+    });
+
+    it('learns nothing where the service states its limit (a 429 there is only its own wait)', () => {
+        let state = recordSend(undefined, [], T0);
+        state = recordAnswer(state, undefined, undefined, T0 + 5);
+        state = recordAnswer(recordSend(state, [], T0 + 10), undefined, 500, T0 + 12);
+        expect(state.learnedGapMs).toBeUndefined();
+    });
+
+    it('learns nothing from a 429 long after the last acceptance, or one asking for more than 10 s', () => {
+        let state = recordAnswer(recordSend(undefined, [], T0), undefined, undefined, T0);
+        expect(recordAnswer(recordSend(state, [], T0 + 1), undefined, 3600000, T0 + 2, true).learnedGapMs).toBeUndefined();
+        state = recordAnswer(recordSend(state, [], T0 + 30000), undefined, 500, T0 + 30002, true);
+        expect(state.learnedGapMs).toBeUndefined();
+        expect(paceDelay(state, [], T0 + 30002)).toBe(500); // the service's own wait still holds
+    });
+});
+
+describe('published windows count a request from its answer', () => {
+    it('a slow answer moves the next allowed send later by as much', () => {
+        const slack: PublishedLimit[] = [{ requests: 1, perMs: 1000 }];
+        let state = recordSend(undefined, slack, T0);
+        state = recordAnswer(state, undefined, undefined, T0 + 80); // a new connection: 80 ms
+        expect(paceDelay(state, slack, T0 + 80)).toBe(1020);
+    });
+});
+
+describe('an announced window shared by several senders', () => {
+    it('counts our own sends down, so a second sender waits before the service answers', () => {
+        let state = recordAnswer(recordSend(undefined, [], T0), { remaining: 2, resetAt: T0 + 2000 }, undefined, T0 + 5);
+        state = recordSend(state, [], T0 + 10); // remaining 1
+        state = recordSend(state, [], T0 + 11); // remaining 0, answers not back yet
+        expect(paceDelay(state, [], T0 + 12)).toBe(1988);
+    });
+
+    it('forgets a window that has reset', () => {
+        const state = recordSend(recordAnswer(undefined, { remaining: 0, resetAt: T0 + 100 }, undefined, T0), [], T0 + 200);
+        expect(state.remaining).toBeUndefined();
+        expect(paceDelay(state, [], T0 + 200)).toBe(0);
+    });
+});
+
+describe('mergePace (this runtime\'s view and the one another instance stored)', () => {
+    it('keeps the later times, every send and the fewer requests left in the same window', () => {
+        const mine: PaceState = { notBefore: T0 + 100, recent: [T0, T0 + 1000], remaining: 3, resetAt: T0 + 2000, lastSentAt: T0 + 1000 };
+        const theirs: PaceState = { notBefore: T0 + 500, recent: [T0 + 500], remaining: 1, resetAt: T0 + 2010, learnedGapMs: 300, learnedAt: T0 + 400, lastSentAt: T0 + 500 };
+        expect(mergePace(mine, theirs)).toEqual({
+            notBefore: T0 + 500,
+            recent: [T0 + 500, T0 + 1000],
+            bucket: undefined,
+            remaining: 1,
+            resetAt: T0 + 2010,
+            lastSentAt: T0 + 1000,
+            lastAcceptedAt: undefined,
+            learnedGapMs: 300,
+            learnedAt: T0 + 400,
+        });
+        expect(mergePace(undefined, theirs)).toBe(theirs);
+    });
+});
+
+describe('paceFromStored (what another instance wrote)', () => {
+    it('keeps well-formed numbers only: a missing time is not the epoch', () => {
+        expect(paceFromStored({ notBefore: 5, recent: [1, 'x', null, 2], lastAcceptedAt: null, learnedGapMs: 'long', bucket: 'b' })).toEqual({ notBefore: 5, recent: [1, 2], bucket: 'b' });
+        expect(paceFromStored('nonsense')).toBeUndefined();
+    });
+});
+
+describe('a learned spacing is forgotten a minute after the last 429 that showed it', () => {
+    it('no longer holds requests back after 60 s', () => {
+        let state = recordAnswer(recordSend(undefined, [], T0), undefined, undefined, T0);
+        state = recordAnswer(recordSend(state, [], T0 + 10), undefined, 1000, T0 + 12, true);
+        state = recordAnswer(recordSend(state, [], T0 + 1012), undefined, undefined, T0 + 1015);
+        expect(paceDelay(state, [], T0 + 1015)).toBeGreaterThan(0);
+        expect(paceDelay(state, [], T0 + 61012 + 1)).toBe(0);
+    });
+});
