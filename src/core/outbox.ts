@@ -14,7 +14,11 @@ export interface OutboxEntry {
     targetKey: string;
     instance: string;
     channel: Record<string, string>;
-    /** Position within the target's queue (enqueue time in µs plus a counter). */
+    /**
+     * Position within the target's queue: the event's own time in ms × 1000 plus a counter of the
+     * runtime that wrote it (see `nextSequence`). The same on every instance for the same events,
+     * so two instances' entries sort as the events happened, not as their runtimes handled them.
+     */
     seq: number;
     event: RelayEvent;
     message: RelayMessage;
@@ -34,6 +38,21 @@ export interface OutboxEntry {
     claimedUntil?: number;
     /** Stored with the destination's association (absent: written before, moved on first sight). */
     keyed?: boolean;
+}
+
+/**
+ * How late another instance's entry may land after its event happened: the event's handling
+ * (planning reads) plus the entry's write, on a slow database. A delivery checks its destination's
+ * backlog for older entries only once its event is this old, and the job takes an entry only then,
+ * so an older entry written on another instance is seen before a newer one goes. The cost: each
+ * delivery leaves at the earliest this long after its event (instance clocks are assumed to agree
+ * within a small part of it, as NTP keeps them).
+ */
+export const ORDER_SETTLE_MS = 750;
+
+/** When an entry's event is old enough that every older entry of its destination has landed (`settleMs` 0: no other instance handles events). */
+export function orderSettledAt(entry: Pick<OutboxEntry, 'seq'>, settleMs = ORDER_SETTLE_MS): number {
+    return Math.floor(entry.seq / 1000) + settleMs;
 }
 
 /** Added to a claim's lease beyond the requests it covers: clock skew between instances, settling. */
@@ -67,10 +86,14 @@ export interface DeadLetter {
 
 let sequenceCounter = 0;
 
-/** A sequence number that grows with time and, within one runtime, with every call. */
-export function nextSequence(now: number): number {
+/**
+ * A sequence number for an event at `at` (ms): the event's time, then, within one runtime and one
+ * millisecond, the order of the calls. Events of the same millisecond on two instances sort by
+ * their counters (arbitrary, but the same for every reader).
+ */
+export function nextSequence(at: number): number {
     sequenceCounter = (sequenceCounter + 1) % 1000;
-    return now * 1000 + sequenceCounter;
+    return at * 1000 + sequenceCounter;
 }
 
 /** Short stable hash of a target key, for entry ids and association keys (stored: keep the format). */
@@ -98,24 +121,24 @@ export function claimedByOther(entry: OutboxEntry, runtimeId: string, now: numbe
     return entry.claimedBy !== undefined && entry.claimedBy !== runtimeId && (entry.claimedUntil || 0) > now;
 }
 
-/** The queues whose oldest entry is due now and not held by another runtime (nor by `heldHere`, this runtime's lines). */
-export function dueQueues(entries: OutboxEntry[], runtimeId: string, now: number, heldHere: (id: string) => boolean = () => false): OutboxEntry[][] {
+/** The queues whose oldest entry is due now (its retry time and its order settle time passed) and not held by another runtime (nor by `heldHere`, this runtime's lines). */
+export function dueQueues(entries: OutboxEntry[], runtimeId: string, now: number, heldHere: (id: string) => boolean = () => false, settleMs = ORDER_SETTLE_MS): OutboxEntry[][] {
     const due: OutboxEntry[][] = [];
     queuesByTarget(entries).forEach((queue) => {
         const head = queue[0];
-        if (head.nextAttemptAt <= now && !claimedByOther(head, runtimeId, now) && !heldHere(head.id)) {
+        if (head.nextAttemptAt <= now && orderSettledAt(head, settleMs) <= now && !claimedByOther(head, runtimeId, now) && !heldHere(head.id)) {
             due.push(queue);
         }
     });
     return due;
 }
 
-/** When the job should run next: the earliest head that is not due yet, or undefined. */
-export function nextWakeUp(entries: OutboxEntry[], now: number): number | undefined {
+/** When the job should run next: the earliest head that is not due yet (retry, settle or another's claim), or undefined. */
+export function nextWakeUp(entries: OutboxEntry[], now: number, settleMs = ORDER_SETTLE_MS): number | undefined {
     let earliest: number | undefined;
     queuesByTarget(entries).forEach((queue) => {
         const head = queue[0];
-        const at = Math.max(head.nextAttemptAt, head.claimedUntil && head.claimedUntil > now ? head.claimedUntil : 0);
+        const at = Math.max(head.nextAttemptAt, orderSettledAt(head, settleMs), head.claimedUntil && head.claimedUntil > now ? head.claimedUntil : 0);
         if (earliest === undefined || at < earliest) {
             earliest = at;
         }

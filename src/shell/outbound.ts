@@ -34,13 +34,14 @@ export class OutboundRelay {
     constructor(private readonly configStore: ConfigStore, private readonly pipeline: DeliveryPipeline) {}
 
     public async handle(event: RelayEvent, message: IMessage, acc: OutboundAccessors): Promise<void> {
+        const at = eventTime(event, message, Date.now());
         const previous = this.arrival;
         let planned!: () => void;
         this.arrival = new Promise<void>((resolve) => (planned = resolve));
         let delivered: Promise<void> | undefined;
         try {
             await previous;
-            const submitted = await this.plan(event, message, acc);
+            const submitted = await this.plan(event, message, at, acc);
             delivered = submitted && submitted.done;
         } finally {
             planned();
@@ -49,7 +50,7 @@ export class OutboundRelay {
     }
 
     /** Plans the event and submits its deliveries (taking their places synchronously); undefined when nothing goes out. */
-    private async plan(event: RelayEvent, message: IMessage, acc: OutboundAccessors): Promise<{ done: Promise<void> } | undefined> {
+    private async plan(event: RelayEvent, message: IMessage, at: number, acc: OutboundAccessors): Promise<{ done: Promise<void> } | undefined> {
         const settings = await this.configStore.current(acc.read);
         const { active, siteUrl } = settings;
         if (!active || active.config.routes.length === 0 || !message.id) {
@@ -83,6 +84,18 @@ export class OutboundRelay {
             relayMessage.threadId && tracked ? readMessageMap(reader, relayMessage.threadId) : undefined,
         ]);
         // Wrapped: an async function would otherwise wait for the deliveries, holding up the next event.
-        return { done: this.pipeline.submit(plans, relayMessage, existing, parent, settings, acc) };
+        return { done: this.pipeline.submit(plans, relayMessage, at, existing, parent, settings, acc) };
     }
+}
+
+/**
+ * When the event happened, by the server's own record, the same on every instance: a message's
+ * creation time (`ts`), an edit's `editedAt` (else `_updatedAt`); a delete carries no time of its
+ * own, so its arrival here. Never later than `now` (another instance's clock running ahead would
+ * only delay the delivery) — the pipeline orders each destination's entries by it.
+ */
+export function eventTime(event: RelayEvent, message: IMessage, now: number): number {
+    const stamp = event === 'sent' ? message.createdAt : event === 'edited' ? message.editedAt || message.updatedAt : undefined;
+    const ms = stamp ? new Date(stamp).getTime() : NaN;
+    return Number.isFinite(ms) ? Math.min(ms, now) : now;
 }

@@ -1,7 +1,7 @@
-import { IHttp, ILogger, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
+import { IHttp, ILogger, IModify, IPersistence, IPersistenceRead, IRead } from '@rocket.chat/apps-engine/definition/accessors';
 
-import { CLAIM_MARGIN_MS, claimedByOther, claimLeaseMs, DeadLetter, dueQueues, mayGoAhead, nextSequence, nextWakeUp, OutboxEntry, queuesByTarget, targetHash } from '../core/outbox';
 import { RelayInstance } from '../core/config';
+import { CLAIM_MARGIN_MS, claimedByOther, claimLeaseMs, DeadLetter, dueQueues, mayGoAhead, nextSequence, nextWakeUp, ORDER_SETTLE_MS, orderSettledAt, OutboxEntry, queuesByTarget, targetHash } from '../core/outbox';
 import { RelayMessage } from '../core/message';
 import { mergePace } from '../core/pacing';
 import { ActiveConfig, DeliveryPlan } from '../core/relay';
@@ -15,7 +15,8 @@ import { expireRecords, MAINTENANCE_EVERY_MS } from './upkeep';
 import { DeliveryCounters } from './records/counters';
 import { readPace, savePace } from './records/pace';
 import { mergeRemoteIds, MessageMapRecord, readMessageMap, removeMessageMap, saveMessageMap } from './records/messageMap';
-import { clearContended, isContended, listDestination, listOutbox, markContended, rekeyOutboxEntry, removeDeadLetter, removeOutboxEntry, saveDeadLetter, saveOutboxEntry } from './records/outbox';
+import { listDestination, listOutbox, rekeyOutboxEntry, removeDeadLetter, removeOutboxEntry, saveDeadLetter, saveOutboxEntry } from './records/outbox';
+import { listRuntimePresence, removeRuntimePresence, saveRuntimePresence } from './records/presence';
 
 export const OUTBOX_PROCESSOR_ID = 'relay-bridge-outbox';
 
@@ -37,6 +38,14 @@ const JOB_RUN_BUDGET_MS = 5000;
 /** Entries of one destination claimed together by one job run. */
 const CLAIM_BATCH = 100;
 
+/** A runtime that handled a message event counts as present this long (renewed at most every PRESENCE_RENEW_MS while it handles events). */
+const PRESENCE_LEASE_MS = 10 * 60 * 1000;
+const PRESENCE_RENEW_MS = 60 * 1000;
+/** How stale this runtime's view of the others may get while it handles events (one read at most this often). */
+const PRESENCE_READ_MS = 1000;
+
+const sleep = (ms: number) => (ms > 0 ? new Promise<void>((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
+
 export interface PipelineAccess {
     read: IRead;
     http: IHttp;
@@ -51,8 +60,20 @@ interface Line {
     waiting: Array<() => void>;
     /** Entries this line holds (written ahead, waiting, in flight, or delivered and not yet removed). */
     ids: Set<string>;
+    /** Entries this line delivered and let go: a backlog read from before their removal still lists them. */
+    passed: Set<string>;
     /** An entry of this line was left to the backlog: everything behind it waits there too. */
     blocked: boolean;
+    /** The line's latest read of its destination's backlog (one at a time; a read serves every entry settled when it started). */
+    read?: BacklogRead;
+    /** The read queued behind one in flight that started too early for some entry. */
+    queued?: Promise<OutboxEntry[]>;
+}
+
+interface BacklogRead {
+    startedAt: number;
+    done: boolean;
+    result: Promise<OutboxEntry[]>;
 }
 
 /** What became of one delivery. `sent`: delivered, entry still stored until its remote ids are. `left`: waits in the backlog. `done`: entry removed (nothing to do, or dead-lettered). */
@@ -79,11 +100,15 @@ interface RunContext {
  * runtime) before it waits or is attempted, and removed only after its remote ids are stored. If
  * the runtime dies, the claim runs out and the job — on any instance — delivers it.
  *
- * Order per destination, across instances: after writing, an idle line reads the destination's
- * backlog; a delivery goes ahead only when every older entry is held by this runtime's line for
- * that destination. Otherwise it is released to the backlog, which the job works strictly in
- * order, and the destination is flagged contended, which a busy line's deliveries check instead
- * of reading the backlog (that would return every entry the line wrote ahead, each time).
+ * Order per destination, across instances: entries are numbered by their event's own time (the
+ * message's creation or edit time; a delete's arrival), the same on every instance. Once its event
+ * is ORDER_SETTLE_MS old — every older entry of any instance has landed by then — a delivery reads
+ * its destination's backlog and goes ahead only when every older entry is held by this runtime's
+ * line for that destination. Otherwise it is released to the backlog, which the job works strictly
+ * in order, and everything behind it in the line follows. The wait runs from the submission, for
+ * all of a line's deliveries at once, and one read serves every delivery settled when it started.
+ * A runtime that sees no other runtime present (none handled an event within PRESENCE_LEASE_MS)
+ * does not wait: it checks right after its write, as one instance alone needs no more.
  */
 export class DeliveryPipeline {
     /** Identifies this runtime in claims and counter records. */
@@ -102,6 +127,8 @@ export class DeliveryPipeline {
     private runStartedAt = 0;
     private scheduledFor = 0;
     private maintainedAt = 0;
+    private announcedAt = 0;
+    private presence?: { readAt: number; others: Promise<boolean> };
 
     constructor(private readonly configStore: ConfigStore, private readonly logger: () => ILogger) {}
 
@@ -114,14 +141,43 @@ export class DeliveryPipeline {
         this.held.clear();
         this.fresh.clear();
         this.paces.clear();
+        this.announcedAt = 0;
+        this.presence = undefined;
     }
 
-    /** A new entry for a delivery, claimed by this runtime when `claimFor` (its request timeout) is given. */
-    public newEntry(fields: Pick<OutboxEntry, 'targetKey' | 'instance' | 'channel' | 'event' | 'message' | 'rendered'> & Partial<OutboxEntry>, claimFor?: number): OutboxEntry {
+    /**
+     * Whether other runtimes handled message events lately (read at most every
+     * PRESENCE_READ_MS); `announce`: this runtime handles one, so it records its own presence (a
+     * write at most every PRESENCE_RENEW_MS). Unknown (storage failed) counts as present.
+     */
+    private othersPresent(acc: PipelineAccess, announce: boolean): Promise<boolean> {
         const now = Date.now();
-        const seq = nextSequence(now);
+        if (announce && now - this.announcedAt >= PRESENCE_RENEW_MS) {
+            this.announcedAt = now;
+            saveRuntimePresence(acc.persistence, { runtimeId: this.runtimeId, until: now + PRESENCE_LEASE_MS }).catch(() => (this.announcedAt = 0));
+        }
+        if (!this.presence || now - this.presence.readAt >= PRESENCE_READ_MS) {
+            const others = listRuntimePresence(acc.read.getPersistenceReader()).then(
+                async (all) => {
+                    const at = Date.now();
+                    const gone = all.filter((p) => p.until < at && p.runtimeId !== this.runtimeId);
+                    await Promise.all(gone.map((p) => removeRuntimePresence(acc.persistence, p.runtimeId))).catch(() => undefined);
+                    return all.some((p) => p.runtimeId !== this.runtimeId && p.until >= at);
+                },
+                () => true,
+            );
+            this.presence = { readAt: now, others };
+        }
+        return this.presence.others;
+    }
+
+    /** A new entry for a delivery of an event at `at` (default now), claimed by this runtime when `claimFor` (its request timeout) is given. */
+    public newEntry(fields: Pick<OutboxEntry, 'targetKey' | 'instance' | 'channel' | 'event' | 'message' | 'rendered'> & Partial<OutboxEntry>, claimFor?: number, at?: number): OutboxEntry {
+        const now = Date.now();
+        const seq = nextSequence(at !== undefined ? at : now);
         return {
-            id: `${targetHash(fields.targetKey)}-${seq}`,
+            // The runtime in the id: two instances may number events of one millisecond alike.
+            id: `${targetHash(fields.targetKey)}-${seq}-${this.runtimeId.slice(-6)}`,
             seq,
             partsDone: 0,
             remoteIds: [],
@@ -134,38 +190,40 @@ export class DeliveryPipeline {
     }
 
     /**
-     * The message event: one delivery per plan. Must be called in arrival order; it takes the
-     * deliveries' places in their lines before it returns (synchronously), then runs them.
+     * The message event (`at`: its time, see `eventTime` in outbound.ts): one delivery per plan.
+     * Must be called in arrival order; it takes the deliveries' places in their lines before it
+     * returns (synchronously), then runs them.
      */
-    public submit(plans: DeliveryPlan[], message: RelayMessage, existing: MessageMapRecord | undefined, parent: MessageMapRecord | undefined, settings: CurrentSettings, acc: PipelineAccess): Promise<void> {
+    public submit(plans: DeliveryPlan[], message: RelayMessage, at: number, existing: MessageMapRecord | undefined, parent: MessageMapRecord | undefined, settings: CurrentSettings, acc: PipelineAccess): Promise<void> {
         const ctx: RunContext = { active: settings.active, settings, files: new Map(), acc, existing, parent };
         const entries = plans
             .filter((plan) => message.event === 'sent' || plan.instance.trackEdits) // track_edits: false → new messages only
-            .map((plan) => this.newEntry({ targetKey: plan.key, instance: plan.instance.name, channel: plan.channel, event: message.event, message, rendered: plan.rendered }, plan.instance.timeoutMs || DEFAULT_TIMEOUT_MS));
+            .map((plan) => this.newEntry({ targetKey: plan.key, instance: plan.instance.name, channel: plan.channel, event: message.event, message, rendered: plan.rendered }, plan.instance.timeoutMs || DEFAULT_TIMEOUT_MS, at));
+        const others = entries.length > 0 ? this.othersPresent(acc, true) : Promise.resolve(false);
         const runs = entries.map((entry, i) => {
             const line = this.lineFor(entry.targetKey);
-            // An idle line reads its destination's backlog; a busy one (it holds older entries,
-            // which any other instance's delivery sees and then flags) reads only the flag.
-            const idle = line.ids.size === 0;
             line.ids.add(entry.id);
             this.held.add(entry.id);
             const reader = acc.read.getPersistenceReader();
-            // Written ahead, before the delivery waits: a killed runtime leaves it to the job.
-            const written: Promise<{ backlog: OutboxEntry[]; contended: boolean }> = saveOutboxEntry(acc.persistence, entry)
-                .then(async () => (idle ? { backlog: await listDestination(reader, entry.targetKey), contended: false } : { backlog: [], contended: await isContended(reader, entry.targetKey) }))
+            // Written ahead, before the delivery waits: a killed runtime leaves it to the job. The
+            // backlog is read once every older entry of any instance has landed (its settle time;
+            // with no other runtime present, right after the write).
+            const checked: Promise<OutboxEntry[]> = saveOutboxEntry(acc.persistence, entry)
+                .then(async () => {
+                    const since = (await others) ? orderSettledAt(entry) : Date.now();
+                    await sleep(since - Date.now());
+                    return this.readBacklog(line, since, reader, entry.targetKey);
+                })
                 .catch((e) => {
                     // Storage refused: deliver anyway (in order within this runtime) rather than drop it.
                     acc.logger.warn(`delivery ${message.event} ${message.id} → ${entry.instance} not written ahead: ${e instanceof Error ? e.message : String(e)}`);
-                    return { backlog: [], contended: false };
+                    return [];
                 });
             return this.inLine(line, plans[i].instance.maxInFlight || 1, async (): Promise<Outcome> => {
-                const { backlog, contended } = await written;
-                const foreign = !mayGoAhead(entry, backlog, (id) => line.ids.has(id));
-                if (line.blocked || contended || foreign) {
+                const backlog = await checked;
+                const foreign = !mayGoAhead(entry, backlog, (id) => line.ids.has(id) || line.passed.has(id));
+                if (line.blocked || foreign) {
                     line.blocked = true; // newer deliveries in this line must not overtake it
-                    if (foreign) {
-                        await markContended(acc.persistence, entry.targetKey); // busy lines elsewhere must stop too
-                    }
                     await this.release(entry, acc);
                     return { kind: 'left' };
                 }
@@ -262,8 +320,8 @@ export class DeliveryPipeline {
         if (decision.action === 'retry') {
             acc.logger.warn(`${what}; retrying`);
             this.counters.count(entry.targetKey, entry.instance, 'retried', result.error);
+            // Stays in the backlog, older than what follows: every line that reads it queues behind it.
             await saveOutboxEntry(acc.persistence, { ...updated, nextAttemptAt: decision.at });
-            await markContended(acc.persistence, entry.targetKey); // every instance's line now queues behind it
             await this.scheduleAt(decision.at, acc.modify);
             return { kind: 'left' };
         }
@@ -355,7 +413,7 @@ export class DeliveryPipeline {
         }
         const claimed = { ...before, claimedBy: this.runtimeId, claimedUntil: Date.now() + claimLeaseMs(timeoutMs) };
         await saveOutboxEntry(acc.persistence, claimed);
-        await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+        await sleep(SETTLE_MS);
         const stored = await find();
         if (stored && stored.claimedBy === this.runtimeId) {
             entry.claimedUntil = claimed.claimedUntil;
@@ -418,16 +476,50 @@ export class DeliveryPipeline {
     private letGo(entry: OutboxEntry): void {
         this.held.delete(entry.id);
         const line = this.lines.get(entry.targetKey);
-        if (line) {
-            line.ids.delete(entry.id);
+        if (line && line.ids.delete(entry.id)) {
+            line.passed.add(entry.id);
             this.dropIfIdle(entry.targetKey, line);
         }
+    }
+
+    /**
+     * The destination's backlog as read at `since` or later. One read at a time per line: one
+     * started late enough is shared; otherwise the next starts when the one in flight ends (a
+     * burst costs a read per database round trip, not per delivery).
+     */
+    private readBacklog(line: Line, since: number, reader: IPersistenceRead, targetKey: string): Promise<OutboxEntry[]> {
+        const current = line.read;
+        if (current && current.startedAt >= since) {
+            return current.result;
+        }
+        const start = (): Promise<OutboxEntry[]> => {
+            const read: BacklogRead = { startedAt: Date.now(), done: false, result: listDestination(reader, targetKey) };
+            read.result.then(
+                () => (read.done = true),
+                () => (read.done = true),
+            );
+            line.read = read;
+            return read.result;
+        };
+        if (!current || current.done) {
+            return start();
+        }
+        if (!line.queued) {
+            line.queued = current.result.then(
+                () => undefined,
+                () => undefined,
+            ).then(() => {
+                line.queued = undefined;
+                return start();
+            });
+        }
+        return line.queued;
     }
 
     private lineFor(key: string): Line {
         let line = this.lines.get(key);
         if (!line) {
-            line = { inFlight: 0, waiting: [], ids: new Set(), blocked: false };
+            line = { inFlight: 0, waiting: [], ids: new Set(), passed: new Set(), blocked: false };
             this.lines.set(key, line);
         }
         return line;
@@ -498,11 +590,12 @@ export class DeliveryPipeline {
         }
         const ctx: RunContext = { active: settings.active, settings, files: new Map(), acc };
         const heldHere = (id: string) => this.held.has(id);
+        const settleMs = (await this.othersPresent(acc, false)) ? ORDER_SETTLE_MS : 0;
         // Destinations are independent: work their backlogs at the same time, each strictly in order.
-        await Promise.all(dueQueues(entries, this.runtimeId, Date.now(), heldHere).map((queue) => this.workQueue(queue, ctx)));
+        await Promise.all(dueQueues(entries, this.runtimeId, Date.now(), heldHere, settleMs).map((queue) => this.workQueue(queue, ctx, settleMs)));
         const now = Date.now();
         const waiting = (await listOutbox(reader)).filter((e) => !heldHere(e.id));
-        const next = nextWakeUp(waiting, now);
+        const next = nextWakeUp(waiting, now, settleMs);
         if (next !== undefined) {
             // Another instance's live claim: look again soon, it may finish long before its lease ends.
             await this.scheduleAt(Math.min(next, now + CONTENDED_POLL_MS), acc.modify);
@@ -510,16 +603,17 @@ export class DeliveryPipeline {
     }
 
     /** Claims a due prefix of one destination's backlog (write, settle, read back) and delivers it in order. */
-    private async workQueue(queue: OutboxEntry[], ctx: RunContext): Promise<void> {
+    private async workQueue(queue: OutboxEntry[], ctx: RunContext, settleMs: number): Promise<void> {
         const { acc } = ctx;
         const now = Date.now();
         const instance = ctx.active && ctx.active.config.instances.get(queue[0].instance);
         const timeoutMs = (instance && instance.timeoutMs) || DEFAULT_TIMEOUT_MS;
         const prefix: OutboxEntry[] = [];
         for (const entry of queue.slice(0, CLAIM_BATCH)) {
-            if (entry.nextAttemptAt > now || this.held.has(entry.id) || claimedByOther(entry, this.runtimeId, now)) {
-                // Waits for its retry time, or a line (here or on another instance) wrote it and is
-                // checking its place: everything behind it waits too.
+            if (entry.nextAttemptAt > now || orderSettledAt(entry, settleMs) > now || this.held.has(entry.id) || claimedByOther(entry, this.runtimeId, now)) {
+                // Waits for its retry time or for older entries of other instances to land, or a
+                // line (here or on another instance) wrote it and is checking its place:
+                // everything behind it waits too.
                 break;
             }
             prefix.push({ ...entry, claimedBy: this.runtimeId, claimedUntil: now + claimLeaseMs(timeoutMs) });
@@ -528,7 +622,7 @@ export class DeliveryPipeline {
             return;
         }
         await Promise.all(prefix.map((entry) => saveOutboxEntry(acc.persistence, entry)));
-        await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+        await sleep(SETTLE_MS);
         const backlog = queuesByTarget(await listDestination(acc.read.getPersistenceReader(), queue[0].targetKey)).get(queue[0].targetKey) || [];
         // Ours: the run of oldest entries still claimed by this runtime (a racing instance's claim won elsewhere).
         const mine: OutboxEntry[] = [];
@@ -570,9 +664,6 @@ export class DeliveryPipeline {
         }
         if (backlog.length > mine.length) {
             this.rerun = true; // more arrived (or were beyond the batch): go round again
-        } else {
-            // Worked off: lines may go ahead again (one released meanwhile scheduled another run).
-            await clearContended(acc.persistence, queue[0].targetKey);
         }
     }
 
@@ -585,7 +676,7 @@ export class DeliveryPipeline {
         const old = letter.entry;
         const entry = this.newEntry({ targetKey: old.targetKey, instance: old.instance, channel: old.channel, event: old.event, message: old.message, rendered: old.rendered, partsDone: old.partsDone, remoteIds: old.remoteIds, carried: old.carried });
         await saveOutboxEntry(persistence, entry);
-        await this.scheduleAt(Date.now(), modify);
+        await this.scheduleAt(orderSettledAt(entry), modify);
         return true;
     }
 

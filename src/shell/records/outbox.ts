@@ -11,7 +11,6 @@ import { DeadLetter, OutboxEntry, targetHash } from '../../core/outbox';
 
 const OUTBOX = new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, 'relay-bridge:outbox');
 const DEAD = new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, 'relay-bridge:dead-letter');
-const CONTENDED = new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, 'relay-bridge:outbox-contended');
 
 function destinationKey(targetKey: string): RocketChatAssociationRecord {
     return new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `outbox-destination:${targetHash(targetKey)}`);
@@ -53,28 +52,6 @@ export async function rekeyOutboxEntry(persistence: IPersistence, entry: OutboxE
     const keyed = { ...entry, keyed: true };
     await saveOutboxEntry(persistence, keyed);
     return keyed;
-}
-
-function contendedKeys(targetKey: string): RocketChatAssociationRecord[] {
-    return [CONTENDED, new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `outbox-contended:${targetHash(targetKey)}`)];
-}
-
-/**
- * A destination's backlog has entries a runtime's line must not overtake (a retry waiting, or a
- * delivery another instance released behind this one's): one small record per destination, so a
- * busy line checks it per delivery without reading the whole backlog.
- */
-export async function isContended(reader: IPersistenceRead, targetKey: string): Promise<boolean> {
-    const found = await reader.readByAssociations(contendedKeys(targetKey));
-    return !!(found && found.length);
-}
-
-export async function markContended(persistence: IPersistence, targetKey: string): Promise<void> {
-    await persistence.updateByAssociations(contendedKeys(targetKey), { targetKey, at: Date.now() }, true);
-}
-
-export async function clearContended(persistence: IPersistence, targetKey: string): Promise<void> {
-    await persistence.removeByAssociations(contendedKeys(targetKey));
 }
 
 export async function listDeadLetters(reader: IPersistenceRead): Promise<DeadLetter[]> {

@@ -1,4 +1,8 @@
-import { CLAIM_MARGIN_MS, claimLeaseMs, claimedByOther, dueQueues, mayGoAhead, nextSequence, nextWakeUp, OutboxEntry, queuesByTarget, targetHash } from '../../../src/core/outbox';
+import { CLAIM_MARGIN_MS, claimLeaseMs, claimedByOther, dueQueues, mayGoAhead, nextSequence, nextWakeUp, ORDER_SETTLE_MS, orderSettledAt, OutboxEntry, queuesByTarget, targetHash } from '../../../src/core/outbox';
+
+/** The fixtures' entries have events at time 0: their times here count from when they are settled. */
+const S = ORDER_SETTLE_MS;
+const settledFixture = (e: OutboxEntry): OutboxEntry => ({ ...e, nextAttemptAt: e.nextAttemptAt + S, ...(e.claimedUntil !== undefined ? { claimedUntil: e.claimedUntil + S } : {}) });
 
 function entry(targetKey: string, seq: number, fields: Partial<OutboxEntry> = {}): OutboxEntry {
     return {
@@ -35,7 +39,15 @@ describe('outbox queues', () => {
         ['our own claim does not block us', [entry('a', 1, { claimedBy: 'me', claimedUntil: 500 })], 100, ['a']],
         ['targets are independent', [entry('a', 1, { nextAttemptAt: 500 }), entry('b', 2)], 100, ['b']],
     ])('%s', (_label, entries, now, due) => {
-        expect(dueQueues(entries, 'me', now).map((q) => q[0].targetKey)).toEqual(due);
+        expect(dueQueues((entries as OutboxEntry[]).map(settledFixture), 'me', now + S).map((q) => q[0].targetKey)).toEqual(due);
+    });
+
+    it('a head whose event is younger than ORDER_SETTLE_MS waits (another instance may still write an older entry), and the job wakes up then', () => {
+        const young = entry('a', nextSequence(10000), { nextAttemptAt: 0 });
+        expect(orderSettledAt(young)).toBe(10000 + S);
+        expect(dueQueues([young], 'me', 10000 + S - 1)).toEqual([]);
+        expect(dueQueues([young], 'me', 10000 + S).length).toBe(1);
+        expect(nextWakeUp([young], 10000)).toBe(10000 + S);
     });
 
     it.each([
@@ -44,7 +56,7 @@ describe('outbox queues', () => {
         ['entries behind a head do not count', [entry('a', 1, { nextAttemptAt: 300 }), entry('a', 2, { nextAttemptAt: 10 })], 300],
         ['a claimed head wakes up when the claim expires', [entry('a', 1, { nextAttemptAt: 0, claimedBy: 'x', claimedUntil: 900 })], 900],
     ])('%s', (_label, entries, expected) => {
-        expect(nextWakeUp(entries as OutboxEntry[], 100)).toBe(expected);
+        expect(nextWakeUp((entries as OutboxEntry[]).map(settledFixture), 100 + S)).toBe(expected === undefined ? undefined : (expected as number) + S);
     });
 
     it('claims are only "other" while they last', () => {
@@ -82,6 +94,6 @@ describe('write-ahead ordering and claim leases', () => {
     });
 
     it("this runtime's lines keep the job off their destinations", () => {
-        expect(dueQueues([entry('a', 1, { id: 'held' }), entry('b', 1, { id: 'free' })], 'me', 100, (id) => id === 'held').map((q) => q[0].id)).toEqual(['free']);
+        expect(dueQueues([entry('a', 1, { id: 'held' }), entry('b', 1, { id: 'free' })], 'me', 100 + S, (id) => id === 'held').map((q) => q[0].id)).toEqual(['free']);
     });
 });

@@ -109,7 +109,7 @@ function instance(store: SharedStore, receiver: Receiver, latencyMs: number) {
             room: { id: 'GENERAL', name: 'general', kind: 'channel' },
             relay: { server: 'test', hops: 0 },
         };
-        return pipeline.submit(planDeliveries(settings.active!, message), message, undefined, undefined, settings, acc);
+        return pipeline.submit(planDeliveries(settings.active!, message), message, Date.now(), undefined, undefined, settings, acc);
     };
     const runJob = () => pipeline.process(acc.read, acc.modify, acc.http, acc.persistence);
     return { pipeline, event, runJob, jobs };
