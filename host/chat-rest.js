@@ -1,6 +1,8 @@
 // The REST routes another server's Relay Bridge calls to post into this one with a chosen message
 // id: chat.sendMessage and chat.getMessage (apps/meteor/app/api/server/v1/chat.ts, schema in
-// packages/rest-typings/src/v1/chat.ts; functions/sendMessage.ts; RocketChat/Rocket.Chat).
+// packages/rest-typings/src/v1/chat.ts; functions/sendMessage.ts; RocketChat/Rocket.Chat), and
+// the room lookups that turn a `#channel`/`@user` into the room id they need: rooms.info
+// (api/v1/rooms.ts) and im.create (api/v1/im.ts, server/methods/createDirectMessage.ts).
 // Mounted by AppsRestApi, which authenticates (X-User-Id + X-Auth-Token) and turns a thrown error
 // into the server's 400 `{ success: false, error, errorType }`. Rules in docs/HOST-FIDELITY.md.
 'use strict';
@@ -69,4 +71,48 @@ function getMessage(host, { queryParams, user }, result) {
     return result.success({ message: restMessage(stored) });
 }
 
-module.exports = { sendMessage, getMessage };
+/** A room as the REST answers show it (the fields a client reads). */
+function restRoom(host, room) {
+    const out = { _id: room.id, t: room.type, usersCount: room.userIds.length, ts: room.createdAt };
+    if (room.type === 'd') out.usernames = room.userIds.map((id) => host.state.requireUser(id).username);
+    else Object.assign(out, { name: room.slugifiedName, fname: room.displayName });
+    return out;
+}
+
+/**
+ * rooms.info: findRoomByIdOrName (roomId, else roomName matched exactly: Rooms.findOneByName, so
+ * no `#`; direct rooms have no name), archived refused, then canAccessRoomAsync (a public room,
+ * or a member) else `failure('not-allowed', 'Not Allowed')`.
+ */
+function roomsInfo(host, { queryParams, user }, result, MeteorError) {
+    const { roomId, roomName } = queryParams;
+    if (!roomId && !roomName) throw new MeteorError('error-roomid-param-not-provided', 'The parameter "roomId" or "roomName" is required');
+    let room;
+    if (roomId) room = host.state.rooms.get(String(roomId));
+    else for (const candidate of host.state.rooms.values()) if (candidate.type !== 'd' && candidate.slugifiedName === String(roomName)) room = candidate;
+    if (!room) throw new MeteorError('error-room-not-found', 'The required "roomId" or "roomName" param provided does not match any channel');
+    if (room.archived) throw new MeteorError('error-room-archived', `The channel, ${room.slugifiedName}, is archived`);
+    if (room.type !== 'c' && !room.userIds.includes(user.id)) return result.failure('not-allowed', 'Not Allowed');
+    return result.success({ room: restRoom(host, room) });
+}
+
+/**
+ * im.create / dm.create: `username` or `usernames` (isDmCreateProps); createDirectMessage finds or
+ * creates the direct room of the caller and those users (a two-person room's id is their sorted
+ * ids joined); an unknown user is `error-invalid-user`. Answers `{ room: { ...room, _id: rid } }`.
+ */
+function imCreate(host, { bodyParams, user }, result, MeteorError) {
+    const single = typeof bodyParams.username === 'string';
+    const listed = typeof bodyParams.usernames === 'string';
+    const extra = Object.keys(bodyParams).find((key) => !['username', 'usernames', 'excludeSelf'].includes(key));
+    if (single === listed || extra) return result.failure('must match exactly one schema in oneOf', 'invalid-params');
+    const names = single ? [bodyParams.username] : bodyParams.usernames.split(',').map((name) => name.trim());
+    const others = names.filter((name) => name !== user.username).map((name) => host.state.findUserByUsername(name));
+    if (others.some((other) => !other)) throw new MeteorError('error-invalid-user', 'Invalid user');
+    const ids = [user.id, ...others.map((other) => other.id)].sort();
+    const room = host.state.rooms.get(ids.join('')) || host.state.createRoom({ id: ids.join(''), name: '', kind: 'direct', creatorId: user.id, memberIds: ids });
+    const shown = restRoom(host, room);
+    return result.success({ room: { ...shown, rid: shown._id } });
+}
+
+module.exports = { sendMessage, getMessage, roomsInfo, imCreate };
