@@ -11,7 +11,7 @@ describe('two servers relaying one room to each other with rocketchat targets', 
     let b: LocalHost;
 
     const texts = (host: LocalHost, roomId: string) => host.state.messagesInRoom(roomId).map((m: { text: string }) => m.text);
-    const peerConfig = (peer: LocalHost, destination: Record<string, string> = { room_id: 'GENERAL' }) => JSON.stringify({
+    const peerConfig = (peer: LocalHost, destination: Record<string, unknown> = { room_id: 'GENERAL' }) => JSON.stringify({
         instances: {
             // The admin account may not impersonate (message-impersonate is bot/app only): names go into the text.
             peer: { type: 'rocketchat', server_url: peer.siteUrl, username: 'admin', password: 'admin', ...destination, avatar: false },
@@ -73,6 +73,21 @@ describe('two servers relaying one room to each other with rocketchat targets', 
         expect([kept(a), kept(b)]).toEqual([['GENERAL'], ['GENERAL']]);
         const copy = b.state.messagesInRoom('GENERAL').find((m: { text: string }) => m.text.includes('channel 1 from A'));
         expect(copy.id).toMatch(/^rbm_1_rb-[a-z0-9]+_[A-Za-z0-9]{17}$/);
+        expect(a.appErrors()).toEqual([]);
+        expect(b.appErrors()).toEqual([]);
+    });
+
+    it('with upload_files: false a file travels as a link inside the marked message: once per side, nothing comes back', async () => {
+        await a.updateSetting('relay_config', peerConfig(b, { channel: '#general', upload_files: false }));
+        await b.updateSetting('relay_config', peerConfig(a, { channel: '#general', upload_files: false }));
+        const count = (host: LocalHost, text: string) => texts(host, 'GENERAL').filter((t: string) => t.includes(text)).length;
+        a.uploadFile({ roomId: 'GENERAL', name: 'report.pdf', type: 'application/pdf', bytes: Buffer.from('%PDF-1.4 report'), text: 'the report' });
+        await eventually(() => count(b, 'the report') === 1, 15000, 'the file message on B');
+        await settled();
+        expect([count(a, 'the report'), count(b, 'the report')]).toEqual([1, 1]);
+        const copy = b.state.messagesInRoom('GENERAL').find((m: { text: string }) => m.text.includes('the report'));
+        expect(copy.id).toMatch(/^rbm_1_rb-[a-z0-9]+_[A-Za-z0-9]{17}$/);
+        expect(JSON.stringify(copy.attachments)).toContain('report.pdf');
         expect(a.appErrors()).toEqual([]);
         expect(b.appErrors()).toEqual([]);
     });
