@@ -155,6 +155,8 @@ class AppsRestApi {
         route('post', '/api/v1/chat.sendMessage', { authRequired: true }, (ctx) => chatRest.sendMessage(this.host, ctx, result));
         route('get', '/api/v1/chat.getMessage', { authRequired: true }, (ctx) => chatRest.getMessage(this.host, ctx, result));
         route('get', '/api/v1/rooms.info', { authRequired: true }, (ctx) => chatRest.roomsInfo(this.host, ctx, result, MeteorError));
+        route('post', '/api/v1/rooms.media/:rid', { authRequired: true, multipart: true }, (ctx) => chatRest.roomsMedia(this.host, ctx, result, readUpload));
+        route('post', '/api/v1/rooms.mediaConfirm/:rid/:fileId', { authRequired: true }, (ctx) => chatRest.roomsMediaConfirm(this.host, ctx, result, MeteorError));
         for (const path of ['/api/v1/im.create', '/api/v1/dm.create']) route('post', path, { authRequired: true }, (ctx) => chatRest.imCreate(this.host, ctx, result, MeteorError));
         route('get', '/api/apps/:id', appRoute, (ctx) => this.getApp(ctx));
         route('post', '/api/apps/:id', { ...appRoute, multipart: true }, (ctx) => this.update(ctx));

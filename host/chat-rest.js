@@ -115,4 +115,53 @@ function imCreate(host, { bodyParams, user }, result, MeteorError) {
     return result.success({ room: { ...shown, rid: shown._id } });
 }
 
-module.exports = { sendMessage, getMessage, roomsInfo, imCreate };
+/** canAccessRoomIdAsync for the upload routes: a public room, or a member. */
+function canAccessRoom(host, rid, user) {
+    const room = host.state.rooms.get(String(rid));
+    return Boolean(room && (room.type === 'c' || room.userIds.includes(user.id)));
+}
+
+const FORBIDDEN = { statusCode: 403, body: { success: false, error: 'unauthorized' } };
+
+/**
+ * rooms.media/:rid: the room must be accessible (else 403); one file in field `file`
+ * (getUploadFormData), stored as a temporary upload (expiresAt: a day); answers
+ * `{ file: { _id, url } }` and posts nothing.
+ */
+async function roomsMedia(host, { req, urlParams, user }, result, readUpload) {
+    if (!canAccessRoom(host, urlParams.rid, user)) return FORBIDDEN;
+    const upload = await readUpload(req, { field: 'file', sizeLimit: host.serverSettings.FileUpload_MaxFileSize });
+    const { upload: stored } = host.storeFile({ roomId: urlParams.rid, userId: user.id, name: upload.filename, type: upload.mimetype, bytes: upload.fileBuffer });
+    stored.expiresAt = new Date(Date.now() + 24 * 3600 * 1000);
+    return result.success({ file: { _id: stored.id, url: stored.path } });
+}
+
+// sendFileMessage's check(msgData, Match.Maybe({...})): the only body fields it takes.
+const FILE_MESSAGE_FIELDS = ['avatar', 'emoji', 'alias', 'groupable', 'msg', 'tmid', 'customFields', 't', 'content'];
+
+/**
+ * rooms.mediaConfirm/:rid/:fileId: the upload must exist (else `invalid-file`); `description`
+ * goes to the file, the other body fields are sendFileMessage's msgData (others: a Match error) —
+ * no `_id`: the server picks the message id. The message goes through executeSendMessage and the
+ * apps' IPreMessageSentPrevent; a prevented one leaves the upload and answers `{ message: null }`
+ * (getMessageByFileIdAndUsername finds none).
+ */
+async function roomsMediaConfirm(host, { urlParams, bodyParams, user }, result, MeteorError) {
+    if (!canAccessRoom(host, urlParams.rid, user)) return FORBIDDEN;
+    const entry = host.state.uploads.get(String(urlParams.fileId));
+    if (!entry) throw new MeteorError('invalid-file');
+    const { description, ...msgData } = bodyParams;
+    const unknown = Object.keys(msgData).find((key) => !FILE_MESSAGE_FIELDS.includes(key));
+    if (unknown) return result.failure(`Match error: Unknown key in field ${unknown}`);
+    const { upload } = entry;
+    delete upload.expiresAt; // Uploads.confirmTemporaryFile
+    const file = { _id: upload.id, name: upload.name, type: upload.type, size: entry.bytes.length };
+    const attachment = { title: upload.name, type: 'file', description, title_link: upload.path, title_link_download: true, ...(String(upload.type).startsWith('image/') ? { image_url: upload.path, image_type: upload.type } : {}) };
+    const serverMessage = host.rules.executeSendMessage({ ...msgData, rid: urlParams.rid, u: { _id: user.id, username: user.username, name: user.name }, msg: msgData.msg || '', groupable: false, file, files: [file], attachments: [attachment] });
+    if (!serverMessage || (await preventedByApps(host, serverMessage))) return result.success({ message: null });
+    const stored = host.state.insertMessage(fromServerShape(serverMessage));
+    host.firePostSent(stored);
+    return result.success({ message: restMessage(stored) });
+}
+
+module.exports = { sendMessage, getMessage, roomsInfo, imCreate, roomsMedia, roomsMediaConfirm };

@@ -14,6 +14,7 @@ import { toRelayMessage } from './normalize';
 import { Outbox } from './outbox';
 import { MessageMapRecord, readMessageMap, removeMessageMap, saveMessageMap } from './records/messageMap';
 import { readOrigin, uploadOriginKey } from './records/origin';
+import { learnRelayAccount, noteFilesSent, readRelayAccount } from './records/unmarkedRelays';
 
 export interface OutboundAccessors {
     read: IRead;
@@ -125,6 +126,7 @@ export class OutboundRelay {
                 acc.logger.debug(`message ${relayMessage.id} not relayed: ${refusal}`);
                 return undefined;
             }
+            relayMessage.relay = await this.unmarkedRelays(relayMessage, acc);
         }
         const plans = planDeliveries(active, relayMessage);
         if (plans.length === 0) {
@@ -133,6 +135,9 @@ export class OutboundRelay {
         // Only a message that leaves needs the marker (and the server id, written on first use).
         if (!relayMessage.relay) {
             relayMessage.relay = { server: await acc.serverId(), hops: 0 };
+        }
+        if (event === 'sent' && relayMessage.files.length > 0) {
+            await noteFilesSent(acc.persistence, relayMessage.files);
         }
         const reader = acc.read.getPersistenceReader();
         // An edit or delete right after the send: wait until the send has recorded its remote ids.
@@ -148,6 +153,24 @@ export class OutboundRelay {
             this.outbox.pendingTargets(acc.read),
         ]);
         return { relayMessage, plans, existing, parent, policy, fileRules: fileRulesOf(limits.maxFileSize, server), guard: active as OutboundGuard };
+    }
+
+    /**
+     * A marked message one relay from its origin teaches who posts for that server; an unmarked
+     * one (an uploaded file: the server picks its id) by such an account is taken as relayed from
+     * that server, one hop on (records/unmarkedRelays.ts).
+     */
+    private async unmarkedRelays(relayMessage: RelayMessage, acc: OutboundAccessors): Promise<RelayMessage['relay']> {
+        const reader = acc.read.getPersistenceReader();
+        const marker = relayMessage.relay;
+        if (marker) {
+            if (marker.hops === 1) {
+                await learnRelayAccount(reader, acc.persistence, relayMessage.sender.id, marker.server);
+            }
+            return marker;
+        }
+        const account = await readRelayAccount(reader, relayMessage.sender.id);
+        return account ? { server: account.server, hops: 1 } : undefined;
     }
 
     /**

@@ -19,11 +19,16 @@ describe('two servers relaying one room to each other with rocketchat targets', 
         rules: [{ from: { rocketchat: { room: '#general' } }, to: { peer: {} } }],
     });
     const settled = async () => {
-        // Each relay is a request into the other host; wait until neither has work left, twice over.
-        for (let i = 0; i < 3; i++) {
+        // Each relay is a request into the other host, which may start another: wait until a round
+        // in which neither host answered a request or stored a message (a chain of relays up to the
+        // hop limit crosses several times).
+        const activity = () => JSON.stringify([a, b].map((host) => [host.appsRest.calls, host.state.messages.size]));
+        let before: string;
+        do {
+            before = activity();
             await a.idle();
             await b.idle();
-        }
+        } while (activity() !== before);
     };
 
     beforeAll(async () => {
@@ -88,6 +93,29 @@ describe('two servers relaying one room to each other with rocketchat targets', 
         const copy = b.state.messagesInRoom('GENERAL').find((m: { text: string }) => m.text.includes('the report'));
         expect(copy.id).toMatch(/^rbm_1_rb-[a-z0-9]+_[A-Za-z0-9]{17}$/);
         expect(JSON.stringify(copy.attachments)).toContain('report.pdf');
+        expect(a.appErrors()).toEqual([]);
+        expect(b.appErrors()).toEqual([]);
+    });
+
+    it('an uploaded file (rooms.media + rooms.mediaConfirm, no chosen id) arrives once per side once each server knows the other\'s relay account', async () => {
+        // The earlier tests relayed marked text both ways: each server has learned the account the other posts with.
+        await a.updateSetting('relay_config', peerConfig(b, { channel: '#general' }));
+        await b.updateSetting('relay_config', peerConfig(a, { channel: '#general' }));
+        const withFile = (host: LocalHost, name: string) => host.state.messagesInRoom('GENERAL').filter((m: any) => (m.files || []).some((f: any) => f.name === name));
+        const uploads = (host: LocalHost) => host.appsRest.calls['POST /api/v1/rooms.mediaConfirm/:rid/:fileId'] || 0;
+        a.uploadFile({ roomId: 'GENERAL', name: 'photo-a.png', type: 'image/png', bytes: Buffer.from('not really a png, A'), text: 'a photo from A' });
+        await eventually(() => withFile(b, 'photo-a.png').length === 1, 15000, 'the file on B');
+        await eventually(() => uploads(a) === 1, 15000, 'B relaying the file back to A (refused there)');
+        await settled();
+        b.uploadFile({ roomId: 'GENERAL', name: 'photo-b.png', type: 'image/png', bytes: Buffer.from('not really a png, B'), text: 'a photo from B' });
+        await eventually(() => withFile(a, 'photo-b.png').length === 1, 15000, 'the file on A');
+        await eventually(() => uploads(b) === 2, 15000, 'A relaying the file back to B (refused there)');
+        await settled();
+        expect([withFile(a, 'photo-a.png').length, withFile(b, 'photo-a.png').length, withFile(a, 'photo-b.png').length, withFile(b, 'photo-b.png').length]).toEqual([1, 1, 1, 1]);
+        // Each file went out once from each side: to the other, and back (stopped before it was stored).
+        expect([uploads(a), uploads(b)]).toEqual([2, 2]);
+        const count = (host: LocalHost, text: string) => texts(host, 'GENERAL').filter((t: string) => t.includes(text)).length;
+        expect([count(a, 'a photo from A'), count(b, 'a photo from A'), count(a, 'a photo from B'), count(b, 'a photo from B')]).toEqual([1, 1, 1, 1]);
         expect(a.appErrors()).toEqual([]);
         expect(b.appErrors()).toEqual([]);
     });
