@@ -110,6 +110,8 @@ class AppsRestApi {
         this.initialPasswords = passwords;
         /** Every zip received by POST /api/apps[/:id], in order: what a deploy uploaded. */
         this.uploads = [];
+        /** Requests answered per route (`GET /api/v1/rooms.info`), for tests that count calls. */
+        this.calls = {};
         this.router = this.buildRouter();
     }
 
@@ -138,6 +140,8 @@ class AppsRestApi {
         const json = [bodyParser.json(), bodyParser.urlencoded({ extended: true })];
         const route = (method, path, options, action) => {
             router[method](path, ...(method === 'get' || options.multipart ? [] : json), (req, res) => {
+                const call = `${method.toUpperCase()} ${path}`;
+                this.calls[call] = (this.calls[call] || 0) + 1;
                 this.run(req, options, action)
                     .then(({ statusCode, body }) => res.status(statusCode).json(body))
                     .catch((e) => res.status(500).json({ success: false, error: e.message }));
@@ -150,6 +154,10 @@ class AppsRestApi {
         route('post', '/api/apps', { ...appRoute, multipart: true }, (ctx) => this.install(ctx));
         route('post', '/api/v1/chat.sendMessage', { authRequired: true }, (ctx) => chatRest.sendMessage(this.host, ctx, result));
         route('get', '/api/v1/chat.getMessage', { authRequired: true }, (ctx) => chatRest.getMessage(this.host, ctx, result));
+        route('get', '/api/v1/rooms.info', { authRequired: true }, (ctx) => chatRest.roomsInfo(this.host, ctx, result, MeteorError));
+        route('post', '/api/v1/rooms.media/:rid', { authRequired: true, multipart: true }, (ctx) => chatRest.roomsMedia(this.host, ctx, result, readUpload));
+        route('post', '/api/v1/rooms.mediaConfirm/:rid/:fileId', { authRequired: true }, (ctx) => chatRest.roomsMediaConfirm(this.host, ctx, result, MeteorError));
+        for (const path of ['/api/v1/im.create', '/api/v1/dm.create']) route('post', path, { authRequired: true }, (ctx) => chatRest.imCreate(this.host, ctx, result, MeteorError));
         route('get', '/api/apps/:id', appRoute, (ctx) => this.getApp(ctx));
         route('post', '/api/apps/:id', { ...appRoute, multipart: true }, (ctx) => this.update(ctx));
         route('get', '/api/apps/:id/settings', appRoute, (ctx) => this.getSettings(ctx));

@@ -25,8 +25,10 @@ import { targetRegistry } from './targets/index';
 import { ConfigStore } from './shell/configStore';
 import { InboundEndpoint } from './shell/inboundEndpoint';
 import { OutboundRelay } from './shell/outbound';
+import { filesOf } from './shell/normalize';
 import { DeliveryPipeline, OUTBOX_PROCESSOR_ID } from './shell/pipeline';
 import { ServerIdentity } from './shell/records/serverId';
+import { isOwnFilesBack } from './shell/records/unmarkedRelays';
 import { RelayCommand } from './shell/relayCommand';
 import { SETTINGS, SettingId } from './shell/settings';
 import { StatusEndpoint } from './shell/statusEndpoint';
@@ -48,9 +50,9 @@ export default class RelayBridgeApp extends App
         super(info, logger, accessors);
     }
 
-    /** Only a message whose id carries a relay marker (another Relay Bridge chose it) is looked at. */
+    /** Only a message whose id carries a relay marker (another Relay Bridge chose it), or with files, is looked at. */
     public async checkPreMessageSentPrevent(message: IMessage): Promise<boolean> {
-        return markerFromMessageId(message.id) !== undefined;
+        return markerFromMessageId(message.id) !== undefined || filesOf(message, '').length > 0;
     }
 
     /**
@@ -60,8 +62,13 @@ export default class RelayBridgeApp extends App
      */
     public async executePreMessageSentPrevent(message: IMessage, read: IRead): Promise<boolean> {
         const marker = markerFromMessageId(message.id);
+        if (marker === undefined) {
+            // An uploaded file's message has no chosen id: this server's own file coming back is
+            // recognised by who posts it and what it is (records/unmarkedRelays.ts).
+            return message.sender !== undefined && isOwnFilesBack(read.getPersistenceReader(), message.sender.id, filesOf(message, ''));
+        }
         const ownServer = await this.serverIdentity.existing(read.getPersistenceReader());
-        return marker !== undefined && loopRefusal(marker, ownServer || '') !== undefined;
+        return loopRefusal(marker, ownServer || '') !== undefined;
     }
 
     public async executePostMessageSent(message: IMessage, read: IRead, http: IHttp, persistence: IPersistence, modify: IModify): Promise<void> {

@@ -93,6 +93,24 @@ export interface KeptSession<C> {
     read(config: C, response: HttpResult): Record<string, string>;
 }
 
+/**
+ * A value a delivery looks up on the target before it sends (a channel name's room id), kept by
+ * the shell in app persistence under `scope`, so every server instance and restart asks once per
+ * destination. The shell puts a kept value into `carried[KEPT_LOOKUP]` before the first request;
+ * without one the adapter adds its lookup request, whose answer carries `LOOKED_UP`, which the
+ * shell then keeps. A delivery that fails for good with a kept value drops it (the name may now
+ * mean another room), so the next one asks again.
+ */
+export interface KeptLookup<C> {
+    /** Where the value is valid (server, account, destination); undefined: this delivery needs none. */
+    scope(input: DeliveryInput<C>): string | undefined;
+}
+
+/** Carried key of a kept lookup's value, set by the shell from persistence (see KeptLookup). */
+export const KEPT_LOOKUP = 'kept-lookup';
+/** Carried key of the value the adapter's own lookup request read (see KeptLookup). */
+export const LOOKED_UP = 'looked-up';
+
 /** What readResponse read: the message id to keep, and values later requests need. */
 export interface ReadResult {
     remoteId?: string;
@@ -199,6 +217,8 @@ export interface TargetAdapter<C = any> {
     readLogin?(config: C, response: HttpResult): Record<string, string>;
     /** A login kept across deliveries (see KeptSession); its values arrive in `input.session`. */
     keptSession?: KeptSession<C>;
+    /** A lookup answer kept across deliveries (see KeptLookup). */
+    keptLookup?: KeptLookup<C>;
     /** Set by targets that need the sender's avatar uploaded to them first. */
     hostedAvatar?: HostedAvatarUpload<C>;
     /** Set by targets whose service limits the request rate (absent: no pacing). */

@@ -10,8 +10,9 @@ import { originOf } from '../core/redact';
 import { OutboundGuard } from '../core/relay';
 import { ServerPostRules } from '../inbound/serverRules';
 import { DeliveryProgress, runRequests } from '../targets/run';
-import { DeliveryInput, OutboundFile, RenderedMessage, SessionRejected, TargetAdapter, TargetError } from '../core/adapter';
+import { DeliveryInput, KEPT_LOOKUP, LOOKED_UP, OutboundFile, RenderedMessage, SessionRejected, TargetAdapter, TargetError } from '../core/adapter';
 import { DEFAULT_TIMEOUT_MS, executeRequest } from './httpExecutor';
+import { readLookup, removeLookup, saveLookup } from './records/lookup';
 import { readSession, removeSession, saveSession } from './records/session';
 
 /** One delivery to one target, as the pipeline (src/shell/pipeline.ts) builds it. */
@@ -38,7 +39,7 @@ export interface DeliveryJob {
     timeoutMs?: number;
     /** The running configuration's address policy and redaction. */
     guard: OutboundGuard;
-    /** Where adapters' kept sessions live (records/session.ts); without it a kept session lasts one delivery. */
+    /** Where adapters' kept sessions and lookups live (records/session.ts, lookup.ts); without it they last one delivery. */
     sessions?: { read: IRead; persistence: IPersistence };
     /** Called before every request (the pipeline renews its claim there when the lease runs short). */
     beforeRequest?: () => Promise<void>;
@@ -115,9 +116,30 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
         }
         return response;
     };
-    const run = () => runRequests(job.adapter, input, progress, (request) => execute(request, timeoutMs), (request) => {
-        current = request;
-    });
+    const lookupScope = job.adapter.keptLookup ? job.adapter.keptLookup.scope(input) : undefined;
+    const run = async () => {
+        // A kept lookup (a channel name's room id): the stored answer, unless this delivery has one already.
+        if (lookupScope !== undefined && job.sessions && progress.carried[KEPT_LOOKUP] === undefined && progress.carried[LOOKED_UP] === undefined) {
+            const kept = await readLookup(job.sessions.read.getPersistenceReader(), lookupScope);
+            if (kept !== undefined) {
+                progress.carried = Object.assign({}, progress.carried, { [KEPT_LOOKUP]: kept });
+            }
+        }
+        await runRequests(job.adapter, input, progress, (request) => execute(request, timeoutMs), (request) => {
+            current = request;
+        });
+    };
+    /** Keeps what this delivery's own lookup read; drops a kept answer a delivery failed with for good. */
+    const settleLookup = async (failedForGood: boolean) => {
+        if (lookupScope === undefined || !job.sessions) {
+            return;
+        }
+        if (progress.carried[LOOKED_UP] !== undefined) {
+            await saveLookup(job.sessions.persistence, lookupScope, progress.carried[LOOKED_UP]);
+        } else if (failedForGood && progress.carried[KEPT_LOOKUP] !== undefined) {
+            await removeLookup(job.sessions.persistence, lookupScope);
+        }
+    };
     const kept = job.adapter.keptSession;
     const scope = kept ? kept.scope(job.config) : undefined;
     // A kept session: the stored one, else a login whose answer is stored for every instance.
@@ -168,8 +190,10 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
         } else {
             await run();
         }
+        await settleLookup(false);
         return { ok: true, remoteIds: progress.remoteIds };
     } catch (e) {
+        await settleLookup(!(e instanceof TargetError && e.retryable)).catch(() => undefined);
         if (e instanceof PacedStop) {
             return { ok: false, remoteIds: progress.remoteIds, partsDone: progress.partsDone, carried: progress.carried, retryable: true, retryAfterMs: e.waitMs, error: e.message, paced: true };
         }

@@ -75,7 +75,7 @@ function isBotUser(user: IUser): boolean {
  * marked `typeGroup: 'thumb'`, or — on old messages — the second of two files with one attachment
  * (the rule of the newer converter's convertMessageFiles, applied here to the unmapped list too).
  */
-function filesOf(message: IMessage, siteUrl: string): RelayFile[] {
+export function filesOf(message: IMessage, siteUrl: string): RelayFile[] {
     const loose = message as unknown as LooseMessage;
     const unmapped = loose._unmappedProperties_ && loose._unmappedProperties_.files;
     const stored: StoredFile[] =

@@ -1,13 +1,15 @@
 import { IHttp, ILogger, IModify, IPersistence, IRead } from '@rocket.chat/apps-engine/definition/accessors';
 import { IMessage } from '@rocket.chat/apps-engine/definition/messages';
 
-import { RelayEvent } from '../core/message';
+import { RelayEvent, RelayMessage } from '../core/message';
 import { planDeliveries } from '../core/relay';
+import { loopRefusal, markerFromMessageId } from '../core/relayMarker';
 import { ConfigStore } from './configStore';
 import { toRelayMessage } from './normalize';
 import { DeliveryPipeline } from './pipeline';
 import { readMessageMap } from './records/messageMap';
-import { readOrigin } from './records/origin';
+import { readOrigin, uploadOriginKey } from './records/origin';
+import { learnRelayAccount, noteFilesSent, readRelayAccount } from './records/unmarkedRelays';
 
 export interface OutboundAccessors {
     read: IRead;
@@ -60,12 +62,25 @@ export class OutboundRelay {
         if (relayMessage.sender.id === (await acc.appUserId())) {
             // The app's own messages are relayed only when an inbound source posted them, and
             // then never back to that source; replies and notices have no origin record.
-            const origin = await readOrigin(acc.read.getPersistenceReader(), relayMessage.id);
+            const reader = acc.read.getPersistenceReader();
+            const file = relayMessage.files[0];
+            const origin = (await readOrigin(reader, relayMessage.id))
+                || (file ? await readOrigin(reader, uploadOriginKey(relayMessage.room.id, file.name, file.size)) : undefined);
             if (!origin) {
                 return undefined;
             }
             relayMessage.origin = origin.source;
             relayMessage.relay = origin.marker;
+        }
+        if (!relayMessage.relay) {
+            // Posted here by another Relay Bridge through chat.sendMessage: the marker is in the id.
+            relayMessage.relay = markerFromMessageId(relayMessage.id);
+            const refusal = relayMessage.relay && loopRefusal(relayMessage.relay, await acc.serverId());
+            if (refusal) {
+                acc.logger.debug(`message ${relayMessage.id} not relayed: ${refusal}`);
+                return undefined;
+            }
+            relayMessage.relay = await this.unmarkedRelays(relayMessage, acc);
         }
         const plans = planDeliveries(active, relayMessage);
         if (plans.length === 0) {
@@ -74,6 +89,9 @@ export class OutboundRelay {
         // Only a message that leaves needs the marker (and the server id, written on first use).
         if (!relayMessage.relay) {
             relayMessage.relay = { server: await acc.serverId(), hops: 0 };
+        }
+        if (event === 'sent' && relayMessage.files.length > 0) {
+            await noteFilesSent(acc.persistence, relayMessage.files);
         }
         const reader = acc.read.getPersistenceReader();
         // Only targets that track edits have ids to look up (the others get new messages only).
@@ -85,6 +103,24 @@ export class OutboundRelay {
         ]);
         // Wrapped: an async function would otherwise wait for the deliveries, holding up the next event.
         return { done: this.pipeline.submit(plans, relayMessage, at, existing, parent, settings, acc) };
+    }
+
+    /**
+     * A marked message one relay from its origin teaches who posts for that server; an unmarked
+     * one (an uploaded file: the server picks its id) by such an account is taken as relayed from
+     * that server, one hop on (records/unmarkedRelays.ts).
+     */
+    private async unmarkedRelays(relayMessage: RelayMessage, acc: OutboundAccessors): Promise<RelayMessage['relay']> {
+        const reader = acc.read.getPersistenceReader();
+        const marker = relayMessage.relay;
+        if (marker) {
+            if (marker.hops === 1) {
+                await learnRelayAccount(reader, acc.persistence, relayMessage.sender.id, marker.server);
+            }
+            return marker;
+        }
+        const account = await readRelayAccount(reader, relayMessage.sender.id);
+        return account ? { server: account.server, hops: 1 } : undefined;
     }
 }
 

@@ -10,6 +10,10 @@
 // message); a server without rooms.media answers 404 and gets the one-step `rooms.upload/{rid}`
 // instead (same fields; deprecated since 6.10, removed in 8.0). One message per file, after the text.
 //
+// A `#channel` or `@user` destination (API mode) is looked up once (rooms.info?roomName= /
+// im.create) and its room id kept in app persistence (KeptLookup): chat.sendMessage and the
+// upload endpoints take room ids only.
+//
 // Remote id: "roomId/messageId" (chat.update and chat.delete need the room), with "/upload"
 // appended for file messages so edits leave them alone.
 //
@@ -27,8 +31,8 @@ import {
     optionalPositiveInteger, optionalString, originOf, pathSegments, queryValue, requireHttpUrl, requireString,
     responseError, retryAfterMs,
 } from './common';
-import type { DeliveryInput, OutboundFile, ReadResult, TargetAdapter, UrlInstance } from '../core/adapter';
-import { TargetError } from '../core/adapter';
+import type { DeliveryInput, KeptLookup, OutboundFile, ReadResult, TargetAdapter, UrlInstance } from '../core/adapter';
+import { KEPT_LOOKUP, LOOKED_UP, TargetError } from '../core/adapter';
 import { readRateLimitHeaders } from '../core/pacing';
 
 export type RocketChatAuth =
@@ -234,6 +238,53 @@ function destinationFor(input: DeliveryInput<RocketChatConfig>): Destination {
     return config.roomId ? { roomId: config.roomId } : config.channel ? { channel: config.channel } : {};
 }
 
+/**
+ * The `#channel` or `@user` whose room id this sent message needs (API mode): chat.sendMessage
+ * (which carries the relay marker in the id) and the upload endpoints take a room id only. A
+ * thread reply has its parent's room already.
+ */
+function channelToResolve(input: DeliveryInput<RocketChatConfig>): string | undefined {
+    if (input.config.sendMethod !== 'api' || input.message.event !== 'sent') {
+        return undefined;
+    }
+    const thread = input.remoteThreadId ? decodeRemoteId(input.remoteThreadId) : undefined;
+    if (thread && thread.roomId) {
+        return undefined;
+    }
+    return destinationFor(input).channel;
+}
+
+/**
+ * The request that finds a destination's room id: `rooms.info?roomName=` for `#channel` (public
+ * or private, if the account may see it; api/v1/rooms.ts findRoomByIdOrName), `im.create` for
+ * `@user` (opens the direct message room, or finds it; api/v1/im.ts). Both answer `{ room: { _id } }`.
+ */
+function roomLookup(input: DeliveryInput<RocketChatConfig>, channel: string): OutboundRequest {
+    const api = `${input.config.serverUrl}/api/v1`;
+    const name = channel.slice(1);
+    if (channel.charAt(0) === '@') {
+        return jsonPost(`${api}/im.create`, authHeaders(input), { username: name });
+    }
+    return { method: 'GET', url: `${api}/rooms.info?roomName=${encodeURIComponent(name)}`, headers: authHeaders(input) };
+}
+
+/** Which lookup a request is, from its URL. */
+function isRoomLookup(request: OutboundRequest): boolean {
+    return /\/api\/v1\/(rooms\.info\?roomName=|im\.create$)/.test(request.url);
+}
+
+/** The room id of a destination is kept per server, account and destination (DM rooms are the account's). */
+const keptRoomLookup: KeptLookup<RocketChatConfig> = {
+    scope(input) {
+        const channel = channelToResolve(input);
+        if (!channel) {
+            return undefined;
+        }
+        const auth = input.config.auth as RocketChatAuth;
+        return `rocketchat\n${input.config.serverUrl}\n${auth.kind === 'token' ? auth.userId : auth.username}\n${channel}`;
+    },
+};
+
 function rocketText(input: DeliveryInput<RocketChatConfig>): string {
     const text = neutraliseMentions(input.rendered.text);
     // Without impersonation every message would look like the API user's: name it in the text.
@@ -288,8 +339,15 @@ function buildSent(input: DeliveryInput<RocketChatConfig>): OutboundRequest[] {
     const { config } = input;
     const thread = input.remoteThreadId ? decodeRemoteId(input.remoteThreadId) : undefined;
     const destination = destinationFor(input);
+    // A `#channel`/`@user` is looked up first (or its kept room id used): see channelToResolve.
+    const toResolve = channelToResolve(input);
+    const lookups: OutboundRequest[] = toResolve && input.carried[KEPT_LOOKUP] === undefined ? [roomLookup(input, toResolve)] : [];
+    const resolved = toResolve ? input.carried[KEPT_LOOKUP] || input.carried[LOOKED_UP] : undefined;
+    if (toResolve && resolved === undefined) {
+        return lookups; // the rest is built once the lookup answered
+    }
     // A thread reply goes to the parent's room; the upload endpoints need a room id in their path.
-    const roomId = (thread && thread.roomId) || destination.roomId;
+    const roomId = (thread && thread.roomId) || destination.roomId || resolved;
     const canUpload = config.sendMethod === 'api' && config.uploadFiles && roomId !== undefined;
     const uploads = input.files.filter((file) => canUpload && file.bytes !== undefined && file.bytes.length <= config.maxFileSize);
     const links = input.files.filter((file) => uploads.indexOf(file) < 0).map(linkAttachment);
@@ -303,7 +361,7 @@ function buildSent(input: DeliveryInput<RocketChatConfig>): OutboundRequest[] {
     }
     const url = config.sendMethod === 'api' ? `${config.serverUrl}/api/v1/chat.postMessage` : config.webhookUrl as string;
     const headers = config.sendMethod === 'api' ? authHeaders(input) : relayHeadersFor(input.message);
-    const requests: OutboundRequest[] = [];
+    const requests: OutboundRequest[] = lookups.slice();
     chunks.forEach((text, index) => {
         const payload: Record<string, unknown> = Object.assign({}, where, { text }, identityFields(input));
         if (thread) {
@@ -457,6 +515,9 @@ function readResponse(input: DeliveryInput<RocketChatConfig>, request: OutboundR
     if (step === 'media') {
         return { carry: { [request.tag as string]: readMediaFileId(input.config, request, response, body) } };
     }
+    if (isRoomLookup(request)) {
+        return { carry: { [LOOKED_UP]: readRoomId(input.config, request, response, body) } };
+    }
     if (request.url.indexOf('/api/v1/chat.sendMessage') >= 0) {
         return readSendMessage(input, request, response, body);
     }
@@ -509,6 +570,18 @@ function readMessageCheck(input: DeliveryInput<RocketChatConfig>, request: Outbo
         return {};
     }
     throw failure(input.config, request, response);
+}
+
+/** rooms.info and im.create answer `{ room: { _id } }`; a name the account cannot see is a 400 (error-room-not-found, not-allowed). */
+function readRoomId(config: RocketChatConfig, request: OutboundRequest, response: HttpResult, body: any): string {
+    if (!isSuccessStatus(response.status) || (body && body.success === false)) {
+        throw failure(config, request, response);
+    }
+    const room = body && body.room;
+    if (!room || typeof room._id !== 'string' || !room._id) {
+        throw new TargetError(`Rocket.Chat answered ${response.status} to a room lookup without a room id`, response.status, false);
+    }
+    return room._id;
 }
 
 /** rooms.media answers `{file: {_id, url}}`; 404 means a server without it (rooms.upload then). */
@@ -573,13 +646,13 @@ export const rocketChatTarget: TargetAdapter<RocketChatConfig> = {
     capabilities: (config) => { const api = config.sendMethod === 'api'; return { edit: api, delete: api, threads: api, upload: api && config.uploadFiles }; },
     docs: {
         files: 'upload',
-        filesHow: '`rooms.media` then `rooms.mediaConfirm` per file (one message each, with alias/avatar and `tmid`), `rooms.upload` on servers without them; webhook mode or a `#channel` destination (the endpoints need a room id): link',
+        filesHow: '`rooms.media` then `rooms.mediaConfirm` per file (one message each, with alias/avatar and `tmid`), `rooms.upload` on servers without them; webhook mode: link',
         rows: [
             {
                 target: 'Remote Rocket.Chat',
                 instance: '`rocket(s)://user:password@host/#channel[/room_id…]`, `rocket(s)://{id}/{token}@host[/@user]` (the `/` may be written `%2F`; `?webhook={id}/{token}` too), or NextBridge keys `server_url`/`auth_token`/`user_id`; `@user` targets with webhooks only, as in Apprise',
                 identity: 'alias + avatar/emoji (needs the bot role / `message-impersonate`); `rocket://user:password@…` URLs only with `?avatar=yes`, as in Apprise',
-                notes: '`chat.sendMessage` with a message id carrying the relay marker when the destination is a room id (`chat.postMessage` for `#channel`/`@user`; see [Security](#security)), `rooms.media` + `rooms.mediaConfirm` (`rooms.upload` on servers without them), `chat.update`, `chat.delete`',
+                notes: '`chat.sendMessage` with a message id carrying the relay marker (see [Security](#security)); a `#channel`/`@user` destination is first turned into its room id (`rooms.info?roomName=`, `im.create`), kept in app persistence; `rooms.media` + `rooms.mediaConfirm` (`rooms.upload` on servers without them), `chat.update`, `chat.delete`',
             },
         ],
     },
@@ -593,4 +666,5 @@ export const rocketChatTarget: TargetAdapter<RocketChatConfig> = {
     rateLimits: { announced: (response, now) => readRateLimitHeaders(response.headers, 'epoch-ms', now) },
     login,
     readLogin,
+    keptLookup: keptRoomLookup,
 };

@@ -1,5 +1,5 @@
 import { decodeRemoteId, encodeRemoteId, RocketChatRemoteId, rocketChatTarget } from '../../../src/targets/rocketchat';
-import { TargetError } from '../../../src/core/adapter';
+import { KEPT_LOOKUP, LOOKED_UP, TargetError } from '../../../src/core/adapter';
 import { file, makeInput, outcome, response, runScripted, view } from './harness';
 
 const SERVER = 'https://remote.example.net';
@@ -18,7 +18,6 @@ describe('rocketchat target: api mode requests', () => {
     it.each([
         ['sent to the default room, text as Rocket.Chat markdown', {}, [postMessage({ roomId: 'DEFROOM', text: 'hello *world*', ...who })]],
         ['rule channel room_id wins', { channel: { room_id: 'R2' } }, [postMessage({ roomId: 'R2', text: 'hello *world*', ...who })]],
-        ['rule channel name gets its #', { channel: { channel: 'dev' } }, [postMessage({ channel: '#dev', text: 'hello *world*', ...who })]],
         ['mentions neutralised', { rendered: { text: '@all @alice' } }, [postMessage({ roomId: 'DEFROOM', text: '@\u200Ball @alice', ...who })]],
         ['emoji when there is no avatar', { rendered: { avatarUrl: undefined, emoji: ':robot:' } }, [postMessage({ roomId: 'DEFROOM', text: 'hello *world*', alias: 'Alice', emoji: ':robot:' })]],
         [
@@ -131,9 +130,65 @@ describe('rocketchat target: api mode requests', () => {
             expect(elsewhere.json.message._id).not.toBe(request.json.message._id);
         });
 
-        it('a channel name has no room id for chat.sendMessage: chat.postMessage, headers only', () => {
-            const input = makeInput(rocketChatTarget, tokenRaw, { ...marked, channel: { channel: 'dev' } });
-            expect(rocketChatTarget.buildRequests(input).map(view)).toEqual([postMessage({ channel: '#dev', text: 'hello *world*', ...who }, HEADERS)]);
+        describe('a #channel or @user destination is looked up first, its room id kept (KeptLookup)', () => {
+            const roomsInfo = (name: string) => ({ method: 'GET', url: `${SERVER}/api/v1/rooms.info?roomName=${name}`, headers: { 'X-User-Id': 'BOTID', 'X-Auth-Token': 'PAT', 'X-Relay-Bridge-Origin': 'rb-home', 'X-Relay-Bridge-Hops': '1' } });
+            const toChannel = (channel: string, carried: Record<string, string> = {}) =>
+                Object.assign(makeInput(rocketChatTarget, tokenRaw, { ...marked, channel: { channel } }), { carried });
+
+            it('without a kept room id: the lookup alone, then the lookup and chat.sendMessage to the room it named', () => {
+                expect(rocketChatTarget.buildRequests(toChannel('dev')).map(view)).toEqual([roomsInfo('dev')]);
+                const [lookup, send] = rocketChatTarget.buildRequests(toChannel('dev', { [LOOKED_UP]: 'DEVROOM' })).map(view) as any[];
+                expect(lookup).toEqual(roomsInfo('dev'));
+                expect(send).toMatchObject({ url: `${SERVER}/api/v1/chat.sendMessage`, headers: HEADERS });
+                expect(send.json.message).toEqual({ _id: expect.stringMatching(MARKED_ID), rid: 'DEVROOM', msg: 'hello *world*', ...who });
+            });
+
+            it('with a kept room id: no lookup, the same marked id as after a lookup', () => {
+                const kept = rocketChatTarget.buildRequests(toChannel('#dev', { [KEPT_LOOKUP]: 'DEVROOM' })).map(view) as any[];
+                const lookedUp = rocketChatTarget.buildRequests(toChannel('#dev', { [LOOKED_UP]: 'DEVROOM' })).map(view) as any[];
+                expect(kept).toEqual([lookedUp[1]]);
+            });
+
+            it('@user: im.create opens (or finds) the direct message room', () => {
+                expect(rocketChatTarget.buildRequests(toChannel('@bob')).map(view)).toEqual([
+                    { method: 'POST', url: `${SERVER}/api/v1/im.create`, headers: HEADERS, json: { username: 'bob' } },
+                ]);
+            });
+
+            it('run: the answer\'s room id is carried for the shell to keep, files are uploaded to that room', async () => {
+                const input = Object.assign(toChannel('dev'), { files: [file('a.txt', 'text/plain', true)] });
+                const run = await runScripted(rocketChatTarget, input, (request) => {
+                    if (request.url.includes('rooms.info')) return response(200, { success: true, room: { _id: 'DEVROOM', name: 'dev', t: 'c' } });
+                    if (request.url.includes('chat.sendMessage')) return response(200, { success: true, message: { ...JSON.parse(String(request.body)).message } });
+                    if (request.url.includes('rooms.media/')) return response(200, { success: true, file: { _id: 'F1', url: '/file-upload/F1/a.txt' } });
+                    return response(200, { success: true, message: { _id: 'M1', rid: 'DEVROOM' } });
+                });
+                expect(run.sent.map((r) => r.url.replace(SERVER, ''))).toEqual([
+                    '/api/v1/rooms.info?roomName=dev', '/api/v1/chat.sendMessage', '/api/v1/rooms.media/DEVROOM', '/api/v1/rooms.mediaConfirm/DEVROOM/F1',
+                ]);
+                expect(run.carried[LOOKED_UP]).toBe('DEVROOM');
+                expect(run.remoteIds).toEqual([expect.stringMatching(/^DEVROOM\/rbm_1_rb-home_/), 'DEVROOM/M1/upload']);
+            });
+
+            it('a name the account cannot see is a refusal, not retried', async () => {
+                const notFound = response(400, { success: false, error: 'The required "roomId" or "roomName" param provided does not match any channel [error-room-not-found]', errorType: 'error-room-not-found' });
+                const thrown = await runScripted(rocketChatTarget, toChannel('nowhere'), () => notFound).catch((e) => e);
+                expect(thrown).toBeInstanceOf(TargetError);
+                expect(thrown).toMatchObject({ status: 400, retryable: false });
+                const noRoom = await runScripted(rocketChatTarget, toChannel('nowhere'), () => response(200, { success: true })).catch((e) => e);
+                expect(noRoom).toMatchObject({ retryable: false, message: expect.stringContaining('without a room id') });
+            });
+
+            it('scope: per server, account and destination; none for room ids, thread replies, edits and webhook mode', () => {
+                const scope = (input: any) => rocketChatTarget.keptLookup!.scope(input);
+                expect(scope(toChannel('dev'))).toBe(`rocketchat\n${SERVER}\nBOTID\n#dev`);
+                expect(scope(toChannel('@bob'))).toBe(`rocketchat\n${SERVER}\nBOTID\n@bob`);
+                expect(scope(makeInput(rocketChatTarget, loginRaw))).toBe(`rocketchat\n${SERVER}\nrelay\n#lobby`);
+                expect(scope(makeInput(rocketChatTarget, tokenRaw, marked))).toBeUndefined();
+                expect(scope(Object.assign(toChannel('dev'), { remoteThreadId: 'R9/P9' }))).toBeUndefined();
+                expect(scope(makeInput(rocketChatTarget, tokenRaw, { message: { event: 'edited' as const }, channel: { channel: 'dev' }, remoteIds: ['R1/M1'] }))).toBeUndefined();
+                expect(scope(makeInput(rocketChatTarget, { ...webhookRaw, channel: '#dev' }))).toBeUndefined();
+            });
         });
 
         const stored = (id: string) => response(200, { success: true, message: { _id: id, rid: 'DEFROOM' } });
@@ -183,14 +238,11 @@ describe('rocketchat target: api mode requests', () => {
         });
     });
 
-    it('login mode uses the session headers; a channel name cannot take uploads, so files are linked', () => {
-        const input = makeInput(rocketChatTarget, loginRaw, { session: SESSION, files: [file('a.txt', 'text/plain', true)] });
-        expect(rocketChatTarget.buildRequests(input).map(view)).toEqual([
-            postMessage({
-                channel: '#lobby', text: 'hello *world*', ...who,
-                attachments: [{ title: 'a.txt', title_link: 'https://chat.example.com/file-upload/a.txt', title_link_download: true }],
-            }, { 'Content-Type': 'application/json', ...SESSION }),
-        ]);
+    it('login mode uses the session headers; a channel name takes uploads once its room id is known', () => {
+        const input = Object.assign(makeInput(rocketChatTarget, loginRaw, { session: SESSION, files: [file('a.txt', 'text/plain', true)] }), { carried: { [KEPT_LOOKUP]: 'LOBBY' } });
+        const [text, media] = rocketChatTarget.buildRequests(input).map(view) as any[];
+        expect(text).toEqual(postMessage({ roomId: 'LOBBY', text: 'hello *world*', ...who }, { 'Content-Type': 'application/json', ...SESSION }));
+        expect(media).toMatchObject({ url: `${SERVER}/api/v1/rooms.media/LOBBY`, headers: SESSION });
     });
 
     it('upload_files: false links files even with bytes and a room id', () => {
