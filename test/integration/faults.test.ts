@@ -7,7 +7,7 @@
 import axios from 'axios';
 import { createHash } from 'crypto';
 
-import { eventually, LocalHost, startHostWithApp } from '../support/host';
+import { eventually, LocalHost, recordCount, startHostWithApp } from '../support/host';
 import { FaultySink } from '../support/faultySink';
 import { allSinks, receivedFiles, startUploadBridge, stopUploadBridge, UploadSinks } from '../support/uploadSinks';
 
@@ -29,21 +29,8 @@ describe('fault suite', () => {
     let sink: FaultySink;
     const results: ScenarioResult[] = [];
 
-    const outboxSize = () => {
-        let size = 0;
-        for (const record of host.state.appPersistence(host.appId).values()) {
-            if (record.keys.indexOf('misc:relay-bridge:outbox') >= 0) size += 1;
-        }
-        return size;
-    };
-
-    const deadLetters = () => {
-        let size = 0;
-        for (const record of host.state.appPersistence(host.appId).values()) {
-            if (record.keys.indexOf('misc:relay-bridge:dead-letter') >= 0) size += 1;
-        }
-        return size;
-    };
+    const outboxSize = () => recordCount(host, 'misc:relay-bridge:outbox');
+    const deadLetters = () => recordCount(host, 'misc:relay-bridge:dead-letter');
 
     beforeAll(async () => {
         sink = await new FaultySink().start();

@@ -156,12 +156,12 @@ describe('target modes from Apprise URLs', () => {
 
         await settle();
         host.editMessage(message.id, 'hello *there*');
-        const [, , patch] = await mattermost.waitFor(3);
+        const [, , patch] = await mattermost.waitFor(3, 40000);
         expect([patch.method, patch.path, patch.json]).toEqual(['PUT', `/api/v4/posts/${postId}/patch`, { message: 'hello **there**' }]);
 
         await settle();
         host.deleteMessage(message.id);
-        const [, , , remove] = await mattermost.waitFor(4);
+        const [, , , remove] = await mattermost.waitFor(4, 40000);
         expect([remove.method, remove.path]).toEqual(['DELETE', `/api/v4/posts/${postId}`]);
     });
 

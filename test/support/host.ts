@@ -53,3 +53,12 @@ export function originOf(host: LocalHost, messageId: string): string | undefined
     const found = store.withKeys(['misc:relay-bridge:origin', `message:${messageId}`]);
     return found.length ? found[0][1].data.source : undefined;
 }
+
+/** How many of the app's persistence records are of one kind (its association, e.g. `misc:relay-bridge:outbox`). */
+export function recordCount(host: { state: LocalHost; appId: string }, kind: string): number {
+    let size = 0;
+    for (const record of host.state.appPersistence(host.appId).values()) {
+        if (record.keys.indexOf(kind) >= 0) size += 1;
+    }
+    return size;
+}
