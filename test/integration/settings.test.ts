@@ -48,7 +48,7 @@ describe('relay configuration setting', () => {
         sink.requests.length = 0;
         host.sendMessage({ roomId: 'GENERAL', text: 'via secret' });
         // Only this message counts: an earlier test's delivery may still arrive at the old URL.
-        const request = await eventually(() => sink.requests.find((r) => /via secret/.test(r.text)), 30000, 'the message sent after the change');
+        const request = (await eventually(() => sink.requests.find((r) => /via secret/.test(r.text)), 30000, 'the message sent after the change'))!;
         expect(request.path).toBe('/secret-path-123');
         await host.updateSetting('relay_config', config('ftp://host/${HOOK_PATH}'));
         const error = host.appErrors().pop();
