@@ -56,6 +56,8 @@ export interface PipelineAccess {
 
 /** One destination's line in this runtime: deliveries in flight and those waiting for a slot, in arrival order. */
 interface Line {
+    /** The destination (its target key). */
+    key: string;
     inFlight: number;
     waiting: Array<() => void>;
     /** Entries this line holds (written ahead, waiting, in flight, or delivered and not yet removed). */
@@ -519,7 +521,7 @@ export class DeliveryPipeline {
     private lineFor(key: string): Line {
         let line = this.lines.get(key);
         if (!line) {
-            line = { inFlight: 0, waiting: [], ids: new Set(), passed: new Set(), blocked: false };
+            line = { key, inFlight: 0, waiting: [], ids: new Set(), passed: new Set(), blocked: false };
             this.lines.set(key, line);
         }
         return line;
@@ -547,6 +549,9 @@ export class DeliveryPipeline {
                     next(); // the slot passes on as it is
                 } else {
                     line.inFlight -= 1;
+                    // Its last entry may have been let go while in flight: an idle line goes, and
+                    // with it a block (a new line checks the backlog before it delivers anyway).
+                    this.dropIfIdle(line.key, line);
                 }
             }
         });
