@@ -549,9 +549,13 @@ export class DeliveryPipeline {
                     next(); // the slot passes on as it is
                 } else {
                     line.inFlight -= 1;
-                    // Its last entry may have been let go while in flight: an idle line goes, and
-                    // with it a block (a new line checks the backlog before it delivers anyway).
-                    this.dropIfIdle(line.key, line);
+                    // A blocked line whose last entry was let go while in flight goes once idle,
+                    // and with it the block (a new line checks the backlog before it delivers).
+                    // An unblocked one stays until its entries are let go: it remembers what it
+                    // delivered (`passed`) for backlog reads from before their removal.
+                    if (line.blocked) {
+                        this.dropIfIdle(line.key, line);
+                    }
                 }
             }
         });
