@@ -179,12 +179,18 @@ describe('fault suite', () => {
     it('keeps counters that add up: every message sent once, retries and no dead letters', async () => {
         await new Promise((r) => setTimeout(r, 5100)); // counters are written at most every 5 s
         await scenario('counters flush', 1, async (send) => send());
-        const totals = { sent: 0, retried: 0, failed: 0, deadLettered: 0 };
-        for (const record of host.state.appPersistence(host.appId).values()) {
-            if (record.keys.indexOf('misc:relay-bridge:counters') < 0) continue;
-            for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += record.data[key];
-        }
+        const counted = () => {
+            const totals = { sent: 0, retried: 0, failed: 0, deadLettered: 0 };
+            for (const record of host.state.appPersistence(host.appId).values()) {
+                if (record.keys.indexOf('misc:relay-bridge:counters') < 0) continue;
+                for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += record.data[key];
+            }
+            return totals;
+        };
         const delivered = results.reduce((sum, r) => sum + r.delivered, 0);
+        // A delivery's count may still be in a runtime's 5 s write window: wait for one more flush.
+        await eventually(() => counted().sent >= delivered, 12000, 'the counters of every delivery').catch(() => undefined);
+        const totals = counted();
         expect(totals.sent).toBe(delivered);
         expect(totals.retried).toBeGreaterThan(0);
         expect(totals.failed).toBe(0);
