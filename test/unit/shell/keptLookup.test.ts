@@ -5,22 +5,11 @@ import { Redactor } from '../../../src/core/redact';
 import { attemptDelivery, DeliveryJob } from '../../../src/shell/delivery';
 import { rocketChatTarget } from '../../../src/targets/rocketchat';
 import { makeMessage } from '../targets/harness';
+import { fakePersistence } from '../../support/fakePersistence';
 
 const SERVER = 'https://remote.example.net';
 const config = rocketChatTarget.parseConfig({ server_url: SERVER, user_id: 'BOT', auth_token: 'PAT', channel: '#dev' });
 
-function fakePersistence() {
-    const records = new Map<string, object>();
-    const keyOf = (associations: Array<{ getID(): string }>) => associations.map((a) => a.getID()).join('|');
-    return {
-        records,
-        read: { getPersistenceReader: () => ({ readByAssociations: async (associations: any) => (records.has(keyOf(associations)) ? [records.get(keyOf(associations))] : []) }) },
-        persistence: {
-            updateByAssociations: async (associations: any, record: object) => { records.set(keyOf(associations), record); },
-            removeByAssociations: async (associations: any) => { records.delete(keyOf(associations)); },
-        },
-    };
-}
 
 /** The remote server: #dev is room `room` (or gone), chat.sendMessage stores into rooms that exist. */
 function remote(state: { room?: string }) {

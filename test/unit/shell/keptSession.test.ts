@@ -5,24 +5,12 @@ import { Redactor } from '../../../src/core/redact';
 import { attemptDelivery, DeliveryJob } from '../../../src/shell/delivery';
 import { matrixTarget } from '../../../src/targets/matrix';
 import { makeMessage } from '../targets/harness';
+import { fakePersistence } from '../../support/fakePersistence';
 
 const HS = 'https://matrix.example.org';
 const config = matrixTarget.parseConfig({ homeserver: HS, user: 'relay', password: 'pw', room_id: '!r:example.org' });
 const scope = matrixTarget.keptSession!.scope(config) as string;
 
-/** App persistence as the engine keeps it: records by their association keys. */
-function fakePersistence() {
-    const records = new Map<string, object>();
-    const keyOf = (associations: Array<{ getID(): string }>) => associations.map((a) => a.getID()).join('|');
-    return {
-        records,
-        read: { getPersistenceReader: () => ({ readByAssociations: async (associations: any) => (records.has(keyOf(associations)) ? [records.get(keyOf(associations))] : []) }) },
-        persistence: {
-            updateByAssociations: async (associations: any, record: object) => { records.set(keyOf(associations), record); },
-            removeByAssociations: async (associations: any) => { records.delete(keyOf(associations)); },
-        },
-    };
-}
 
 /** The homeserver: logins hand out numbered tokens; sends take only tokens still valid. */
 function homeserver(valid: Set<string>) {
