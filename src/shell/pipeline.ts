@@ -121,6 +121,8 @@ export class DeliveryPipeline {
     private readonly held = new Set<string>();
     /** Remote ids this runtime got and has not stored yet (message id → destination → ids), for an edit right behind its send. */
     private readonly fresh = new Map<string, Record<string, string[]>>();
+    /** Message id → this runtime's events of it not yet stored: its fresh ids stay until the last is (an edit's call must not drop what its send's call still has to store). */
+    private readonly freshHolds = new Map<string, number>();
     /** Each destination's rate budget as its last answers left it (core/pacing.ts), shared by its deliveries here. */
     private readonly paces = new Map<string, DestinationPace>();
     private running = false;
@@ -142,6 +144,7 @@ export class DeliveryPipeline {
         this.lines.clear();
         this.held.clear();
         this.fresh.clear();
+        this.freshHolds.clear();
         this.paces.clear();
         this.announcedAt = 0;
         this.presence = undefined;
@@ -202,6 +205,7 @@ export class DeliveryPipeline {
             .filter((plan) => message.event === 'sent' || plan.instance.trackEdits) // track_edits: false → new messages only
             .map((plan) => this.newEntry({ targetKey: plan.key, instance: plan.instance.name, channel: plan.channel, event: message.event, message, rendered: plan.rendered }, plan.instance.timeoutMs || DEFAULT_TIMEOUT_MS, at));
         const others = entries.length > 0 ? this.othersPresent(acc, true) : Promise.resolve(false);
+        this.freshHolds.set(message.id, (this.freshHolds.get(message.id) || 0) + 1);
         const runs = entries.map((entry, i) => {
             const line = this.lineFor(entry.targetKey);
             line.ids.add(entry.id);
@@ -262,7 +266,7 @@ export class DeliveryPipeline {
                 await this.counters.flush(acc.persistence);
                 await Promise.all(results.filter((r) => r.outcome.kind === 'sent').map((r) => removeOutboxEntry(acc.persistence, r.entry)));
             } finally {
-                this.fresh.delete(message.id);
+                this.releaseFresh(message.id);
                 results.forEach((r) => this.letGo(r.entry));
             }
         })();
@@ -475,6 +479,17 @@ export class DeliveryPipeline {
         await this.scheduleAt(Date.now(), acc.modify);
     }
 
+    /** One event's ids are stored: the message's fresh ids go when no other event of it is still storing. */
+    private releaseFresh(messageId: string): void {
+        const holds = (this.freshHolds.get(messageId) || 1) - 1;
+        if (holds > 0) {
+            this.freshHolds.set(messageId, holds);
+            return;
+        }
+        this.freshHolds.delete(messageId);
+        this.fresh.delete(messageId);
+    }
+
     private letGo(entry: OutboxEntry): void {
         this.held.delete(entry.id);
         const line = this.lines.get(entry.targetKey);
@@ -663,7 +678,9 @@ export class DeliveryPipeline {
                 if (inst.trackEdits && (entry.event === 'deleted' || outcome.remoteIds.length > 0)) {
                     await mergeRemoteIds(acc.read.getPersistenceReader(), acc.persistence, entry.message, entry.targetKey, entry.event === 'deleted' ? [] : outcome.remoteIds);
                 }
-                this.fresh.delete(entry.message.id);
+                if (!this.freshHolds.has(entry.message.id)) {
+                    this.fresh.delete(entry.message.id);
+                }
                 await removeOutboxEntry(acc.persistence, entry);
             } else if (outcome.kind === 'left') {
                 // Waits for its retry: the rest keep their places behind it, unclaimed.
