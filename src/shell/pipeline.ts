@@ -216,9 +216,11 @@ export class DeliveryPipeline {
             // with no other runtime present, right after the write).
             const checked: Promise<OutboxEntry[]> = saveOutboxEntry(acc.persistence, entry)
                 .then(async () => {
-                    const since = (await others) ? orderSettledAt(entry) : Date.now();
+                    const shared = await others;
+                    const since = shared ? orderSettledAt(entry) : Date.now();
                     await sleep(since - Date.now());
-                    return this.readBacklog(line, since, reader, entry.targetKey);
+                    // With other runtimes about, the destination's last sends may have been theirs: their budget comes along.
+                    return this.readBacklog(line, since, reader, entry.targetKey, shared ? this.rateLimited(entry, plans[i].instance) : undefined);
                 })
                 .catch((e) => {
                     // Storage refused: deliver anyway (in order within this runtime) rather than drop it.
@@ -264,6 +266,11 @@ export class DeliveryPipeline {
                 await this.storeIds(message, results, existing, acc);
                 // Counters before the entries go: whoever sees the backlog empty sees the counts.
                 await this.counters.flush(acc.persistence);
+                if (await others) {
+                    // And the budget those sends used: the next delivery may be another runtime's.
+                    const keys = new Set(results.filter((r) => r.outcome.kind === 'sent').map((r) => r.entry.targetKey));
+                    await Promise.all([...keys].map((key) => this.sharePace(key, acc.persistence)));
+                }
                 await Promise.all(results.filter((r) => r.outcome.kind === 'sent').map((r) => removeOutboxEntry(acc.persistence, r.entry)));
             } finally {
                 this.releaseFresh(message.id);
@@ -314,6 +321,7 @@ export class DeliveryPipeline {
         if (result.paced) {
             // Not a failure: the service's budget is spent. Due again when it allows, nothing counted.
             const at = Date.now() + (result.retryAfterMs || 0);
+            await this.sharePace(entry.targetKey, acc.persistence); // the job that sends it may run elsewhere
             await saveOutboxEntry(acc.persistence, { ...entry, partsDone: result.partsDone, remoteIds: result.remoteIds, carried: result.carried, nextAttemptAt: at, claimedBy: undefined, claimedUntil: undefined });
             await this.scheduleAt(at, acc.modify);
             return { kind: 'left' };
@@ -385,6 +393,11 @@ export class DeliveryPipeline {
         if (state && (pace!.limits.length > 0 || state.learnedGapMs || state.notBefore > Date.now() || state.recent.length > 0)) {
             await savePace(persistence, targetKey, state);
         }
+    }
+
+    /** The destination's pace when its service has limits to keep (published or learned), else undefined. */
+    private rateLimited(entry: OutboxEntry, instance: RelayInstance): DestinationPace | undefined {
+        return instance.adapter && instance.adapter.rateLimits ? this.paceOf(entry, instance) : undefined;
     }
 
     private paceOf(entry: OutboxEntry, instance: RelayInstance): DestinationPace {
@@ -504,13 +517,16 @@ export class DeliveryPipeline {
      * started late enough is shared; otherwise the next starts when the one in flight ends (a
      * burst costs a read per database round trip, not per delivery).
      */
-    private readBacklog(line: Line, since: number, reader: IPersistenceRead, targetKey: string): Promise<OutboxEntry[]> {
+    private readBacklog(line: Line, since: number, reader: IPersistenceRead, targetKey: string, pace?: DestinationPace): Promise<OutboxEntry[]> {
         const current = line.read;
         if (current && current.startedAt >= since) {
             return current.result;
         }
         const start = (): Promise<OutboxEntry[]> => {
-            const read: BacklogRead = { startedAt: Date.now(), done: false, result: listDestination(reader, targetKey) };
+            const backlog = listDestination(reader, targetKey);
+            // The budget after the backlog: what another runtime sent before removing its entries is stored by then.
+            const result = pace ? backlog.then(async (entries) => ((pace.state = mergePace(pace.state, await readPace(reader, targetKey).catch(() => undefined))), entries)) : backlog;
+            const read: BacklogRead = { startedAt: Date.now(), done: false, result };
             read.result.then(
                 () => (read.done = true),
                 () => (read.done = true),

@@ -4,6 +4,7 @@
 // sending instead of running into 429s. (How fast is measured by `npm run bench -- --only pacing`.)
 import { eventually, LocalHost, startHostWithApp } from '../support/host';
 import { Sink } from '../support/sink';
+import { Cluster, startInstances } from '../support/instances';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { discordLimited, slackLimited, telegramLimited, matrixLimited } = require('../support/limitedSinks');
@@ -73,5 +74,37 @@ describe.each(SERVICES)('pacing: $name', (service) => {
         await eventually(() => accepted().length >= BURST, 60000, `${BURST} accepted deliveries`);
         expect(accepted()).toEqual(Array.from({ length: BURST }, (_, i) => `burst-${i}`));
         expect(limited.stats.rejected.length).toBeLessThanOrEqual(service.allowed429);
+    });
+});
+
+describe('pacing with two instances on one database', () => {
+    let cluster: Cluster;
+    let hosts: LocalHost[];
+    let sink: Sink;
+    let limited: ReturnType<Service['limited']>;
+
+    beforeAll(async () => {
+        limited = SERVICES[1].limited(); // Slack: 1 per second, nothing announced — only a shared budget avoids 429s
+        sink = await new Sink(limited.handler).start();
+        ({ cluster, hosts } = await startInstances(2, { settings: { retry_base_delay_ms: 50, retry_max_delay_ms: 2000 } }));
+        const stored = await cluster.updateSetting('relay_config', JSON.stringify({ instances: { svc: SERVICES[1].instance(sink.url) }, rules: [{ from: { rocketchat: { room: '#general' } }, to: { svc: {} } }] }));
+        expect(stored).toContain('svc');
+    });
+
+    afterAll(async () => {
+        await cluster.stop();
+        await sink.stop();
+    });
+
+    it('shares the budget: messages posted on both instances in turn arrive in order without a 429', async () => {
+        const count = 6;
+        for (let i = 0; i < count; i++) {
+            hosts[i % 2].sendMessage({ roomId: 'GENERAL', text: `burst-${i}` });
+            await new Promise((r) => setTimeout(r, 400)); // faster than the limit, slow enough for distinct timestamps and both instances' lines
+        }
+        const accepted = () => limited.stats.accepted.map((req: any) => wordsOf(req.text)).filter(Boolean);
+        await eventually(() => accepted().length >= count, 60000, `${count} accepted deliveries`);
+        expect(accepted()).toEqual(Array.from({ length: count }, (_, i) => `burst-${i}`));
+        expect(limited.stats.rejected).toHaveLength(0);
     });
 });
