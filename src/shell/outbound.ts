@@ -119,7 +119,10 @@ export class OutboundRelay {
             }
             return marker;
         }
-        const account = await readRelayAccount(reader, relayMessage.sender.id);
+        // Only a file message can come from a Relay Bridge unmarked (its text always carries the
+        // marker): a relay account's unmarked text is a person's and is relayed like anyone's —
+        // and ordinary messages cost no read.
+        const account = relayMessage.files.length > 0 ? await readRelayAccount(reader, relayMessage.sender.id) : undefined;
         return account ? { server: account.server, hops: 1 } : undefined;
     }
 }

@@ -120,6 +120,18 @@ describe('two servers relaying one room to each other with rocketchat targets', 
         expect(b.appErrors()).toEqual([]);
     });
 
+    it('text a person writes with a relay account (unmarked: the bridge marks all its text) is relayed like anyone\'s, once', async () => {
+        // Here the admin account is each side's relay account (learned by now). Before, its unmarked
+        // text counted as relayed from the other side, which refused it: the message never arrived.
+        const count = (host: LocalHost, text: string) => texts(host, 'GENERAL').filter((t: string) => t.includes(text)).length;
+        a.sendMessage({ roomId: 'GENERAL', userId: a.admin.id, text: 'typed by the relay account on A' });
+        await eventually(() => count(b, 'typed by the relay account on A') === 1, 15000, 'the admin\'s message on B');
+        await settled();
+        expect([count(a, 'typed by the relay account on A'), count(b, 'typed by the relay account on A')]).toEqual([1, 1]);
+        expect(a.appErrors()).toEqual([]);
+        expect(b.appErrors()).toEqual([]);
+    });
+
     it('the servers answer rooms.info and im.create as Rocket.Chat does', async () => {
         const login = await axios.post(`${b.siteUrl}/api/v1/login`, { user: 'bob', password: 'bob' }, { validateStatus: () => true });
         expect(login.status).toBe(200);
