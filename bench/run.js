@@ -21,6 +21,7 @@ const { memory, sustained } = require('./lib/endurance');
 const { inspectNextRuntime, undoShim, connectInspector } = require('./lib/heap');
 const { renderConsole, renderMarkdown, summarize } = require('./lib/report');
 const { pacing, renderPacing } = require('./lib/pacing');
+const { instances, renderInstances } = require('./lib/instances');
 const { packageApp } = require('../tools/package');
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -34,6 +35,7 @@ const PLAN = QUICK
         deadBacklog: { entries: 10000, messages: 20 },
         memory: { messages: 1000, window: 16 },
         sustained: { rate: 300, durationMs: 8000, targets: 3, drainMs: 60000 },
+        instances: { repetitions: 1, ramp: { startRate: 200, factor: 1.6, stepMs: 1000, maxRate: 3000, flatSteps: 1 }, cost: { rate: 50, durationMs: 1000 } },
     }
     : {
         floor: { repetitions: 5, latencySamples: 300, cpu: { rate: 100, durationMs: 5000 }, ramp: { startRate: 150, factor: 1.2, stepMs: 3000, maxRate: 5000, flatSteps: 2 } },
@@ -43,6 +45,7 @@ const PLAN = QUICK
         deadBacklog: { entries: 10000, messages: 50 },
         memory: { messages: 10000, window: 16 },
         sustained: { rate: 300, durationMs: 60000, targets: 3, drainMs: 180000 },
+        instances: { repetitions: 3, ramp: { startRate: 150, factor: 1.2, stepMs: 3000, maxRate: 5000, flatSteps: 2 }, cost: { rate: 100, durationMs: 5000 } },
     };
 
 const runStart = performance.now();
@@ -108,8 +111,9 @@ async function main() {
             await stopHost(host);
         }
 
-        log('7. pacing by each service\'s limits');
-        results.pacing = await pacing(zips.relay, { quick: QUICK }, log);
+        for (const name of Object.keys(SEPARATE)) {
+            results[name] = await measureSeparate(name, zips.relay, machine);
+        }
     } finally {
         await sink.stop();
         fs.rmSync(workDir, { recursive: true, force: true });
@@ -130,7 +134,8 @@ function report(results) {
     console.log(renderConsole(summary));
     const docs = reportPath(results.quick);
     fs.mkdirSync(path.dirname(docs), { recursive: true });
-    fs.writeFileSync(docs, renderMarkdown(summary) + (results.pacing ? pacingSection(results.pacing) : ''));
+    const separate = Object.keys(SEPARATE).filter((name) => results[name]).map((name) => separateSection(name, results[name]));
+    fs.writeFileSync(docs, renderMarkdown(summary) + separate.join(''));
     console.log(`\nwrote ${path.relative(process.cwd(), docs)} (${results.minutes.toFixed(1)} min)`);
 }
 
@@ -139,31 +144,59 @@ function reportPath(quick) {
     return quick ? path.join(os.tmpdir(), 'BENCHMARKS.quick.md') : path.join(__dirname, '..', 'docs', 'BENCHMARKS.md');
 }
 
-const PACING_START = '<!-- pacing: written by `npm run bench` or `npm run bench -- --only pacing` -->';
-const PACING_END = '<!-- pacing end -->';
+/**
+ * Sections that can also be measured alone (`npm run bench -- --only <name>`): each sits between
+ * its own markers in the report, so measuring one again replaces just that section.
+ */
+const SEPARATE = {
+    pacing: {
+        title: "7. pacing by each service's limits",
+        measure: (zip, log) => pacing(zip, { quick: QUICK }, log),
+        render: (result) => renderPacing(result),
+    },
+    instances: {
+        title: '8. several instances: one vs two',
+        measure: (zip, log) => instances(zip, PLAN.instances, log),
+        render: (result) => renderInstances(result.runs, result.machineFacts),
+    },
+};
 
-function pacingSection(result) {
-    return `\n${PACING_START}\n${renderPacing(result)}\n\nReproduce: \`npm run bench -- --only pacing\` (${result.minutes ? `${result.minutes.toFixed(1)} min, ` : ''}${result.machine || ''}).\n${PACING_END}\n`;
+function markers(name) {
+    return [`<!-- ${name}: written by \`npm run bench\` or \`npm run bench -- --only ${name}\` -->`, `<!-- ${name} end -->`];
 }
 
-/** `--only pacing`: measures section 7 alone and replaces it in the report. */
-async function onlyPacing() {
+function separateSection(name, result) {
+    const [start, end] = markers(name);
+    return `\n${start}\n${SEPARATE[name].render(result)}\n\nReproduce: \`npm run bench -- --only ${name}\` (${result.minutes ? `${result.minutes.toFixed(1)} min, ` : ''}${result.machine || ''}).\n${end}\n`;
+}
+
+/** Measures one separate section; `minutes` is the section's own time. */
+async function measureSeparate(name, zip, machine) {
+    const began = performance.now();
+    log(SEPARATE[name].title);
+    const result = await SEPARATE[name].measure(zip, log);
+    result.minutes = (performance.now() - began) / 60000;
+    result.machine = `${machine.cpu}, ${machine.cores} cores`;
+    result.machineFacts = machine;
+    return result;
+}
+
+/** `--only <name>`: measures one separate section and replaces it in the report. */
+async function onlySection(name) {
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-bridge-bench-'));
     try {
         const machine = machineFacts();
         log('packaging Relay Bridge…');
         const zip = packageApp({ workDir, quiet: true });
-        log('7. pacing by each service\'s limits');
-        const result = await pacing(zip, { quick: QUICK }, log);
-        result.minutes = (performance.now() - runStart) / 60000;
-        result.machine = `${machine.cpu}, ${machine.cores} cores`;
-        console.log(`\n${renderPacing(result)}`);
+        const result = await measureSeparate(name, zip, machine);
+        console.log(`\n${SEPARATE[name].render(result)}`);
         const docs = reportPath(QUICK);
         const before = fs.existsSync(docs) ? fs.readFileSync(docs, 'utf8') : '';
-        const start = before.indexOf(PACING_START);
-        const end = before.indexOf(PACING_END);
-        const kept = start >= 0 && end > start ? before.slice(0, start).replace(/\n+$/, '\n') + before.slice(end + PACING_END.length).replace(/^\n+/, '') : before;
-        fs.writeFileSync(docs, kept.replace(/\n*$/, '\n') + pacingSection(result));
+        const [startMark, endMark] = markers(name);
+        const start = before.indexOf(startMark);
+        const end = before.indexOf(endMark);
+        const kept = start >= 0 && end > start ? before.slice(0, start).replace(/\n+$/, '\n') + before.slice(end + endMark.length).replace(/^\n+/, '') : before;
+        fs.writeFileSync(docs, kept.replace(/\n*$/, '\n') + separateSection(name, result));
         console.log(`\nwrote ${path.relative(process.cwd(), docs)}`);
     } finally {
         fs.rmSync(workDir, { recursive: true, force: true });
@@ -172,11 +205,12 @@ async function onlyPacing() {
 
 const renderIndex = process.argv.indexOf('--render');
 const onlyIndex = process.argv.indexOf('--only');
-if (onlyIndex > 0 && process.argv[onlyIndex + 1] !== 'pacing') {
-    console.error('--only: the one section measured alone is "pacing"');
+const only = onlyIndex > 0 ? process.argv[onlyIndex + 1] : undefined;
+if (only !== undefined && !SEPARATE[only]) {
+    console.error(`--only: the sections measured alone are ${Object.keys(SEPARATE).map((n) => `"${n}"`).join(', ')}`);
     process.exit(2);
 }
-const run = renderIndex > 0 ? async () => report(JSON.parse(fs.readFileSync(process.argv[renderIndex + 1], 'utf8'))) : onlyIndex > 0 ? onlyPacing : main;
+const run = renderIndex > 0 ? async () => report(JSON.parse(fs.readFileSync(process.argv[renderIndex + 1], 'utf8'))) : only ? () => onlySection(only) : main;
 
 run().then(
     () => process.exit(0), // the engine leaves timers behind; the run is complete

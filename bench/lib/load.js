@@ -50,4 +50,18 @@ async function settle(check, quietMs = 150, timeoutMs = 10000) {
     }
 }
 
-module.exports = { offerLoad, settle, sleep };
+let lastSendMs = 0;
+
+/**
+ * Waits (busy, under a millisecond) until the clock has left the millisecond of the previous call:
+ * Rocket.Chat stamps messages in milliseconds, so two posted on different instances in one
+ * millisecond have no order to keep, and the benchmark must not count them as reordered.
+ */
+function nextMillisecond() {
+    while (Date.now() <= lastSendMs) {
+        // spin: the next millisecond is at most one away
+    }
+    lastSendMs = Date.now();
+}
+
+module.exports = { offerLoad, settle, sleep, nextMillisecond };
