@@ -1,7 +1,7 @@
 // Section 8, several instances: one and two Rocket.Chat instances on one database (host/cluster.js:
 // each its own engine and Deno runtime, persistence and scheduler shared) relaying the same 8-room
-// load (8 destinations, order kept per destination). Messages are posted on the instances in turn,
-// as users connected to different instances would. Per set-up: the best sustained aggregate rate
+// load (8 destinations, order kept per destination). Each room's messages are posted on the
+// instances in turn, as users of one room connected to different instances would. Per set-up: the best sustained aggregate rate
 // (same ramp as section 1b), messages lost / doubled / out of order, round trips per message
 // (all instances' runtimes together) and CPU per message (Node host process, every Deno runtime).
 'use strict';
@@ -10,11 +10,10 @@ const fs = require('fs');
 const { performance } = require('perf_hooks');
 const { HostCluster } = require('../../host/cluster');
 const { relayConfig, LOAD_ROOMS } = require('./apps');
-const { settle, sleep, nextMillisecond } = require('./load');
+const { offerLoad, settle, sleep } = require('./load');
 const { median } = require('./stats');
 const { BenchSink } = require('./sink');
 
-const TICK_MS = 4;
 
 async function startCluster(count, zip, sinkUrl, latencyMs) {
     const cluster = new HostCluster({ persistenceLatencyMs: latencyMs });
@@ -32,24 +31,9 @@ async function startCluster(count, zip, sinkUrl, latencyMs) {
     return cluster;
 }
 
-/** Posts `rate` messages a second for `durationMs` over the load rooms, message i on instance i mod n. */
+/** Each room's messages through the instances in turn: every destination gets messages from both, one after the other. */
 async function offerOnInstances(hosts, { rate, durationMs, onTick }) {
-    const ids = [];
-    const total = Math.round((rate * durationMs) / 1000);
-    const start = performance.now();
-    const prefix = `${Math.round(start)}-`;
-    while (ids.length < total) {
-        const elapsed = performance.now() - start;
-        const due = Math.min(total, Math.floor((elapsed * rate) / 1000) + 1);
-        while (ids.length < due) {
-            const i = ids.length;
-            if (hosts.length > 1) nextMillisecond();
-            ids.push(hosts[i % hosts.length].sendMessage({ roomId: LOAD_ROOMS[i % LOAD_ROOMS.length], text: `load ${prefix}${i}` }).id);
-        }
-        if (onTick) onTick(elapsed);
-        await sleep(TICK_MS);
-    }
-    return ids;
+    return (await offerLoad(hosts, { rate, durationMs, roomIds: LOAD_ROOMS, onTick })).ids;
 }
 
 function processCpuMs(pid) {

@@ -11,9 +11,11 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Sends `rate` messages per second for `durationMs` into `roomIds` (in turn). Resolves with the
  * ids and send times once the last one is sent. `onTick(elapsedMs)` runs on every tick (for
- * windowed counting).
+ * windowed counting). `host` may be several instances (an array): each room's messages then go
+ * through them in turn, each in a millisecond of its own (see nextMillisecond).
  */
 async function offerLoad(host, { rate, durationMs, roomIds = ['GENERAL'], onTick }) {
+    const hosts = Array.isArray(host) ? host : [host];
     const ids = [];
     const sentAt = [];
     const total = Math.round((rate * durationMs) / 1000);
@@ -23,7 +25,9 @@ async function offerLoad(host, { rate, durationMs, roomIds = ['GENERAL'], onTick
         const elapsed = performance.now() - start;
         const due = Math.min(total, Math.floor((elapsed * rate) / 1000) + 1);
         while (ids.length < due) {
-            const message = host.sendMessage({ roomId: roomIds[ids.length % roomIds.length], text: `load ${prefix}${ids.length}` });
+            const i = ids.length;
+            if (hosts.length > 1) nextMillisecond();
+            const message = hosts[Math.floor(i / roomIds.length) % hosts.length].sendMessage({ roomId: roomIds[i % roomIds.length], text: `load ${prefix}${i}` });
             ids.push(message.id);
             sentAt.push(performance.now());
         }
