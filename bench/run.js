@@ -111,7 +111,7 @@ async function main() {
             await stopHost(host);
         }
 
-        for (const name of Object.keys(SEPARATE)) {
+        for (const name of Object.keys(SEPARATE).filter((n) => !KEEP.includes(n))) {
             results[name] = await measureSeparate(name, zips.relay, machine);
         }
     } finally {
@@ -134,7 +134,8 @@ function report(results) {
     console.log(renderConsole(summary));
     const docs = reportPath(results.quick);
     fs.mkdirSync(path.dirname(docs), { recursive: true });
-    const separate = Object.keys(SEPARATE).filter((name) => results[name]).map((name) => separateSection(name, results[name]));
+    const before = fs.existsSync(docs) ? fs.readFileSync(docs, 'utf8') : '';
+    const separate = Object.keys(SEPARATE).map((name) => (results[name] ? separateSection(name, results[name]) : KEEP.includes(name) ? keptSection(before, name) : '')).filter(Boolean);
     fs.writeFileSync(docs, renderMarkdown(summary) + separate.join(''));
     console.log(`\nwrote ${path.relative(process.cwd(), docs)} (${results.minutes.toFixed(1)} min)`);
 }
@@ -163,6 +164,14 @@ const SEPARATE = {
 
 function markers(name) {
     return [`<!-- ${name}: written by \`npm run bench\` or \`npm run bench -- --only ${name}\` -->`, `<!-- ${name} end -->`];
+}
+
+/** A section as the report has it now (`--keep <name>`), markers included; empty if it has none. */
+function keptSection(report, name) {
+    const [start, end] = markers(name);
+    const from = report.indexOf(start);
+    const to = report.indexOf(end);
+    return from >= 0 && to > from ? `\n${report.slice(from, to + end.length)}\n` : '';
 }
 
 function separateSection(name, result) {
@@ -203,11 +212,13 @@ async function onlySection(name) {
     }
 }
 
+/** `--keep <name>` (repeatable): a full run that leaves that separate section as the report has it. */
+const KEEP = process.argv.flatMap((arg, i) => (arg === '--keep' ? [process.argv[i + 1]] : []));
 const renderIndex = process.argv.indexOf('--render');
 const onlyIndex = process.argv.indexOf('--only');
 const only = onlyIndex > 0 ? process.argv[onlyIndex + 1] : undefined;
-if (only !== undefined && !SEPARATE[only]) {
-    console.error(`--only: the sections measured alone are ${Object.keys(SEPARATE).map((n) => `"${n}"`).join(', ')}`);
+if ((only !== undefined && !SEPARATE[only]) || KEEP.some((name) => !SEPARATE[name])) {
+    console.error(`--only / --keep: the separate sections are ${Object.keys(SEPARATE).map((n) => `"${n}"`).join(', ')}`);
     process.exit(2);
 }
 const run = renderIndex > 0 ? async () => report(JSON.parse(fs.readFileSync(process.argv[renderIndex + 1], 'utf8'))) : only ? () => onlySection(only) : main;
