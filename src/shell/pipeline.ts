@@ -334,6 +334,7 @@ export class DeliveryPipeline {
         if (decision.action === 'retry') {
             acc.logger.warn(`${what}; retrying`);
             this.counters.count(entry.targetKey, entry.instance, 'retried', result.error);
+            await this.sharePace(entry.targetKey, acc.persistence); // what a 429 said (its wait, a learned spacing) holds wherever the retry runs
             // Stays in the backlog, older than what follows: every line that reads it queues behind it.
             await saveOutboxEntry(acc.persistence, { ...updated, nextAttemptAt: decision.at });
             await this.scheduleAt(decision.at, acc.modify);
