@@ -26,7 +26,7 @@ async function offerLoad(host, { rate, durationMs, roomIds = ['GENERAL'], onTick
         const due = Math.min(total, Math.floor((elapsed * rate) / 1000) + 1);
         while (ids.length < due) {
             const i = ids.length;
-            if (hosts.length > 1) nextMillisecond();
+            if (hosts.length > 1) nextMillisecond(roomIds[i % roomIds.length]); // only a room's own previous message must be in another millisecond
             const message = hosts[Math.floor(i / roomIds.length) % hosts.length].sendMessage({ roomId: roomIds[i % roomIds.length], text: `load ${prefix}${i}` });
             ids.push(message.id);
             sentAt.push(performance.now());
@@ -54,18 +54,20 @@ async function settle(check, quietMs = 150, timeoutMs = 10000) {
     }
 }
 
-let lastSendMs = 0;
+/** The millisecond of the previous call, per key. */
+const lastSendMs = new Map();
 
 /**
  * Waits (busy, under a millisecond) until the clock has left the millisecond of the previous call:
  * Rocket.Chat stamps messages in milliseconds, so two posted on different instances in one
  * millisecond have no order to keep, and the benchmark must not count them as reordered.
  */
-function nextMillisecond() {
-    while (Date.now() <= lastSendMs) {
+function nextMillisecond(key = '') {
+    const last = lastSendMs.get(key) || 0;
+    while (Date.now() <= last) {
         // spin: the next millisecond is at most one away
     }
-    lastSendMs = Date.now();
+    lastSendMs.set(key, Date.now());
 }
 
 module.exports = { offerLoad, settle, sleep, nextMillisecond };

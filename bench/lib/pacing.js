@@ -190,7 +190,7 @@ async function scenario(zip, name, service, { rooms, perRoom, rate, instances = 
         for (let i = 0; i < perRoom; i++) {
             for (let r = 0; r < rooms; r++) {
                 const text = `pace-${r}-${i}`;
-                if (server.hosts.length > 1) nextMillisecond();
+                if (server.hosts.length > 1) nextMillisecond(ROOMS[r]);
                 server.hosts[sent.length % server.hosts.length].sendMessage({ roomId: ROOMS[r], text });
                 sent.push({ room: r, text, at: performance.now() - start });
             }
