@@ -174,7 +174,8 @@ function renderInstances(runs, machine) {
         `Round trips per message by bridge, one instance: ${formatBridges(one.byBridge)}; two instances: ${formatBridges(two.byBridge)}.`,
         '',
         `- **What limits the ratio here.** Both instances run in one Node process (the local host's engines, bridges, HTTP client and the sink) on the same ${machine.cores} cores, so a second instance adds a Deno runtime but no CPU: the aggregate is bounded by the machine, not by the app. On a real cluster each instance has its own CPU; the figure that carries over is the cost per message, which is what a second instance must not raise (round trips and CPU per message above, one vs two instances).`,
-        '- Messages are posted on the instances in turn and relayed in order per destination across them; every step of the ramp checks each message once at the sink (lost, doubled, out of order summed over all steps and repetitions).',
+        "- Each room's messages are posted on the instances in turn (every destination gets entries of both) and relayed in order per destination across them; every step of the ramp checks each message once at the sink (lost, doubled, out of order summed over all steps and repetitions).",
+        "- A step's delivered rate is its messages over the span from their first delivery to their last (at least the offer's length): with several instances every delivery leaves at the earliest 750 ms after its message (`ORDER_SETTLE_MS`), a delay a window on the offer's own clock would count as lost throughput.",
     ];
     return lines.join('\n');
 }
