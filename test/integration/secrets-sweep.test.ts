@@ -126,7 +126,11 @@ describe('secrets never leave: everything the app wrote during a run', () => {
         }
         expect(leaks).toEqual([]);
         // The sweep saw real material: failures were logged, dead letters written, replies given.
-        expect(written['app log']).toMatch(/HTTP 500/);
+        // (Which failures reach the log depends on timing: on apps-engine 1.53.1 the lines written
+        // after a message event's call has ended are dropped, so any delivery failure counts here;
+        // the dead letters keep each target's last error.)
+        expect(written['app log']).toMatch(/HTTP [45]\d\d/);
+        expect(written['persistence records']).toMatch(/HTTP 500/);
         expect(written['persistence records']).toMatch(/dead-letter/);
         for (const name of ['by_secret', 'inline', 'rc_token', 'rc_login', 'tg']) {
             expect(written.notifications).toContain(`*${name}*`);
