@@ -199,7 +199,11 @@ class LocalHost extends EventEmitter {
                 const rpc = host.counters.rpc;
                 rpc[key] = (rpc[key] || 0) + 1;
             }
-            return handle.call(this, message);
+            // A bridge call that started before stop() answers a subprocess that is gone: the
+            // engine would log "No process configured" after the host's owner has finished.
+            return handle.call(this, message).catch((error) => {
+                if (!host.runtimesStopping) throw error;
+            });
         };
         controller.sendRequest = function counted(message, ...rest) {
             const calls = host.counters.appCalls;
@@ -448,6 +452,7 @@ class LocalHost extends EventEmitter {
         if (this.bridges) await this.bridges.scheduler.settled();
         if (this.manager) {
             const apps = await this.manager.get();
+            this.runtimesStopping = true;
             await this.manager.unload(true).catch(() => undefined);
             // Database calls with latency (a cluster instance) answer the runtime before it is stopped.
             if (this.bridges.persistence.inFlight) await Promise.allSettled([...this.bridges.persistence.inFlight]);
