@@ -148,7 +148,7 @@ function tables(summary, markdown) {
             row.event,
             row.relayed === undefined ? 'n/a' : fixed(row.relayed),
             fixed(row.roundTrips),
-            // Per target: the request, the write-ahead entry, the read of the destination's backlog, its removal; one id map per message.
+            // Per target at most: the request, the write-ahead entry, the read of the destination's backlog (alone: until it is known clean), its removal; one id map per message.
             row.event === 'sent' ? `≤ ${4 * row.targets + 1}: ${verdict(row.roundTrips <= 4 * row.targets + 1 + 0.01)}` : '',
             breakdown(row.calls),
             row.periodicTrips ? `${fixed(row.periodicTrips)} (${breakdown(row.periodic)})` : '0',
