@@ -239,6 +239,12 @@ export interface RateLimits<C> {
      * a 429 reveals right after an accepted request is kept for a while (core/pacing.ts).
      */
     learnedFrom429?: boolean;
+    /**
+     * The service counts requests per account, not per destination (Synapse's rc_message: one
+     * budget for all rooms an account posts to): the account's key (no secret in it). Every
+     * destination with the same key shares one budget; absent, each destination has its own.
+     */
+    sharedBy?(config: C): string | undefined;
 }
 
 /** A target URL read by the registry: the adapter type, its raw instance object, its destinations. */

@@ -49,6 +49,8 @@ export interface DeliveryJob {
 
 /** A destination's budget as deliveries read and update it; one object per destination, shared by its deliveries. */
 export interface DestinationPace {
+    /** Where the budget is kept: the destination's key, or the account's when the service counts per account (RateLimits.sharedBy). */
+    key: string;
     state?: PaceState;
     limits: PublishedLimit[];
     /** Waits up to this long before a request; a longer wait ends the attempt as `paced` (retried then, not counted as a failure). */

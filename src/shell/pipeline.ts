@@ -136,6 +136,8 @@ export class DeliveryPipeline {
     private readonly freshHolds = new Map<string, number>();
     /** Each destination's rate budget as its last answers left it (core/pacing.ts), shared by its deliveries here. */
     private readonly paces = new Map<string, DestinationPace>();
+    /** The same budgets by where they are kept (one per account where the service counts per account). */
+    private readonly pacesByKey = new Map<string, DestinationPace>();
     /** Message id → the job's store of its last delivered entry (ids, then removal), still running. */
     private readonly storingIds = new Map<string, Promise<void>>();
     /**
@@ -173,6 +175,7 @@ export class DeliveryPipeline {
         this.fresh.clear();
         this.freshHolds.clear();
         this.paces.clear();
+        this.pacesByKey.clear();
         this.storingIds.clear();
         this.clean.clear();
         this.notStored.clear();
@@ -463,7 +466,7 @@ export class DeliveryPipeline {
         const pace = this.paces.get(targetKey);
         const state = pace && pace.state;
         if (state && (pace!.limits.length > 0 || state.learnedGapMs || state.notBefore > Date.now() || state.recent.length > 0)) {
-            await savePace(persistence, targetKey, state);
+            await savePace(persistence, pace!.key, state);
         }
     }
 
@@ -473,11 +476,13 @@ export class DeliveryPipeline {
     }
 
     private paceOf(entry: OutboxEntry, instance: RelayInstance): DestinationPace {
-        const published = instance.adapter && instance.adapter.rateLimits && instance.adapter.rateLimits.published;
-        const limits = published ? published(instance.adapterConfig, entry.channel) : [];
+        const rateLimits = instance.adapter && instance.adapter.rateLimits;
+        const limits = rateLimits && rateLimits.published ? rateLimits.published(instance.adapterConfig, entry.channel) : [];
+        const key = (rateLimits && rateLimits.sharedBy && rateLimits.sharedBy(instance.adapterConfig)) || entry.targetKey;
         let pace = this.paces.get(entry.targetKey);
-        if (!pace) {
-            pace = { limits, maxWaitMs: PACE_INLINE_MAX_MS };
+        if (!pace || pace.key !== key) {
+            pace = this.pacesByKey.get(key) || { key, limits, maxWaitMs: PACE_INLINE_MAX_MS };
+            this.pacesByKey.set(key, pace);
             this.paces.set(entry.targetKey, pace);
         }
         pace.limits = limits; // the configuration may have changed
@@ -596,7 +601,7 @@ export class DeliveryPipeline {
         return line.backlog.get(since, () => {
             const backlog = listDestination(reader, targetKey);
             // The budget after the backlog: what another runtime sent before removing its entries is stored by then.
-            return pace ? backlog.then(async (entries) => ((pace.state = mergePace(pace.state, await readPace(reader, targetKey).catch(() => undefined))), entries)) : backlog;
+            return pace ? backlog.then(async (entries) => ((pace.state = mergePace(pace.state, await readPace(reader, pace.key).catch(() => undefined))), entries)) : backlog;
         });
     }
 
@@ -793,7 +798,7 @@ export class DeliveryPipeline {
         if (mine.length > 0 && instance) {
             // The last job run for this destination may have been on another instance: start from its budget.
             const pace = this.paceOf(mine[0], instance);
-            pace.state = mergePace(pace.state, await readPace(acc.read.getPersistenceReader(), queue[0].targetKey));
+            pace.state = mergePace(pace.state, await readPace(acc.read.getPersistenceReader(), pace.key));
         }
         // A delivered entry's ids and removal are stored behind the next attempt (its place at the
         // target is taken; the claim keeps it ours until removed): the run's pace is one request per

@@ -670,7 +670,12 @@ export const matrixTarget: TargetAdapter<MatrixConfig> = {
     buildRequests,
     readResponse,
     // Each homeserver sets its own limits (Synapse: rc_message) and shows them only in a 429.
-    rateLimits: { learnedFrom429: true },
+    rateLimits: {
+        learnedFrom429: true,
+        // Synapse limits sending per account over all its rooms (rc_message, per_second 0.2 and
+        // burst_count 10 by default), so one account's rooms share what its 429s taught.
+        sharedBy: (config) => `matrix\n${config.homeserver}\n${config.auth && config.auth.kind === 'login' ? `@${config.auth.user}` : fnv1a(accessTokenOf(config, undefined))}`,
+    },
     keptSession: {
         scope: (config) => (config.auth && config.auth.kind === 'login'
             ? `matrix\n${config.homeserver}\n${config.auth.user}\n${fnv1a(config.auth.password)}`

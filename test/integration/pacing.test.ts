@@ -40,7 +40,8 @@ const SERVICES: Service[] = [
     },
     {
         name: 'Matrix (the server\'s own limit, shown only by a 429 with retry_after_ms)',
-        limited: () => matrixLimited(() => ({ body: { event_id: `$${Math.floor(Math.random() * 1e12)}` } })),
+        // Synapse's limiter at 1 per second without a burst: the first 429 shows the whole limit.
+        limited: () => matrixLimited(() => ({ body: { event_id: `$${Math.floor(Math.random() * 1e12)}` } }), { perSecond: 1, burst: 1 }),
         instance: (url) => ({ type: 'matrix', homeserver: url, access_token: 'syt_pace', room_id: '!pace:example.org' }),
         allowed429: 1,
     },
@@ -74,6 +75,52 @@ describe.each(SERVICES)('pacing: $name', (service) => {
         await eventually(() => accepted().length >= BURST, 60000, `${BURST} accepted deliveries`);
         expect(accepted()).toEqual(Array.from({ length: BURST }, (_, i) => `burst-${i}`));
         expect(limited.stats.rejected.length).toBeLessThanOrEqual(service.allowed429);
+    });
+});
+
+describe('pacing: one Matrix account posting to two rooms (Synapse limits per account, not per room)', () => {
+    let host: LocalHost;
+    let sink: Sink;
+    let limited: ReturnType<Service['limited']>;
+
+    beforeAll(async () => {
+        limited = SERVICES[3].limited();
+        sink = await new Sink(limited.handler).start();
+        host = await startHostWithApp({ retry_base_delay_ms: 50, retry_max_delay_ms: 2000 });
+        host.state.createRoom({ id: 'PACE2', name: 'pace-two', kind: 'channel', creatorId: host.admin.id, memberIds: [host.alice.id] });
+        const account = (room: string) => ({ type: 'matrix', homeserver: sink.url, access_token: 'syt_pace', room_id: room });
+        const stored = await host.updateSetting('relay_config', JSON.stringify({
+            instances: { one: account('!one:example.org'), two: account('!two:example.org') },
+            rules: [
+                { from: { rocketchat: { room: '#general' } }, to: { one: {} } },
+                { from: { rocketchat: { room: '#pace-two' } }, to: { two: {} } },
+            ],
+        }));
+        expect(stored).toContain('two');
+    });
+
+    afterAll(async () => {
+        await host.stop();
+        await sink.stop();
+    });
+
+    it('what a 429 in one room taught holds for the other room too: no 429 there', async () => {
+        const accepted = () => limited.stats.accepted.map((req: any) => wordsOf(req.text)).filter(Boolean);
+        // The first room learns the account's limit from one 429.
+        host.sendMessage({ roomId: 'GENERAL', text: 'burst-0' });
+        host.sendMessage({ roomId: 'GENERAL', text: 'burst-1' });
+        await eventually(() => accepted().length >= 2, 30000, 'the first room\'s two deliveries');
+        expect(limited.stats.rejected).toHaveLength(1);
+        // Then both rooms at once: the second room waits its turn in the same budget.
+        host.sendMessage({ roomId: 'PACE2', text: 'burst-10' });
+        host.sendMessage({ roomId: 'GENERAL', text: 'burst-2' });
+        host.sendMessage({ roomId: 'PACE2', text: 'burst-11' });
+        host.sendMessage({ roomId: 'GENERAL', text: 'burst-3' });
+        await eventually(() => accepted().length >= 6, 60000, 'six accepted deliveries');
+        const inRoom = (room: string) => limited.stats.accepted.filter((req: any) => req.path.includes(encodeURIComponent(room))).map((req: any) => wordsOf(req.text));
+        expect(inRoom('!one:example.org')).toEqual(['burst-0', 'burst-1', 'burst-2', 'burst-3']);
+        expect(inRoom('!two:example.org')).toEqual(['burst-10', 'burst-11']);
+        expect(limited.stats.rejected).toHaveLength(1);
     });
 });
 

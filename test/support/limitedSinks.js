@@ -6,7 +6,10 @@
 // - Slack: about 1 message per second per channel; 429 with Retry-After (whole seconds).
 // - Telegram: 1 message per second per chat, 20 per minute in a group; 429 with
 //   { ok: false, error_code: 429, parameters: { retry_after } } (whole seconds).
-// - Matrix: 429 { errcode: M_LIMIT_EXCEEDED, retry_after_ms }.
+// - Matrix (Synapse, the reference homeserver): rc_message limits sending per *account*, over all
+//   its rooms, as a leaky bucket (default per_second 0.2, burst_count 10: docs/usage/configuration/
+//   config_documentation.md, synapse/api/ratelimiting.py); 429 { errcode: M_LIMIT_EXCEEDED,
+//   retry_after_ms } until the bucket has room for one more.
 // A handler takes { method, path, query, json } and returns { status, headers, body }; accepted
 // requests get `accept`'s answer. `stats` lists the accepted and refused requests.
 'use strict';
@@ -112,15 +115,52 @@ function telegramLimited(accept) {
     );
 }
 
-/** Matrix: `perSecond` sends per room; 429 M_LIMIT_EXCEEDED with retry_after_ms. */
-function matrixLimited(accept, perSecond = 1) {
-    const limiter = new SlidingLimiter(() => [{ requests: perSecond, perMs: 1000 }]);
+/**
+ * Synapse's Ratelimiter (a leaky bucket as a meter): each key's bucket holds the requests let
+ * through since it was last empty and leaks `perSecond`; a request is let through while fewer
+ * than `burst` are in it, else refused with the time until one more fits.
+ */
+class LeakyBucket {
+    constructor(perSecond, burst) {
+        this.perSecond = perSecond;
+        this.burst = burst;
+        this.buckets = new Map(); // key -> { count, emptyAt }
+    }
+
+    /** ms until a request for `key` would be let through (0 = now, and it is counted). */
+    take(key, now) {
+        let bucket = this.buckets.get(key) || { count: 0, emptyAt: now };
+        const inBucket = bucket.count - ((now - bucket.emptyAt) / 1000) * this.perSecond;
+        if (inBucket < 0) bucket = { count: 0, emptyAt: now };
+        this.buckets.set(key, bucket);
+        if (Math.max(0, inBucket) > this.burst - 1) {
+            const allowedAt = bucket.emptyAt + ((bucket.count - this.burst + 1) / this.perSecond) * 1000;
+            return Math.max(1, Math.floor(allowedAt - now)); // Synapse: int(1000 * (time_allowed - now))
+        }
+        bucket.count += 1;
+        return 0;
+    }
+}
+
+/** The account a Matrix request is made as: its access token (header, or the query's access_token). */
+function matrixAccount(req) {
+    const auth = (req.headers && (req.headers.authorization || req.headers.Authorization)) || '';
+    return (/^Bearer\s+(.+)$/i.exec(auth) || [])[1] || (req.query && req.query.access_token) || '';
+}
+
+/**
+ * Matrix as Synapse limits it: events sent (PUT …/rooms/{room}/send/… and …/redact/…) per account over all its
+ * rooms, a leaky bucket of `burst` leaking `perSecond` (Synapse's defaults unless given); 429
+ * M_LIMIT_EXCEEDED with retry_after_ms. Logins, uploads and reads are not counted here.
+ */
+function matrixLimited(accept, { perSecond = 0.2, burst = 10 } = {}) {
+    const bucket = new LeakyBucket(perSecond, burst);
     return limited(
-        (req) => (/\/rooms\/([^/]+)\//.exec(req.path) || ['', req.path])[1],
+        matrixAccount,
         (key, req, now) => {
-            if (req.method === 'GET' || /\/login$/.test(req.path)) return undefined;
-            const wait = limiter.take(key, now);
-            return wait > 0 ? { status: 429, body: { errcode: 'M_LIMIT_EXCEEDED', error: 'Too many requests', retry_after_ms: wait } } : undefined;
+            if (req.method === 'GET' || !/\/rooms\/[^/]+\/(send|redact)\//.test(req.path)) return undefined;
+            const wait = bucket.take(key, now);
+            return wait > 0 ? { status: 429, body: { errcode: 'M_LIMIT_EXCEEDED', error: 'Too Many Requests', retry_after_ms: wait } } : undefined;
         },
         accept,
     );

@@ -8,6 +8,8 @@ import { recordKind } from './recordKind';
 // A destination's rate budget (core/pacing.ts), stored when its deliveries pass from one runtime
 // to another: the backlog job may run on any server instance, and each must know what the
 // service already allowed. A runtime that keeps a destination to itself paces it in memory.
+// Kept by the destination's key, or by its account's where the service counts per account
+// (RateLimits.sharedBy: one Matrix account's rooms share one budget).
 
 const PACES = recordKind<PaceRecord>('relay-bridge:pace');
 

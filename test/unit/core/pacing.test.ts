@@ -85,12 +85,35 @@ describe('limits a service neither announces nor publishes (learned from its 429
         let state = recordSend(undefined, [], T0);
         state = recordAnswer(state, undefined, undefined, T0 + 5); // accepted
         state = recordSend(state, [], T0 + 10);
-        state = recordAnswer(state, undefined, 990, T0 + 12, true); // 429: next allowed at T0 + 1002
-        expect(state.learnedGapMs).toBe(1002);
-        expect(paceDelay(state, [], T0 + 12)).toBe(990);
-        state = recordSend(state, [], T0 + 1002);
-        state = recordAnswer(state, undefined, undefined, T0 + 1010);
-        expect(paceDelay(state, [], T0 + 1010)).toBe(994); // one gap after the last send
+        state = recordAnswer(state, undefined, 990, T0 + 12, true); // 429: the service allows the next 1000 ms after the accepted one
+        expect(state.learnedGapMs).toBe(1000);
+        // The gap and 2 % (clocks and the way there differ) from the last send (the refused one: a
+        // send whose answer is out may have been another delivery's, taking the slot).
+        expect(paceDelay(state, [], T0 + 12)).toBe(1018);
+        state = recordSend(state, [], T0 + 1030);
+        state = recordAnswer(state, undefined, undefined, T0 + 1038);
+        expect(paceDelay(state, [], T0 + 1038)).toBe(1012); // one gap (and 2 %) after the last send
+    });
+
+    it('learns the spacing from send times: a slow answer does not lengthen it', () => {
+        // The first request of a runtime is slow (a new connection), and a server may hold its 429s
+        // (Synapse pauses them 0.5 s): neither is part of the service's spacing.
+        let state = recordSend(undefined, [], T0);
+        state = recordAnswer(state, undefined, undefined, T0 + 300); // accepted, answered late
+        state = recordSend(state, [], T0 + 300);
+        state = recordAnswer(state, undefined, 700, T0 + 800, true); // refused on arrival, answered 500 ms later
+        expect(state.learnedGapMs).toBe(1000);
+        expect(paceDelay(state, [], T0 + 800)).toBe(700); // the 429's own wait, from its answer
+        state = recordAnswer(recordSend(state, [], T0 + 1500), undefined, undefined, T0 + 1505);
+        expect(paceDelay(state, [], T0 + 1505)).toBe(1015); // then one learned gap per request, not 1500 ms
+    });
+
+    it('a send whose answer is still out holds the next one back (deliveries sharing one budget)', () => {
+        let state = recordAnswer(recordSend(undefined, [], T0), undefined, undefined, T0 + 5);
+        state = recordAnswer(recordSend(state, [], T0 + 10), undefined, 995, T0 + 15, true); // learns 1005
+        state = recordAnswer(recordSend(state, [], T0 + 2000), undefined, undefined, T0 + 2005);
+        state = recordSend(state, [], T0 + 3100); // one room's delivery: sent, not answered yet
+        expect(paceDelay(state, [], T0 + 3101)).toBe(1005 + 21 - 1); // another room's waits a gap after it
     });
 
     it('learns nothing where the service states its limit (a 429 there is only its own wait)', () => {

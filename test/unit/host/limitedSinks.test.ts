@@ -51,13 +51,21 @@ describe('service-shaped rate-limited sinks', () => {
         expect(refused.data).toMatchObject({ ok: false, error_code: 429, parameters: { retry_after: 1 } });
     });
 
-    it('Matrix: 429 M_LIMIT_EXCEEDED with retry_after_ms per room', async () => {
-        const limited = matrixLimited(ok);
+    it('Matrix (Synapse rc_message): a leaky bucket per account over all its rooms, 429 M_LIMIT_EXCEEDED with retry_after_ms', async () => {
+        const limited = matrixLimited(ok, { perSecond: 0.5, burst: 2 });
         const sink = await sinkWith(limited.handler);
-        await post(`${sink.url}/_matrix/client/v3/rooms/!r:hs/send/m.room.message/t1`, { body: 'a' });
-        const refused = await post(`${sink.url}/_matrix/client/v3/rooms/!r:hs/send/m.room.message/t2`, { body: 'b' });
-        expect(refused.status).toBe(429);
-        expect(refused.data.errcode).toBe('M_LIMIT_EXCEEDED');
-        expect(refused.data.retry_after_ms).toBeGreaterThan(0);
+        const send = (token: string, room: string, txn: string) =>
+            axios.put(`${sink.url}/_matrix/client/v3/rooms/${room}/send/m.room.message/${txn}`, { body: txn }, { headers: { Authorization: `Bearer ${token}` }, validateStatus: () => true });
+        // Two rooms, one account: the burst is shared, the third send is refused whichever room it is for.
+        const answers = [await send('alice', '!a:hs', 't1'), await send('alice', '!b:hs', 't2'), await send('alice', '!c:hs', 't3')];
+        expect(answers.map((a) => a.status)).toEqual([200, 200, 429]);
+        expect(answers[2].data.errcode).toBe('M_LIMIT_EXCEEDED');
+        // One more fits once one has leaked: 1 / 0.5 per second = 2 s after the bucket was empty.
+        expect(answers[2].data.retry_after_ms).toBeGreaterThan(1500);
+        expect(answers[2].data.retry_after_ms).toBeLessThanOrEqual(2000);
+        // Another account has its own bucket; reads are not counted.
+        expect((await send('bob', '!a:hs', 't4')).status).toBe(200);
+        expect((await axios.get(`${sink.url}/_matrix/client/v3/rooms/!a:hs/messages`, { headers: { Authorization: 'Bearer alice' }, validateStatus: () => true })).status).toBe(200);
+        expect(limited.stats.rejected).toHaveLength(1);
     });
 });

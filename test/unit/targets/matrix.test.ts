@@ -280,6 +280,15 @@ describe('matrix target: config', () => {
     it('describe shows the homeserver and room, not the token', () => {
         expect(matrixTarget.describe(matrixTarget.parseConfig(raw))).toBe(`matrix ${HS} room ${ROOM}`);
     });
+
+    it('one account\'s rooms share one rate budget (Synapse limits per account), keyed without the token', () => {
+        const budget = (config: Record<string, unknown>) => matrixTarget.rateLimits!.sharedBy!(matrixTarget.parseConfig(config));
+        expect(budget({ ...raw, room_id: '!other:example.org' })).toBe(budget(raw));
+        expect(budget({ ...raw, access_token: 'syt_another' })).not.toBe(budget(raw));
+        expect(budget({ ...raw, homeserver: 'https://other.example.org' })).not.toBe(budget(raw));
+        expect(budget(raw)).not.toContain('syt_secret');
+        expect(budget({ homeserver: HS, user: 'relay', password: 'pw', room_id: ROOM })).toBe(budget({ homeserver: HS, user: 'relay', password: 'pw', room_id: '!other:example.org' }));
+    });
 });
 
 describe('matrix target: password login (kept session)', () => {
