@@ -43,6 +43,8 @@ const JOB_RUN_BUDGET_MS = 5000;
 const WAKE_UP_GRACE_MS = 1000;
 /** How long after a written-ahead claim runs out the job looks for it (claimed entries may be renewed meanwhile). */
 const CLAIM_WAKE_UP_SLACK_MS = 1000;
+/** How long a removed entry is remembered: longer than any job run's outbox read takes to be used. */
+const GONE_KEEP_MS = 60000;
 /** Entries of one destination claimed together by one job run. */
 const CLAIM_BATCH = 100;
 
@@ -149,6 +151,8 @@ export class DeliveryPipeline {
      */
     private readonly clean = new Set<string>();
     private invalidations = 0;
+    /** Entries this runtime removed lately (removeEntry), by id → when. */
+    private readonly gone = new Map<string, number>();
     /** Entries whose write-ahead failed: delivered anyway, they protect no successor's claim. */
     private readonly notStored = new Set<string>();
     private running = false;
@@ -266,8 +270,10 @@ export class DeliveryPipeline {
                 .then(() => saveOutboxEntry(acc.persistence, entry))
                 .then(async () => {
                     this.wakeUpAfterClaim(entry, acc.modify);
-                    const shared = await this.othersPresent(acc, Date.now());
-                    if (!shared && this.clean.has(entry.targetKey)) {
+                    const writtenAt = Date.now();
+                    let shared = await this.othersPresent(acc);
+                    // Skipping the read needs a view of who is about from after this write (the one above may be a second old).
+                    if (!shared && this.clean.has(entry.targetKey) && !(shared = await this.othersPresent(acc, writtenAt))) {
                         return undefined;
                     }
                     this.clean.delete(entry.targetKey); // others about: what they wrote must be read again once alone
@@ -343,7 +349,7 @@ export class DeliveryPipeline {
                     const keys = new Set(results.filter((r) => r.outcome.kind === 'sent').map((r) => r.entry.targetKey));
                     await Promise.all([...keys].map((key) => this.sharePace(key, acc.persistence)));
                 }
-                await Promise.all(results.filter((r) => r.outcome.kind === 'sent').map((r) => removeOutboxEntry(acc.persistence, r.entry)));
+                await Promise.all(results.filter((r) => r.outcome.kind === 'sent').map((r) => this.removeEntry(r.entry, acc.persistence)));
             } finally {
                 this.releaseFresh(message.id);
                 results.forEach((r) => (this.letGo(r.entry), this.notStored.delete(r.entry.id)));
@@ -374,7 +380,7 @@ export class DeliveryPipeline {
         const existingIds = entry.event === 'sent' ? [] : await this.idsOf(entry.message.id, entry.targetKey, ctx.existing, acc);
         if (entry.event !== 'sent' && existingIds.length === 0) {
             // The original never reached this destination (dead-lettered or dropped): nothing to edit or delete.
-            await removeOutboxEntry(acc.persistence, entry);
+            await this.removeEntry(entry, acc.persistence);
             return { kind: 'done' };
         }
         const parentIds = entry.message.threadId ? await this.idsOf(entry.message.threadId, entry.targetKey, ctx.parent, acc) : [];
@@ -744,7 +750,7 @@ export class DeliveryPipeline {
     private async processOnce(acc: PipelineAccess): Promise<void> {
         const settings = await this.configStore.current(acc.read);
         const reader = acc.read.getPersistenceReader();
-        let entries = await listOutbox(reader);
+        let entries = (await listOutbox(reader)).filter((e) => !this.gone.has(e.id));
         if (entries.some((e) => !e.keyed)) {
             entries = await Promise.all(entries.map((e) => (e.keyed ? e : rekeyOutboxEntry(acc.persistence, e))));
         }
@@ -754,7 +760,7 @@ export class DeliveryPipeline {
         // Destinations are independent: work their backlogs at the same time, each strictly in order.
         await Promise.all(dueQueues(entries, this.runtimeId, Date.now(), heldHere, settleMs).map((queue) => this.workQueue(queue, ctx, settleMs)));
         const now = Date.now();
-        const waiting = (await listOutbox(reader)).filter((e) => !heldHere(e.id));
+        const waiting = (await listOutbox(reader)).filter((e) => !heldHere(e.id) && !this.gone.has(e.id));
         const next = nextWakeUp(waiting, now, settleMs);
         if (next !== undefined) {
             // Another instance's live claim: look again soon, it may finish long before its lease ends.
@@ -771,6 +777,9 @@ export class DeliveryPipeline {
         const timeoutMs = (instance && instance.timeoutMs) || DEFAULT_TIMEOUT_MS;
         const prefix: OutboxEntry[] = [];
         for (const entry of queue.slice(0, CLAIM_BATCH)) {
+            if (this.gone.has(entry.id)) {
+                continue; // removed here since the outbox was read: a claim would write it back
+            }
             if (entry.nextAttemptAt > now || orderSettledAt(entry, settleMs) > now || this.held.has(entry.id) || claimedByOther(entry, this.runtimeId, now)) {
                 // Waits for its retry time or for older entries of other instances to land, or a
                 // line (here or on another instance) wrote it and is checking its place:
@@ -850,7 +859,7 @@ export class DeliveryPipeline {
                 if (!this.freshHolds.has(messageId)) {
                     this.fresh.delete(messageId);
                 }
-                await removeOutboxEntry(acc.persistence, entry);
+                await this.removeEntry(entry, acc.persistence);
             });
         this.storingIds.set(messageId, stored);
         const forget = () => {
@@ -881,11 +890,28 @@ export class DeliveryPipeline {
         return !!(await removeDeadLetter(persistence, id));
     }
 
+    /**
+     * Removes an entry and remembers it for GONE_KEEP_MS: a job run whose outbox read started
+     * before the removal landed still lists it, and its claim — an upsert — would write it back
+     * to be delivered again (seen under sustained load once the job ran alongside busy lines).
+     */
+    private removeEntry(entry: OutboxEntry, persistence: IPersistence): Promise<void> {
+        const now = Date.now();
+        this.gone.set(entry.id, now);
+        for (const [id, at] of this.gone) {
+            if (now - at < GONE_KEEP_MS) {
+                break; // in insertion order: the rest are younger
+            }
+            this.gone.delete(id);
+        }
+        return removeOutboxEntry(persistence, entry);
+    }
+
     /** Gives a delivery up: a dead letter the admin can list, retry or drop; its entry goes. */
     private async deadLetter(entry: OutboxEntry, reason: string, persistence: IPersistence): Promise<void> {
         const letter: DeadLetter = { id: entry.id, entry: { ...entry, claimedBy: undefined, claimedUntil: undefined }, reason, deadAt: Date.now() };
         await saveDeadLetter(persistence, letter);
-        await removeOutboxEntry(persistence, entry);
+        await this.removeEntry(entry, persistence);
         this.counters.count(entry.targetKey, entry.instance, 'deadLettered', reason);
         this.logger().error(`gave up ${entry.event} ${entry.message.id} → ${entry.instance}: ${reason}`);
     }

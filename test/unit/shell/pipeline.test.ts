@@ -14,6 +14,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** App persistence as the server keeps it: records with association keys, found by all of them. */
 class SharedStore {
     public readonly records = new Map<number, { keys: string[]; data: any }>();
+    /** While set, reads answer what was stored when they were made, once this settles. */
+    public holdReads?: Promise<void>;
     /** Reads of outbox entries (a destination's backlog or the whole outbox). */
     public outboxReads = 0;
     private next = 0;
@@ -26,6 +28,13 @@ class SharedStore {
         const reader = {
             readByAssociations: async (assocs: any[]) => {
                 if (keysOf(assocs).indexOf('misc:relay-bridge:outbox') >= 0) this.outboxReads += 1;
+                const held = this.holdReads;
+                if (held) {
+                    // A read the database answered at once but that reaches the app late.
+                    const snapshot = this.find(keysOf(assocs)).map(([, r]) => JSON.parse(JSON.stringify(r.data)));
+                    await held;
+                    return snapshot;
+                }
                 await sleep(latencyMs / 4);
                 return this.find(keysOf(assocs)).map(([, r]) => JSON.parse(JSON.stringify(r.data)));
             },
@@ -100,7 +109,9 @@ function instance(store: SharedStore, receiver: Receiver, latencyMs: number) {
         modify: {
             getScheduler: () => ({
                 scheduleOnce: async ({ when }: { when: Date }) => {
-                    jobs.push(sleep(Math.max(0, when.getTime() - Date.now())).then(() => pipeline.process(acc.read, acc.modify, acc.http, acc.persistence)));
+                    // Unref'd: a wake-up for a claim's end (seconds away) must not keep the test process alive.
+                    const due = new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, when.getTime() - Date.now())).unref());
+                    jobs.push(due.then(() => pipeline.process(acc.read, acc.modify, acc.http, acc.persistence)));
                 },
             }),
         },
@@ -213,6 +224,28 @@ describe('delivery pipeline, one instance alone', () => {
         await one.event('sent', 'm2', 'next');
         await until(() => store.outboxSize() === 0 && receiver.arrivals.length === 3);
         expect(receiver.arrivals.map((a) => a.id)).toEqual(['m0', 'm1', 'm2']);
+    });
+
+    it("a job run whose outbox read predates a delivered entry's removal does not write it back and send it again", async () => {
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        receiver.delayMs = 200;
+        const one = instance(store, receiver, 5);
+        const sent = one.event('sent', 'm0', 'once');
+        await until(() => store.outboxSize() === 1);
+        await sleep(50); // checked, its request under way
+        let release!: () => void;
+        store.holdReads = new Promise<void>((resolve) => (release = resolve));
+        const job = one.runJob(); // reads the outbox now (m0 still stored), hears back later
+        await sleep(20);
+        store.holdReads = undefined;
+        await sent; // delivered, entry removed, let go by its line
+        expect(store.outboxSize()).toBe(0);
+        release();
+        await job; // before: claimed the entry it had read (the claim wrote it back) and sent it again
+        await sleep(400);
+        expect(receiver.arrivals.map((a) => a.id)).toEqual(['m0']);
+        expect(store.outboxSize()).toBe(0);
     });
 
     it('deliveries waiting in line longer than their lease keep their claims: no reclaim for each', async () => {
