@@ -341,14 +341,20 @@ class HostPersistenceBridge extends PersistenceBridge {
         this.store(appId).set(id, { data: structuredClone(data), keys: record ? record.keys : [] });
         return id;
     }
+    /**
+     * As the server's `updateByAssociations` (bridges/persistence.ts): `updateOne({ appId,
+     * associations }, { $set: { data } }, { upsert })` — the association array must equal the
+     * record's exactly (same records, same order; a read matches by `$all`), one record is
+     * updated, and without `upsert` a missing record is no error: nothing is written.
+     */
     async updateByAssociations(associations, data, upsert, appId) {
-        const found = this.matching(associations, appId);
-        if (found.length === 0) {
-            if (!upsert) throw new Error('no persistence record matches those associations');
-            return this.createWithAssociations(data, associations, appId);
+        const keys = associations.map(associationKey);
+        const found = this.matching(associations, appId).find(([, r]) => r.keys.length === keys.length && r.keys.every((k, i) => k === keys[i]));
+        if (!found) {
+            return upsert ? this.createWithAssociations(data, associations, appId) : undefined;
         }
-        for (const [id, record] of found) record.data = structuredClone(data);
-        return found[0][0];
+        found[1].data = structuredClone(data);
+        return found[0];
     }
 }
 

@@ -12,7 +12,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * Sends `rate` messages per second for `durationMs` into `roomIds` (in turn). Resolves with the
  * ids and send times once the last one is sent. `onTick(elapsedMs)` runs on every tick (for
  * windowed counting). `host` may be several instances (an array): each room's messages then go
- * through them in turn, each in a millisecond of its own (see nextMillisecond).
+ * through them in turn, each in a millisecond of its own (see inOwnMillisecond).
  */
 async function offerLoad(host, { rate, durationMs, roomIds = ['GENERAL'], onTick }) {
     const hosts = Array.isArray(host) ? host : [host];
@@ -26,8 +26,9 @@ async function offerLoad(host, { rate, durationMs, roomIds = ['GENERAL'], onTick
         const due = Math.min(total, Math.floor((elapsed * rate) / 1000) + 1);
         while (ids.length < due) {
             const i = ids.length;
-            if (hosts.length > 1) nextMillisecond(roomIds[i % roomIds.length]); // only a room's own previous message must be in another millisecond
-            const message = hosts[Math.floor(i / roomIds.length) % hosts.length].sendMessage({ roomId: roomIds[i % roomIds.length], text: `load ${prefix}${i}` });
+            const send = () => hosts[Math.floor(i / roomIds.length) % hosts.length].sendMessage({ roomId: roomIds[i % roomIds.length], text: `load ${prefix}${i}` });
+            // Only a room's own previous message must be in another millisecond.
+            const message = hosts.length > 1 ? inOwnMillisecond(roomIds[i % roomIds.length], send) : send();
             ids.push(message.id);
             sentAt.push(performance.now());
         }
@@ -58,16 +59,21 @@ async function settle(check, quietMs = 150, timeoutMs = 10000) {
 const lastSendMs = new Map();
 
 /**
- * Waits (busy, under a millisecond) until the clock has left the millisecond of the previous call:
- * Rocket.Chat stamps messages in milliseconds, so two posted on different instances in one
- * millisecond have no order to keep, and the benchmark must not count them as reordered.
+ * Runs `send` (posting one message) in a millisecond after the one in which the previous `send`
+ * of `key` returned: Rocket.Chat stamps messages in milliseconds, so two posted on different
+ * instances in one millisecond have no order to keep, and the benchmark must not count them as
+ * reordered. The mark is taken after `send` returns — a post that starts in one millisecond may be
+ * stamped in the next (before, the next post could share that stamp: 2–6 "reordered" per step of
+ * section 8 were such ties).
  */
-function nextMillisecond(key = '') {
+function inOwnMillisecond(key, send) {
     const last = lastSendMs.get(key) || 0;
     while (Date.now() <= last) {
         // spin: the next millisecond is at most one away
     }
+    const result = send();
     lastSendMs.set(key, Date.now());
+    return result;
 }
 
-module.exports = { offerLoad, settle, sleep, nextMillisecond };
+module.exports = { offerLoad, settle, sleep, inOwnMillisecond };

@@ -8,7 +8,7 @@ const http = require('http');
 const { performance } = require('perf_hooks');
 const { discordLimited, slackLimited, telegramLimited, matrixLimited } = require('../../test/support/limitedSinks');
 const { LocalHost } = require('../../host/host');
-const { settle, sleep, nextMillisecond } = require('./load');
+const { settle, sleep, inOwnMillisecond } = require('./load');
 
 const ROOMS = ['GENERAL', 'PACEROOM1', 'PACEROOM2'];
 /** The Matrix sink's rc_message: Synapse's burst, a faster rate than its default so the section stays short. */
@@ -216,8 +216,9 @@ async function scenario(zip, name, service, { rooms, perRoom, rate, instances = 
         for (let i = 0; i < perRoom; i++) {
             for (let r = 0; r < rooms; r++) {
                 const text = `pace-${r}-${i}`;
-                if (server.hosts.length > 1) nextMillisecond(ROOMS[r]);
-                server.hosts[sent.length % server.hosts.length].sendMessage({ roomId: ROOMS[r], text });
+                const send = () => server.hosts[sent.length % server.hosts.length].sendMessage({ roomId: ROOMS[r], text });
+                if (server.hosts.length > 1) inOwnMillisecond(ROOMS[r], send);
+                else send();
                 sent.push({ room: r, text, at: performance.now() - start });
             }
             if (rate) await sleep(1000 / rate);

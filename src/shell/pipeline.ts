@@ -15,13 +15,17 @@ import { expireRecords, MAINTENANCE_EVERY_MS } from './upkeep';
 import { DeliveryCounters } from './records/counters';
 import { readPace, savePace } from './records/pace';
 import { mergeRemoteIds, MessageMapRecord, readMessageMap, removeMessageMap, saveMessageMap } from './records/messageMap';
-import { listDestination, listOutbox, rekeyOutboxEntry, removeDeadLetter, removeOutboxEntry, saveDeadLetter, saveOutboxEntry } from './records/outbox';
+import { listDestination, listOutbox, rekeyOutboxEntry, removeDeadLetter, removeOutboxEntry, saveDeadLetter, saveOutboxEntry, updateOutboxEntry } from './records/outbox';
 import { listRuntimePresence, removeRuntimePresence, saveRuntimePresence } from './records/presence';
 import { SharedRead, SharedReadResult } from './sharedRead';
 
 export const OUTBOX_PROCESSOR_ID = 'relay-bridge-outbox';
 
-/** Between writing a claim and reading it back: longer than a write takes to land, so a racing claim shows. */
+/**
+ * Between writing a claim and reading it back: longer than a write takes to land, so a racing
+ * claim shows. A claim is trusted only if it was written within this long of the read it was
+ * based on (see `claimsInDoubt`).
+ */
 const SETTLE_MS = 250;
 /** How often the job looks again while another instance holds a destination's oldest entry. */
 const CONTENDED_POLL_MS = 1000;
@@ -153,6 +157,15 @@ export class DeliveryPipeline {
     private invalidations = 0;
     /** Entries this runtime removed lately (removeEntry), by id → when. */
     private readonly gone = new Map<string, number>();
+    /**
+     * Entries this runtime claimed more than SETTLE_MS after the read that showed them free, by id
+     * → the claim's end. Such a claim may have landed after another runtime read its own claim back
+     * and went ahead: this runtime neither delivers nor releases them (a release could clear the
+     * other's claim) and treats them as another's until the claim runs out (seen past saturation
+     * with two instances: a job run's claims landed 0.9 s after its outbox read, over claims
+     * another instance had confirmed, and 35 messages were delivered twice).
+     */
+    private readonly claimsInDoubt = new Map<string, number>();
     /** Entries whose write-ahead failed: delivered anyway, they protect no successor's claim. */
     private readonly notStored = new Set<string>();
     private running = false;
@@ -183,6 +196,7 @@ export class DeliveryPipeline {
         this.storingIds.clear();
         this.clean.clear();
         this.notStored.clear();
+        this.claimsInDoubt.clear();
         this.invalidations += 1;
         this.announcedAt = 0;
         this.presence.clear();
@@ -502,19 +516,56 @@ export class DeliveryPipeline {
             return entry;
         }
         const extended = { ...entry, claimedBy: this.runtimeId, claimedUntil: now + claimLeaseMs(timeoutMs) };
-        await saveOutboxEntry(persistence, extended);
+        await updateOutboxEntry(persistence, extended);
         return extended;
+    }
+
+    /**
+     * Whether claims just written came too late after the read they were based on (SETTLE_MS or
+     * more): another runtime's claim, written after that read, may have been read back and
+     * confirmed before these landed over it. Those entries are left alone until their claim ends.
+     */
+    private inDoubt(claimed: OutboxEntry[], readAt: number): boolean {
+        const now = Date.now();
+        if (now - readAt < SETTLE_MS) {
+            return false;
+        }
+        for (const [id, until] of this.claimsInDoubt) {
+            if (until <= now) {
+                this.claimsInDoubt.delete(id);
+            }
+        }
+        claimed.forEach((entry) => this.claimsInDoubt.set(entry.id, entry.claimedUntil || 0));
+        this.logger().debug(`${claimed.length} claim(s) written ${now - readAt} ms after their read: left alone until they run out`);
+        return true;
+    }
+
+    /** A claim of this runtime's left alone until it runs out (claimsInDoubt). */
+    private doubted(id: string): boolean {
+        const until = this.claimsInDoubt.get(id);
+        if (until === undefined) {
+            return false;
+        }
+        if (until > Date.now()) {
+            return true;
+        }
+        this.claimsInDoubt.delete(id);
+        return false;
     }
 
     /** Claims an entry whose lease ran out again, as the job claims (write, settle, read back); false when another runtime has it. */
     private async reclaim(entry: OutboxEntry, timeoutMs: number, acc: PipelineAccess): Promise<boolean> {
         const find = async () => (await listDestination(acc.read.getPersistenceReader(), entry.targetKey)).filter((e) => e.id === entry.id)[0];
+        const readAt = Date.now();
         const before = await find();
         if (!before || claimedByOther(before, this.runtimeId, Date.now())) {
             return false;
         }
         const claimed = { ...before, claimedBy: this.runtimeId, claimedUntil: Date.now() + claimLeaseMs(timeoutMs) };
-        await saveOutboxEntry(acc.persistence, claimed);
+        await updateOutboxEntry(acc.persistence, claimed);
+        if (this.inDoubt([claimed], readAt)) {
+            return false;
+        }
         await sleep(SETTLE_MS);
         const stored = await find();
         if (stored && stored.claimedBy === this.runtimeId) {
@@ -663,7 +714,7 @@ export class DeliveryPipeline {
             return;
         }
         const until = now + claimLeaseMs(timeoutMs);
-        const renewal = saveOutboxEntry(acc.persistence, { ...next, claimedUntil: until }).then(
+        const renewal = updateOutboxEntry(acc.persistence, { ...next, claimedUntil: until }).then(
             () => {
                 next!.claimedUntil = until;
                 this.wakeUpAfterClaim(next!, acc.modify);
@@ -755,12 +806,13 @@ export class DeliveryPipeline {
             entries = await Promise.all(entries.map((e) => (e.keyed ? e : rekeyOutboxEntry(acc.persistence, e))));
         }
         const ctx: RunContext = { active: settings.active, settings, files: new Map(), acc };
-        const heldHere = (id: string) => this.held.has(id);
+        const heldHere = (id: string) => this.held.has(id) || this.doubted(id);
         const settleMs = (await this.othersPresent(acc)) ? ORDER_SETTLE_MS : 0;
         // Destinations are independent: work their backlogs at the same time, each strictly in order.
-        await Promise.all(dueQueues(entries, this.runtimeId, Date.now(), heldHere, settleMs).map((queue) => this.workQueue(queue, ctx, settleMs)));
+        await Promise.all(dueQueues(entries, this.runtimeId, Date.now(), heldHere, settleMs).map((queue) => this.workQueue(queue[0].targetKey, ctx, settleMs)));
         const now = Date.now();
-        const waiting = (await listOutbox(reader)).filter((e) => !heldHere(e.id) && !this.gone.has(e.id));
+        // Claims in doubt stay in: their end is when to look again.
+        const waiting = (await listOutbox(reader)).filter((e) => !this.held.has(e.id) && !this.gone.has(e.id));
         const next = nextWakeUp(waiting, now, settleMs);
         if (next !== undefined) {
             // Another instance's live claim: look again soon, it may finish long before its lease ends.
@@ -768,11 +820,20 @@ export class DeliveryPipeline {
         }
     }
 
-    /** Claims a due prefix of one destination's backlog (write, settle, read back) and delivers it in order. */
-    private async workQueue(queue: OutboxEntry[], ctx: RunContext, settleMs: number): Promise<void> {
+    /**
+     * Claims a due prefix of one destination's backlog (read, write, settle, read back) and
+     * delivers it in order. The backlog is read here, right before the claim: the run's outbox
+     * read may be long past, and a claim is trusted only when written soon after its read.
+     */
+    private async workQueue(targetKey: string, ctx: RunContext, settleMs: number): Promise<void> {
         const { acc } = ctx;
+        this.invalidate(targetKey); // the destination has entries no line holds
+        const readAt = Date.now();
+        const queue = queuesByTarget(await listDestination(acc.read.getPersistenceReader(), targetKey)).get(targetKey) || [];
         const now = Date.now();
-        this.invalidate(queue[0].targetKey); // the destination has entries no line holds
+        if (queue.length === 0) {
+            return;
+        }
         const instance = ctx.active && ctx.active.config.instances.get(queue[0].instance);
         const timeoutMs = (instance && instance.timeoutMs) || DEFAULT_TIMEOUT_MS;
         const prefix: OutboxEntry[] = [];
@@ -780,7 +841,7 @@ export class DeliveryPipeline {
             if (this.gone.has(entry.id)) {
                 continue; // removed here since the outbox was read: a claim would write it back
             }
-            if (entry.nextAttemptAt > now || orderSettledAt(entry, settleMs) > now || this.held.has(entry.id) || claimedByOther(entry, this.runtimeId, now)) {
+            if (entry.nextAttemptAt > now || orderSettledAt(entry, settleMs) > now || this.held.has(entry.id) || this.doubted(entry.id) || claimedByOther(entry, this.runtimeId, now)) {
                 // Waits for its retry time or for older entries of other instances to land, or a
                 // line (here or on another instance) wrote it and is checking its place:
                 // everything behind it waits too.
@@ -791,9 +852,13 @@ export class DeliveryPipeline {
         if (prefix.length === 0) {
             return;
         }
-        await Promise.all(prefix.map((entry) => saveOutboxEntry(acc.persistence, entry)));
+        // Not upserts: an entry another runtime delivered and removed since the read stays gone.
+        await Promise.all(prefix.map((entry) => updateOutboxEntry(acc.persistence, entry)));
+        if (this.inDoubt(prefix, readAt)) {
+            return;
+        }
         await sleep(SETTLE_MS);
-        const backlog = queuesByTarget(await listDestination(acc.read.getPersistenceReader(), queue[0].targetKey)).get(queue[0].targetKey) || [];
+        const backlog = queuesByTarget(await listDestination(acc.read.getPersistenceReader(), targetKey)).get(targetKey) || [];
         // Ours: the run of oldest entries still claimed by this runtime (a racing instance's claim won elsewhere).
         const mine: OutboxEntry[] = [];
         for (const entry of backlog) {
@@ -803,7 +868,7 @@ export class DeliveryPipeline {
             mine.push(entry);
         }
         const unconfirmed = backlog.filter((e) => e.claimedBy === this.runtimeId && mine.indexOf(e) < 0 && prefix.some((p) => p.id === e.id));
-        await Promise.all(unconfirmed.map((e) => saveOutboxEntry(acc.persistence, { ...e, claimedBy: undefined, claimedUntil: undefined })));
+        await Promise.all(unconfirmed.map((e) => updateOutboxEntry(acc.persistence, { ...e, claimedBy: undefined, claimedUntil: undefined })));
         if (mine.length > 0 && instance) {
             // The last job run for this destination may have been on another instance: start from its budget.
             const pace = this.paceOf(mine[0], instance);
@@ -817,7 +882,7 @@ export class DeliveryPipeline {
             for (let i = 0; i < mine.length; i++) {
                 if (i > 0 && Date.now() - this.runStartedAt > JOB_RUN_BUDGET_MS) {
                     // This run has had its time: the rest keep their places, unclaimed, for the next run.
-                    await Promise.all(mine.slice(i).map((e) => saveOutboxEntry(acc.persistence, { ...e, claimedBy: undefined, claimedUntil: undefined })));
+                    await Promise.all(mine.slice(i).map((e) => updateOutboxEntry(acc.persistence, { ...e, claimedBy: undefined, claimedUntil: undefined })));
                     this.rerun = true;
                     return;
                 }
@@ -828,7 +893,7 @@ export class DeliveryPipeline {
                     storing.push(this.storeDelivered(entry, outcome.remoteIds, ctx));
                 } else if (outcome.kind === 'left') {
                     // Waits for its retry: the rest keep their places behind it, unclaimed.
-                    await Promise.all(mine.slice(i + 1).map((e) => saveOutboxEntry(acc.persistence, { ...e, claimedBy: undefined, claimedUntil: undefined })));
+                    await Promise.all(mine.slice(i + 1).map((e) => updateOutboxEntry(acc.persistence, { ...e, claimedBy: undefined, claimedUntil: undefined })));
                     return;
                 }
             }

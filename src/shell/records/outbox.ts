@@ -38,8 +38,19 @@ export async function listDestination(reader: IPersistenceRead, targetKey: strin
     return ((await reader.readByAssociations([OUTBOX, destinationKey(targetKey)])) || []) as OutboxEntry[];
 }
 
+/** Writes an entry, creating it if need be (written ahead, left for a retry, released, put back from the dead letters). */
 export async function saveOutboxEntry(persistence: IPersistence, entry: OutboxEntry): Promise<void> {
     await persistence.updateByAssociations(entryKeys(entry), { ...entry, keyed: true }, true);
+}
+
+/**
+ * Rewrites an entry that is stored (a claim, its renewal, its release by a job run); writes
+ * nothing when it is gone. A stale claim — one whose outbox read predates another runtime's
+ * delivery and removal — must not write the entry back to be delivered again. Rocket.Chat 6+
+ * updates without upserting when asked (`updateOne` with `upsert: false`).
+ */
+export async function updateOutboxEntry(persistence: IPersistence, entry: OutboxEntry): Promise<void> {
+    await persistence.updateByAssociations(entryKeys(entry), { ...entry, keyed: true }, false);
 }
 
 export async function removeOutboxEntry(persistence: IPersistence, entry: { id: string; targetKey: string }): Promise<void> {

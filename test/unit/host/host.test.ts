@@ -36,12 +36,28 @@ describe('persistence bridge', () => {
         expect(await p.readByAssociations([assoc('misc', 'kind'), assoc('message', 'm2')], 'app')).toEqual([{ n: 2 }]);
         await p.updateByAssociations([assoc('misc', 'kind'), assoc('message', 'm2')], { n: 3 }, false, 'app');
         expect(await p.readByAssociations([assoc('message', 'm2')], 'app')).toEqual([{ n: 3 }]);
-        await expect(p.updateByAssociations([assoc('message', 'none')], { n: 4 }, false, 'app')).rejects.toThrow(/no persistence record/);
+        await p.updateByAssociations([assoc('message', 'none')], { n: 4 }, false, 'app'); // no upsert, no record: nothing written, no error
+        expect(await p.readByAssociations([assoc('message', 'none')], 'app')).toEqual([]);
         await p.updateByAssociations([assoc('message', 'm3')], { n: 4 }, true, 'app');
         expect(await p.readByAssociations([assoc('message', 'm3')], 'app')).toEqual([{ n: 4 }]);
         expect(await p.removeByAssociations([assoc('misc', 'kind')], 'app')).toHaveLength(2);
         expect(await p.readByAssociations([assoc('misc', 'kind')], 'app')).toEqual([]);
         expect(await p.readByAssociations([assoc('message', 'm3')], 'other-app')).toEqual([]); // apps are separate
+    });
+
+    it('updates only the record whose association array is exactly the one given, and only one', async () => {
+        // bridges/persistence.ts updateByAssociations: updateOne({ appId, associations }) — array equality, not $all.
+        const bridges = new HostBridges(fakeHost());
+        const p = bridges.getPersistenceBridge();
+        await p.createWithAssociations({ n: 1 }, [assoc('misc', 'kind'), assoc('message', 'm1')], 'app');
+        await p.createWithAssociations({ n: 2 }, [assoc('misc', 'kind'), assoc('message', 'm1')], 'app');
+        await p.updateByAssociations([assoc('message', 'm1'), assoc('misc', 'kind')], { n: 3 }, false, 'app'); // other order: no match
+        await p.updateByAssociations([assoc('message', 'm1')], { n: 4 }, false, 'app'); // a subset: no match
+        expect((await p.readByAssociations([assoc('message', 'm1')], 'app')).map((r: any) => r.n).sort()).toEqual([1, 2]);
+        await p.updateByAssociations([assoc('misc', 'kind'), assoc('message', 'm1')], { n: 5 }, false, 'app');
+        expect((await p.readByAssociations([assoc('message', 'm1')], 'app')).map((r: any) => r.n).sort()).toEqual([2, 5]);
+        await p.updateByAssociations([assoc('message', 'm1')], { n: 6 }, true, 'app'); // upsert with another array: a new record
+        expect(await p.readByAssociations([assoc('message', 'm1')], 'app')).toHaveLength(3);
     });
 
     it('its key index agrees with a full scan through sets, replacements, deletes and clear', () => {

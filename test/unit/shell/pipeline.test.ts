@@ -18,6 +18,9 @@ class SharedStore {
     public holdReads?: Promise<void>;
     /** Reads of outbox entries (a destination's backlog or the whole outbox). */
     public outboxReads = 0;
+    /** While set, the next read of one destination's backlog answers what was stored when it was made, once this settles. */
+    public holdNextDestinationRead?: Promise<void>;
+    public heldDestinationReads = 0;
     private next = 0;
     private find(keys: string[]) {
         return Array.from(this.records.entries()).filter(([, r]) => keys.every((k) => r.keys.indexOf(k) >= 0));
@@ -28,7 +31,12 @@ class SharedStore {
         const reader = {
             readByAssociations: async (assocs: any[]) => {
                 if (keysOf(assocs).indexOf('misc:relay-bridge:outbox') >= 0) this.outboxReads += 1;
-                const held = this.holdReads;
+                let held = this.holdReads;
+                if (!held && this.holdNextDestinationRead && keysOf(assocs).some((k) => k.indexOf('outbox-destination:') >= 0)) {
+                    held = this.holdNextDestinationRead;
+                    this.holdNextDestinationRead = undefined;
+                    this.heldDestinationReads += 1;
+                }
                 if (held) {
                     // A read the database answered at once but that reaches the app late.
                     const snapshot = this.find(keysOf(assocs)).map(([, r]) => JSON.parse(JSON.stringify(r.data)));
@@ -65,10 +73,13 @@ class SharedStore {
 class Receiver {
     public readonly arrivals: Array<{ id: string; event: string; text: string }> = [];
     public readonly requests: string[] = [];
+    /** Requests begun (answered or not). */
+    public started = 0;
     public delayMs = 0;
     public failNext = 0;
     public async post(url: string, options: any): Promise<any> {
         const body = JSON.parse(options.content);
+        this.started += 1;
         await sleep(this.delayMs);
         if (this.failNext > 0) {
             this.failNext -= 1;
@@ -95,7 +106,7 @@ function settingsWith(): CurrentSettings {
 }
 
 /** One Rocket.Chat instance: its own pipeline (memory) on the shared store; its scheduler runs the job when asked. */
-function instance(store: SharedStore, receiver: Receiver, latencyMs: number) {
+function instance(store: SharedStore, receiver: Receiver, latencyMs: number, autoJobs = true) {
     const settings = settingsWith();
     const logger = { warn: () => undefined, error: () => undefined, debug: () => undefined, info: () => undefined, log: () => undefined } as any;
     const pipeline = new DeliveryPipeline({ current: async () => settings } as unknown as ConfigStore, () => logger);
@@ -111,7 +122,7 @@ function instance(store: SharedStore, receiver: Receiver, latencyMs: number) {
                 scheduleOnce: async ({ when }: { when: Date }) => {
                     // Unref'd: a wake-up for a claim's end (seconds away) must not keep the test process alive.
                     const due = new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, when.getTime() - Date.now())).unref());
-                    jobs.push(due.then(() => pipeline.process(acc.read, acc.modify, acc.http, acc.persistence)));
+                    if (autoJobs) jobs.push(due.then(() => pipeline.process(acc.read, acc.modify, acc.http, acc.persistence)));
                 },
             }),
         },
@@ -165,6 +176,55 @@ describe('delivery pipeline, two instances on one store', () => {
         await Promise.all([sent, edited]);
         await until(() => store.outboxSize() === 0 && receiver.arrivals.length === 2);
         expect(receiver.arrivals.map((a) => `${a.id} ${a.event}`)).toEqual(['m1 sent', 'm1 edited']);
+    });
+
+    it("another instance's job whose outbox read predates the entry's delivery and removal does not write it back", async () => {
+        // Its claim is an update, not an upsert (Rocket.Chat 6+ then writes nothing for a record that is gone).
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        const one = instance(store, receiver, 5);
+        const two = instance(store, receiver, 5);
+        receiver.failNext = 1;
+        await one.event('sent', 'm0', 'once'); // refused once: left in the backlog, unclaimed, for its retry
+        expect(store.outboxSize()).toBe(1);
+        let release!: () => void;
+        store.holdReads = new Promise<void>((resolve) => (release = resolve));
+        const late = two.runJob(); // reads the outbox now (m0 waiting, unclaimed), hears back later
+        await sleep(20);
+        store.holdReads = undefined;
+        await until(() => receiver.arrivals.length === 1 && store.outboxSize() === 0); // the first instance's retry delivered and removed it
+        await sleep(800); // past the order wait the late job keeps for another instance's entries
+        release();
+        await late; // before: its claim wrote the entry back, the read-back showed it claimed, and it was sent again
+        await sleep(400);
+        expect(receiver.arrivals.map((a) => a.id)).toEqual(['m0']);
+        expect(store.outboxSize()).toBe(0);
+    });
+
+    it('a claim written too long after the read it was based on is not trusted: no second delivery', async () => {
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        const origin = instance(store, receiver, 5, false); // leaves the entry in the backlog; its job never runs
+        const one = instance(store, receiver, 5, false);
+        const two = instance(store, receiver, 5, false);
+        receiver.failNext = 1;
+        await origin.event('sent', 'm0', 'once');
+        expect(store.outboxSize()).toBe(1);
+        await sleep(800); // past the order wait of other instances' entries
+        receiver.started = 0; // the refused attempt
+        receiver.delayMs = 1500;
+        let release!: () => void;
+        store.holdNextDestinationRead = new Promise<void>((resolve) => (release = resolve));
+        const late = two.runJob(); // its read of the destination shows the entry free, and reaches it late
+        await until(() => store.heldDestinationReads === 1);
+        const first = one.runJob(); // claims, reads its claim back, sends
+        await until(() => receiver.started === 1);
+        release(); // the late run's claim now lands over the confirmed one
+        await Promise.all([late, first]);
+        await sleep(400);
+        expect(receiver.started).toBe(1); // before: the late run read its own claim back and sent it too
+        expect(receiver.arrivals.map((a) => a.id)).toEqual(['m0']);
+        expect(store.outboxSize()).toBe(0);
     });
 
     it("a lone instance that knows its destination clean still sees a newcomer's older entry (presence read after its write)", async () => {
