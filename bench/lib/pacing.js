@@ -54,6 +54,12 @@ const SERVICES = {
         perAccount: true,
     },
 };
+// The same homeserver with its rc_message declared on the instance (`rate_limit`), as an admin who knows it would.
+SERVICES['matrix, rate_limit declared'] = {
+    ...SERVICES.matrix,
+    limit: 'the same Matrix sink, its limit declared on the instance (`"rate_limit": { "per_second": 1, "burst_count": 10 }`): kept from the first message, nothing to learn',
+    instance: (url, i) => ({ ...SERVICES.matrix.instance(url, i), rate_limit: { per_second: MATRIX_LIMIT.perSecond, burst_count: MATRIX_LIMIT.burst } }),
+};
 
 /** Send times the limit allows at best for arrivals `at` (ms), one destination: a fixed window of `n` per `ms` starting with its first request. */
 function fixedWindow(n, ms) {

@@ -14,10 +14,15 @@ export interface RateAnnouncement {
     bucket?: string;
 }
 
-/** A limit a service publishes without announcing it per answer: `requests` per `perMs`. */
+/**
+ * A limit a service publishes without announcing it per answer: `requests` per `perMs` in any
+ * window of that length; with `leaky`, a bucket of `requests` that empties evenly over `perMs`
+ * (Synapse's rc_message: `burst_count` at once, then `per_second`). At most one leaky limit.
+ */
 export interface PublishedLimit {
     requests: number;
     perMs: number;
+    leaky?: boolean;
 }
 
 /** A destination's budget, small enough to be stored with its queue. */
@@ -41,6 +46,12 @@ export interface PaceState {
     learnedGapMs?: number;
     /** When that spacing was last shown (it is forgotten LEARNED_GAP_TTL_MS later). */
     learnedAt?: number;
+    /**
+     * A leaky limit's bucket as one time (the generic cell rate algorithm's "theoretical arrival
+     * time"): when it would be empty. Each send moves it one interval (`perMs / requests`) on from
+     * now or from where it was; a send fits while it is at most `requests - 1` intervals ahead.
+     */
+    emptyAt?: number;
     /** Since when requests have been refused in a row (429s), if they are. */
     refusedSince?: number;
 }
@@ -74,7 +85,11 @@ export function paceDelay(state: PaceState | undefined, limits: readonly Publish
     for (const limit of limits) {
         const width = limit.perMs + Math.ceil(limit.perMs * SKEW_SHARE);
         const inWindow = state.recent.filter((t) => t > now - width);
-        if (limit.requests > 0 && inWindow.length >= limit.requests) {
+        if (limit.leaky) {
+            if (state.emptyAt !== undefined && limit.requests > 0) {
+                at = Math.max(at, state.emptyAt - (limit.requests - 1) * (width / limit.requests));
+            }
+        } else if (limit.requests > 0 && inWindow.length >= limit.requests) {
             // The request may go once enough older sends have left the window.
             at = Math.max(at, inWindow[inWindow.length - limit.requests] + width);
         }
@@ -95,11 +110,17 @@ export function paceDelay(state: PaceState | undefined, limits: readonly Publish
 /** Notes a request going out now (the published windows count it). */
 export function recordSend(state: PaceState | undefined, limits: readonly PublishedLimit[], now: number): PaceState {
     const base = spend(state || freshPace(), now);
-    if (limits.length === 0) {
+    const leaky = limits.filter((l) => l.leaky && l.requests > 0)[0];
+    if (leaky) {
+        const interval = (leaky.perMs + Math.ceil(leaky.perMs * SKEW_SHARE)) / leaky.requests;
+        base.emptyAt = Math.max(base.emptyAt || 0, now) + interval;
+    }
+    const windows = limits.filter((l) => !l.leaky);
+    if (windows.length === 0) {
         return { ...base, recent: [], lastSentAt: now };
     }
-    const longest = Math.max(...limits.map((l) => l.perMs + Math.ceil(l.perMs * SKEW_SHARE)));
-    const keep = Math.max(...limits.map((l) => l.requests));
+    const longest = Math.max(...windows.map((l) => l.perMs + Math.ceil(l.perMs * SKEW_SHARE)));
+    const keep = Math.max(...windows.map((l) => l.requests));
     const recent = base.recent.filter((t) => t > now - longest).concat(now);
     return { ...base, recent: recent.slice(-keep), lastSentAt: now };
 }
@@ -180,6 +201,8 @@ export function mergePace(a: PaceState | undefined, b: PaceState | undefined): P
         learnedGapMs: learned.learnedGapMs,
         learnedAt: learned.learnedAt,
         refusedSince: later(a.refusedSince, b.refusedSince),
+        // The fuller bucket (sends the other view has not seen are not added: an instance reads the stored budget before it sends).
+        emptyAt: later(a.emptyAt, b.emptyAt),
     };
 }
 
@@ -191,7 +214,7 @@ export function paceFromStored(raw: unknown): PaceState | undefined {
     const r = raw as Record<string, unknown>;
     const num = (v: unknown) => (typeof v === 'number' && isFinite(v) ? v : undefined);
     const state: PaceState = { notBefore: num(r.notBefore) || 0, recent: Array.isArray(r.recent) ? (r.recent.filter((t) => num(t) !== undefined) as number[]).slice(-100) : [] };
-    const optional: Array<keyof PaceState> = ['remaining', 'resetAt', 'lastSentAt', 'lastAcceptedAt', 'learnedGapMs', 'learnedAt', 'refusedSince'];
+    const optional: Array<keyof PaceState> = ['remaining', 'resetAt', 'lastSentAt', 'lastAcceptedAt', 'learnedGapMs', 'learnedAt', 'refusedSince', 'emptyAt'];
     for (const key of optional) {
         const value = num(r[key]);
         if (value !== undefined) {

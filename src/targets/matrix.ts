@@ -39,7 +39,7 @@ import { parseJsonBody } from '../core/http';
 import { fnv1a } from '../core/hash';
 import { escapeHtml, neutraliseMentions, splitText, toHtml, toPlainText, toSlackMrkdwn } from '../core/text';
 import {
-    fileMarkdown, decodeUrlPart, fitChunksToParts, isSuccessStatus, mediaKind, optionalString, originOf, pathSegments, queryValue,
+    fileMarkdown, decodeUrlPart, fitChunksToParts, isSuccessStatus, mediaKind, optionalPositiveInteger, optionalString, originOf, pathSegments, queryValue,
     requireHttpUrl, responseError,
     requestsForEvent,
 } from './common';
@@ -69,6 +69,8 @@ export interface MatrixConfig {
     webhookUrl?: string;
     /** Webhook modes: the name shown when the message has no alias (Apprise's user). */
     botname?: string;
+    /** Client mode: the homeserver's message limit for this account, as its admin set it (Synapse's rc_message). */
+    rateLimit?: { perSecond: number; burstCount: number };
 }
 
 // The whole event (with the envelope the server adds: ids, hashes, signatures) must stay under
@@ -149,7 +151,32 @@ function parseConfig(raw: Record<string, unknown>): MatrixConfig {
     if (avatarUrl !== undefined && avatarUrl.indexOf('mxc://') !== 0) {
         throw new ConfigError('avatar_url', 'must be an mxc:// URL (Matrix clients ignore other avatar URLs)');
     }
-    return { mode, homeserver, auth, roomId, msgtype: msgtype === 'notice' ? 'm.notice' : 'm.text', avatarUrl };
+    return { mode, homeserver, auth, roomId, msgtype: msgtype === 'notice' ? 'm.notice' : 'm.text', avatarUrl, rateLimit: parseRateLimit(raw.rate_limit) };
+}
+
+/** Synapse's `rc_message` as its admin wrote it (`per_second`, `burst_count`): the budget is kept before the first 429, not learned from it. */
+function parseRateLimit(value: unknown): MatrixConfig['rateLimit'] {
+    if (value === undefined || value === null) {
+        return undefined;
+    }
+    if (typeof value !== 'object' || Array.isArray(value)) {
+        throw new ConfigError('rate_limit', 'must be an object like { "per_second": 0.2, "burst_count": 10 } (the homeserver\'s rc_message)');
+    }
+    const raw = value as Record<string, unknown>;
+    const perSecond = typeof raw.per_second === 'string' && raw.per_second.trim() !== '' ? Number(raw.per_second) : raw.per_second;
+    if (typeof perSecond !== 'number' || !isFinite(perSecond) || perSecond <= 0 || perSecond > 1000) {
+        throw new ConfigError('rate_limit.per_second', `must be a number of messages a second above 0 (Synapse's default 0.2), got ${JSON.stringify(raw.per_second)}`);
+    }
+    let burstCount: number | undefined;
+    try {
+        burstCount = optionalPositiveInteger(raw, 'burst_count');
+    } catch (e) {
+        throw new ConfigError('rate_limit.burst_count', `must be a positive whole number (Synapse's default 10), got ${JSON.stringify(raw.burst_count)}`);
+    }
+    if (burstCount === undefined) {
+        throw new ConfigError('rate_limit.burst_count', "is required with per_second (Synapse's default 10)");
+    }
+    return { perSecond, burstCount };
 }
 
 /** A room for every rule channel (a valid id or alias, its own or the instance's); none for a webhook bridge. */
@@ -649,7 +676,7 @@ export const matrixTarget: TargetAdapter<MatrixConfig> = {
                 target: 'Matrix',
                 instance: '`matrixs://{access_token}@host/!room:server` or `matrixs://{user}:{password}@host/#alias:server` (password login; `matrix://` is http; `?token=` works too; several rooms fan out) or `{ "type": "matrix", "homeserver": …, "access_token": … (or "user" + "password"), "room_id": "!…:server" or "#alias:server" }`; rule channel `{ "room_id": … }`',
                 identity: '`Name: ` before the body (`<strong>Name</strong>: ` in HTML) plus an MSC4144 per-message profile for clients that show it; its avatar must be mxc://, so the sender\'s avatar (https, or http) is downloaded (address policy, 1 MB) and uploaded to the media repository once per homeserver and avatar URL, the mxc:// kept a day in persistence (every server instance reuses it; access-token instances only); if that fails the instance\'s mxc:// `avatar_url`, or none — the message goes anyway',
-                notes: 'HTML via `formatted_body`, split to fit the 64 KiB event; edits (`m.replace`), deletes (redaction), threads (`m.thread`); txn ids `rb-{msgid}-{event}-{part}` make retries idempotent; a password login (`m.login.password`) keeps its access token in app persistence for every server instance and logs in again (same device) on 401 `M_UNKNOWN_TOKEN`; an alias is joined (`/join`, a no-op when joined) for a new message and looked up in the room directory for edits and deletes; files uploaded as `m.image`/`m.file` events',
+                notes: 'HTML via `formatted_body`, split to fit the 64 KiB event; edits (`m.replace`), deletes (redaction), threads (`m.thread`); txn ids `rb-{msgid}-{event}-{part}` make retries idempotent; a password login (`m.login.password`) keeps its access token in app persistence for every server instance and logs in again (same device) on 401 `M_UNKNOWN_TOKEN`; an alias is joined (`/join`, a no-op when joined) for a new message and looked up in the room directory for edits and deletes; files uploaded as `m.image`/`m.file` events; pacing: one budget per account over all its rooms, learned from the first 429, or kept from the start with `"rate_limit": { "per_second": 0.2, "burst_count": 10 }` (the homeserver\'s `rc_message`)',
             },
             {
                 target: 'Matrix webhook bridges',
@@ -671,6 +698,8 @@ export const matrixTarget: TargetAdapter<MatrixConfig> = {
     readResponse,
     // Each homeserver sets its own limits (Synapse: rc_message) and shows them only in a 429.
     rateLimits: {
+        // What the admin declared (rate_limit) is kept from the first message; without it, the first 429 teaches the spacing.
+        published: (config) => (config.rateLimit ? [{ requests: config.rateLimit.burstCount, perMs: (config.rateLimit.burstCount / config.rateLimit.perSecond) * 1000, leaky: true }] : []),
         learnedFrom429: true,
         // Synapse limits sending per account over all its rooms (rc_message, per_second 0.2 and
         // burst_count 10 by default), so one account's rooms share what its 429s taught.

@@ -80,6 +80,74 @@ describe('published limits (no headers)', () => {
     });
 });
 
+describe('a published leaky bucket (Synapse rc_message: burst_count, then per_second)', () => {
+    const rcMessage: PublishedLimit[] = [{ requests: 10, perMs: 10000, leaky: true }]; // burst 10, 1 a second
+
+    /** Synapse's check (synapse/api/ratelimiting.py): refused when the bucket, drained at `perSecond`, holds `burst` already. */
+    function synapse(perSecond: number, burst: number) {
+        let level = 0;
+        let at = -Infinity;
+        return (t: number) => {
+            level = Math.max(0, level - ((t - at) / 1000) * perSecond);
+            at = t;
+            if (level + 1 > burst) return false;
+            level += 1;
+            return true;
+        };
+    }
+
+    /** Sends `arrivals` as soon as the pace allows (answers at once); the send times. */
+    function paced(arrivals: number[], limits: PublishedLimit[]): number[] {
+        let state: PaceState | undefined;
+        let now = T0;
+        const sent: number[] = [];
+        for (const at of arrivals) {
+            now = Math.max(now, at);
+            now += paceDelay(state, limits, now);
+            state = recordSend(state, limits, now);
+            state = recordAnswer(state, undefined, undefined, now);
+            sent.push(now);
+        }
+        return sent;
+    }
+
+    it('sends the burst at once, then one a second, and Synapse accepts every request', () => {
+        const sent = paced(Array(30).fill(T0), rcMessage);
+        const accepts = synapse(1, 10);
+        expect(sent.every((t) => accepts(t))).toBe(true);
+        expect(sent.slice(0, 10)).toEqual(Array(10).fill(T0));
+        // The best the bucket allows is 20 s for the 30th; the 2 % clock allowance on top.
+        expect(sent[29] - T0).toBeGreaterThanOrEqual(20000);
+        expect(sent[29] - T0).toBeLessThanOrEqual(20400);
+    });
+
+    it('arrivals faster than the rate fill the bucket, then go at its rate; Synapse accepts every request', () => {
+        const arrivals = Array.from({ length: 30 }, (_, i) => T0 + i * 500); // 2 a second
+        const sent = paced(arrivals, rcMessage);
+        const accepts = synapse(1, 10);
+        expect(sent.every((t) => accepts(t))).toBe(true);
+        expect(sent.slice(0, 15)).toEqual(arrivals.slice(0, 15)); // the bucket fills 0.5 a second: no wait for the first 15 s worth
+        expect(sent[29] - T0).toBeLessThanOrEqual(20400);
+    });
+
+    it('stays full under a sustained stream: one a second, no second burst after its window', () => {
+        const sent = paced(Array(40).fill(T0), rcMessage);
+        const accepts = synapse(1, 10);
+        expect(sent.every((t) => accepts(t))).toBe(true);
+        const gaps = sent.slice(10).map((t, i) => t - sent[9 + i]);
+        expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1000);
+    });
+
+    it('is one stored time, merged as the fuller bucket', () => {
+        const one = recordSend(undefined, rcMessage, T0);
+        expect(one.recent).toEqual([]);
+        expect(one.emptyAt).toBe(T0 + 1020);
+        const other = recordSend(recordSend(undefined, rcMessage, T0), rcMessage, T0);
+        expect(mergePace(one, other)!.emptyAt).toBe(T0 + 2040);
+        expect(paceFromStored(JSON.parse(JSON.stringify(other)))!.emptyAt).toBe(T0 + 2040);
+    });
+});
+
 describe('limits a service neither announces nor publishes (learned from its 429s)', () => {
     it('keeps the spacing a 429 revealed, so the next requests do not run into it', () => {
         let state = recordSend(undefined, [], T0);

@@ -269,8 +269,20 @@ describe('matrix target: config', () => {
         [{ mode: 't2bot', webhook_url: 'https://webhooks.t2bot.io/api/v1/matrix/hook/short' }, 'webhook_url: must be https://webhooks.t2bot.io/api/v1/matrix/hook/{64-character webhook id}'],
         [{ ...raw, msgtype: 'emote' }, 'msgtype: must be text or notice, got "emote"'],
         [{ ...raw, avatar_url: 'https://x/a.png' }, 'avatar_url: must be an mxc:// URL'],
+        [{ ...raw, rate_limit: 5 }, 'rate_limit: must be an object like { "per_second": 0.2, "burst_count": 10 }'],
+        [{ ...raw, rate_limit: { per_second: 0, burst_count: 10 } }, 'rate_limit.per_second: must be a number of messages a second above 0'],
+        [{ ...raw, rate_limit: { per_second: 'fast', burst_count: 10 } }, 'rate_limit.per_second: must be a number'],
+        [{ ...raw, rate_limit: { per_second: 0.2 } }, 'rate_limit.burst_count: is required with per_second'],
+        [{ ...raw, rate_limit: { per_second: 0.2, burst_count: 2.5 } }, 'rate_limit.burst_count: must be a positive whole number'],
     ])('%j → %s', (config, message) => {
         expect(() => matrixTarget.parseConfig(config)).toThrow(message);
+    });
+
+    it("a declared rc_message becomes the account's published budget: burst_count at once, draining at per_second", () => {
+        const limits = (config: Record<string, unknown>) => matrixTarget.rateLimits!.published!(matrixTarget.parseConfig(config), {});
+        expect(limits({ ...raw, rate_limit: { per_second: 0.2, burst_count: 10 } })).toEqual([{ requests: 10, perMs: 50000, leaky: true }]);
+        expect(limits({ ...raw, rate_limit: { per_second: '2', burst_count: '5' } })).toEqual([{ requests: 5, perMs: 2500, leaky: true }]);
+        expect(limits(raw)).toEqual([]); // not declared: learned from the first 429
     });
 
     it('homeserver given with the API path is trimmed', () => {
