@@ -471,7 +471,7 @@ export class DeliveryPipeline {
     private async sharePace(targetKey: string, persistence: IPersistence): Promise<void> {
         const pace = this.paces.get(targetKey);
         const state = pace && pace.state;
-        if (state && (pace!.limits.length > 0 || state.learnedGapMs || state.notBefore > Date.now() || state.recent.length > 0)) {
+        if (state && (pace!.limits.length > 0 || (pace!.passOnSends && state.lastSentAt !== undefined) || state.learnedGapMs || state.notBefore > Date.now() || state.recent.length > 0)) {
             await savePace(persistence, pace!.key, state);
         }
     }
@@ -492,6 +492,7 @@ export class DeliveryPipeline {
             this.paces.set(entry.targetKey, pace);
         }
         pace.limits = limits; // the configuration may have changed
+        pace.passOnSends = !!rateLimits;
         return pace;
     }
 
