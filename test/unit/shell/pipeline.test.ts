@@ -6,6 +6,7 @@ import { RelayMessage } from '../../../src/core/message';
 import { planDeliveries } from '../../../src/core/relay';
 import { ConfigStore, CurrentSettings } from '../../../src/shell/configStore';
 import { DeliveryPipeline } from '../../../src/shell/pipeline';
+import { saveOutboxEntry } from '../../../src/shell/records/outbox';
 import { SERVER_DEFAULTS } from '../../../src/inbound/serverRules';
 import { targetRegistry } from '../../../src/targets/index';
 
@@ -80,9 +81,11 @@ class Receiver {
     }
 }
 
-function settingsWith(): CurrentSettings {
+const ONE_HOOK = { instances: { hook: { type: 'webhook', url: 'https://hook.example/in', timeout_ms: 1000 } }, rules: [{ from: { rocketchat: { room: '#general' } }, to: { hook: {} } }] };
+
+function settingsWith(config: object = ONE_HOOK): CurrentSettings {
     const store = new ConfigStore(targetRegistry);
-    const result = store.check(JSON.stringify({ instances: { hook: { type: 'webhook', url: 'https://hook.example/in', timeout_ms: 1000 } }, rules: [{ from: { rocketchat: { room: '#general' } }, to: { hook: {} } }] }), '');
+    const result = store.check(JSON.stringify(config), '');
     if (!result.ok) throw new Error(result.error);
     return {
         active: result.active,
@@ -95,8 +98,8 @@ function settingsWith(): CurrentSettings {
 }
 
 /** One Rocket.Chat instance: its own pipeline (memory) on the shared store; its scheduler runs the job when asked. */
-function instance(store: SharedStore, receiver: Receiver, latencyMs: number) {
-    const settings = settingsWith();
+function instance(store: SharedStore, receiver: Receiver, latencyMs: number, config?: object) {
+    const settings = settingsWith(config);
     const logger = { warn: () => undefined, error: () => undefined, debug: () => undefined, info: () => undefined, log: () => undefined } as any;
     const pipeline = new DeliveryPipeline({ current: async () => settings } as unknown as ConfigStore, () => logger);
     const { reader, persistence } = store.accessors(latencyMs);
@@ -116,6 +119,18 @@ function instance(store: SharedStore, receiver: Receiver, latencyMs: number) {
             }),
         },
     };
+    /** Backlog entries of a message in `room` as another instance leaves them (unclaimed, or with `claim`), one per destination. */
+    const stored = async (id: string, room: string, claim?: { claimedBy: string; claimedUntil: number }) => {
+        const message: RelayMessage = {
+            event: 'sent', id, text: id, files: [], timestamp: new Date().toISOString(), isSystem: false, siteUrl: settings.siteUrl,
+            sender: { id: 'u1', username: 'alice', displayName: 'Alice', avatarUrl: '', isBot: false } as any,
+            room: { id: room.toUpperCase(), name: room, kind: 'channel' },
+            relay: { server: 'test', hops: 0 },
+        };
+        const entries = planDeliveries(settings.active!, message).map((plan) => ({ ...pipeline.newEntry({ targetKey: plan.key, instance: plan.instance.name, channel: plan.channel, event: 'sent', message, rendered: plan.rendered }), ...claim }));
+        await Promise.all(entries.map((entry) => saveOutboxEntry(persistence as any, entry)));
+        return entries;
+    };
     const event = (event: 'sent' | 'edited', id: string, text: string) => {
         const message: RelayMessage = {
             event, id, text, files: [], timestamp: new Date().toISOString(), isSystem: false, siteUrl: settings.siteUrl,
@@ -126,7 +141,7 @@ function instance(store: SharedStore, receiver: Receiver, latencyMs: number) {
         return pipeline.submit(planDeliveries(settings.active!, message), message, Date.now(), undefined, undefined, settings, acc);
     };
     const runJob = () => pipeline.process(acc.read, acc.modify, acc.http, acc.persistence);
-    return { pipeline, event, runJob, jobs };
+    return { pipeline, event, runJob, jobs, stored, persistence };
 }
 
 async function until(check: () => boolean, ms = 20000): Promise<void> {
@@ -246,6 +261,37 @@ describe('delivery pipeline, one instance alone', () => {
         await sleep(400);
         expect(receiver.arrivals.map((a) => a.id)).toEqual(['m0']);
         expect(store.outboxSize()).toBe(0);
+    });
+
+    it("the job goes on with a destination whose next entry became due during the run, without waiting for the run's slowest destination", async () => {
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        const one = instance(store, receiver, 5, {
+            instances: { slow: { type: 'webhook', url: 'https://slow.example/in', timeout_ms: 2000 }, fast: { type: 'webhook', url: 'https://fast.example/in', timeout_ms: 2000 } },
+            rules: [{ from: { rocketchat: { room: '#general' } }, to: { slow: {} } }, { from: { rocketchat: { room: '#random' } }, to: { fast: {} } }],
+        });
+        let release: (() => Promise<void>) | undefined;
+        const post = receiver.post.bind(receiver);
+        receiver.post = async (url: string, options: any) => {
+            if (url.includes('slow')) await sleep(300); // a destination the service lets have one request per 300 ms
+            const answer = await post(url, options);
+            const releasing = release;
+            release = undefined;
+            if (releasing) await releasing(); // the other instance's line lets f2 go once f1 has arrived
+            return answer;
+        };
+        for (let i = 1; i <= 4; i++) await one.stored(`s${i}`, 'general');
+        await one.stored('f1', 'random');
+        // f2: written ahead by another instance's line, still claimed by it when the job claims f1.
+        const [f2] = await one.stored('f2', 'random', { claimedBy: 'rt-other', claimedUntil: Date.now() + 60000 });
+        release = () => saveOutboxEntry(one.persistence as any, { ...f2, claimedBy: undefined, claimedUntil: undefined });
+        await one.runJob();
+        await until(() => receiver.arrivals.length === 6 && store.outboxSize() === 0);
+        const order = receiver.arrivals.map((a) => a.id);
+        expect(order.filter((id) => id.startsWith('s'))).toEqual(['s1', 's2', 's3', 's4']);
+        expect(order.filter((id) => id.startsWith('f'))).toEqual(['f1', 'f2']);
+        // Before: f2 waited for the run to go round again, after all four of the slow destination's entries.
+        expect(order.indexOf('f2')).toBeLessThan(order.indexOf('s4'));
     });
 
     it('deliveries waiting in line longer than their lease keep their claims: no reclaim for each', async () => {
