@@ -13,7 +13,7 @@ import { hostedAvatarFor } from './hostedAvatar';
 import { DEFAULT_TIMEOUT_MS } from './httpExecutor';
 import { expireRecords, MAINTENANCE_EVERY_MS } from './upkeep';
 import { DeliveryCounters } from './records/counters';
-import { readPace, savePace } from './records/pace';
+import { listPaceHolds, readPace, removePaceHold, savePace, savePaceHold } from './records/pace';
 import { mergeRemoteIds, MessageMapRecord, readMessageMap, removeMessageMap, saveMessageMap } from './records/messageMap';
 import { listDestination, listOutbox, rekeyOutboxEntry, removeDeadLetter, removeOutboxEntry, saveDeadLetter, saveOutboxEntry } from './records/outbox';
 import { listRuntimePresence, removeRuntimePresence, saveRuntimePresence } from './records/presence';
@@ -140,6 +140,10 @@ export class DeliveryPipeline {
     private readonly paces = new Map<string, DestinationPace>();
     /** The same budgets by where they are kept (one per account where the service counts per account). */
     private readonly pacesByKey = new Map<string, DestinationPace>();
+    /** Budgets shared by several destinations that this runtime's job holds now (holdBudget), by budget key. */
+    private readonly budgetHolds = new Map<string, { since: number; until: number }>();
+    /** Holds being taken, by budget key: a run's destinations of one account ask once. */
+    private readonly holding = new Map<string, Promise<boolean>>();
     /** Message id → the job's store of its last delivered entry (ids, then removal), still running. */
     private readonly storingIds = new Map<string, Promise<void>>();
     /**
@@ -181,6 +185,8 @@ export class DeliveryPipeline {
         this.paces.clear();
         this.pacesByKey.clear();
         this.storingIds.clear();
+        this.budgetHolds.clear();
+        this.holding.clear();
         this.clean.clear();
         this.notStored.clear();
         this.invalidations += 1;
@@ -739,6 +745,7 @@ export class DeliveryPipeline {
             }
         } finally {
             this.running = false;
+            await this.releaseBudgets(persistence);
             await this.counters.flush(persistence).catch(() => undefined);
             if (this.rerun) {
                 // Work is left (the run's time is up, or a wake-up came while it ran): the next run, at once.
@@ -759,23 +766,28 @@ export class DeliveryPipeline {
         const heldHere = (id: string) => this.held.has(id);
         const settleMs = (await this.othersPresent(acc)) ? ORDER_SETTLE_MS : 0;
         // Destinations are independent: work their backlogs at the same time, each strictly in order.
-        await Promise.all(dueQueues(entries, this.runtimeId, Date.now(), heldHere, settleMs).map((queue) => this.workQueue(queue, ctx, settleMs)));
+        const elsewhere = new Set<string>(); // destinations whose shared budget another runtime's job holds
+        await Promise.all(dueQueues(entries, this.runtimeId, Date.now(), heldHere, settleMs).map((queue) => this.workQueue(queue, ctx, settleMs, elsewhere)));
         const now = Date.now();
-        const waiting = (await listOutbox(reader)).filter((e) => !heldHere(e.id) && !this.gone.has(e.id));
+        const waiting = (await listOutbox(reader)).filter((e) => !heldHere(e.id) && !this.gone.has(e.id) && !elsewhere.has(e.targetKey));
         const next = nextWakeUp(waiting, now, settleMs);
-        if (next !== undefined) {
-            // Another instance's live claim: look again soon, it may finish long before its lease ends.
-            await this.scheduleAt(Math.min(next, now + CONTENDED_POLL_MS), acc.modify);
+        if (next !== undefined || elsewhere.size > 0) {
+            // Another instance's live claim or budget hold: look again soon, it may end long before its lease does.
+            await this.scheduleAt(Math.min(next === undefined ? Infinity : next, now + CONTENDED_POLL_MS), acc.modify);
         }
     }
 
     /** Claims a due prefix of one destination's backlog (write, settle, read back) and delivers it in order. */
-    private async workQueue(queue: OutboxEntry[], ctx: RunContext, settleMs: number): Promise<void> {
+    private async workQueue(queue: OutboxEntry[], ctx: RunContext, settleMs: number, elsewhere: Set<string>): Promise<void> {
         const { acc } = ctx;
         const now = Date.now();
         this.invalidate(queue[0].targetKey); // the destination has entries no line holds
         const instance = ctx.active && ctx.active.config.instances.get(queue[0].instance);
         const timeoutMs = (instance && instance.timeoutMs) || DEFAULT_TIMEOUT_MS;
+        if (instance && settleMs > 0 && !(await this.holdBudget(queue[0], instance, timeoutMs, acc))) {
+            elsewhere.add(queue[0].targetKey);
+            return;
+        }
         const prefix: OutboxEntry[] = [];
         for (const entry of queue.slice(0, CLAIM_BATCH)) {
             if (this.gone.has(entry.id)) {
@@ -844,10 +856,61 @@ export class DeliveryPipeline {
             const more = Date.now() - this.runStartedAt <= JOB_RUN_BUDGET_MS ? await listDestination(acc.read.getPersistenceReader(), queue[0].targetKey) : [];
             const next = dueQueues(more.filter((e) => !this.gone.has(e.id)), this.runtimeId, Date.now(), (id) => this.held.has(id), settleMs)[0];
             if (next) {
-                return this.workQueue(next, ctx, settleMs);
+                return this.workQueue(next, ctx, settleMs, elsewhere);
             }
             this.rerun = true; // go round again
         }
+    }
+
+    /**
+     * Whether this runtime's job may spend the destination's budget: yes, unless several
+     * destinations share it (one Matrix account's rooms: Synapse counts per account) and another
+     * runtime's job holds it. Two instances' jobs pacing rooms of one account each from their own
+     * view ran into each other's sends (issue 18, bench section 7, two instances, 3 rooms × 20:
+     * 14 of 74 requests answered 429, and spacings learned from them of up to 2 s where the
+     * server allowed 1 s). Taken as a claim is (write, settle, read back: the earliest live hold
+     * wins), kept while the run lasts, given up when it ends (releaseBudgets). Storage refused:
+     * the job goes ahead, as before holds.
+     */
+    private holdBudget(entry: OutboxEntry, instance: RelayInstance, timeoutMs: number, acc: PipelineAccess): Promise<boolean> {
+        const key = this.paceOf(entry, instance).key;
+        const held = this.budgetHolds.get(key);
+        if (key === entry.targetKey || (held && held.until - Date.now() >= timeoutMs + CLAIM_MARGIN_MS)) {
+            return Promise.resolve(true);
+        }
+        let pending = this.holding.get(key);
+        if (!pending) {
+            pending = this.takeBudget(key, held ? held.since : Date.now(), timeoutMs, acc).catch(() => true);
+            const taken = pending;
+            this.holding.set(key, taken);
+            taken.then(() => this.holding.get(key) === taken && this.holding.delete(key));
+        }
+        return pending;
+    }
+
+    private async takeBudget(key: string, since: number, timeoutMs: number, acc: PipelineAccess): Promise<boolean> {
+        const until = Date.now() + claimLeaseMs(timeoutMs);
+        await savePaceHold(acc.persistence, key, { runtimeId: this.runtimeId, since, until });
+        await sleep(SETTLE_MS);
+        const now = Date.now();
+        const holds = await listPaceHolds(acc.read.getPersistenceReader(), key);
+        // Holds of runtimes gone without giving them up: nobody else removes them.
+        await Promise.all(holds.filter((h) => h.until < now && h.runtimeId !== this.runtimeId).map((h) => removePaceHold(acc.persistence, key, h.runtimeId))).catch(() => undefined);
+        const first = holds.filter((h) => h.until >= now).sort((a, b) => a.since - b.since || (a.runtimeId < b.runtimeId ? -1 : 1))[0];
+        if (first && first.runtimeId !== this.runtimeId) {
+            this.budgetHolds.delete(key);
+            await removePaceHold(acc.persistence, key, this.runtimeId);
+            return false;
+        }
+        this.budgetHolds.set(key, { since, until });
+        return true;
+    }
+
+    /** The run ends: the budgets it held are free for another runtime's job. */
+    private async releaseBudgets(persistence: IPersistence): Promise<void> {
+        const keys = Array.from(this.budgetHolds.keys());
+        this.budgetHolds.clear();
+        await Promise.all(keys.map((key) => removePaceHold(persistence, key, this.runtimeId))).catch(() => undefined);
     }
 
     /**

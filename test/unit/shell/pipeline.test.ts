@@ -7,6 +7,7 @@ import { planDeliveries } from '../../../src/core/relay';
 import { ConfigStore, CurrentSettings } from '../../../src/shell/configStore';
 import { DeliveryPipeline } from '../../../src/shell/pipeline';
 import { saveOutboxEntry } from '../../../src/shell/records/outbox';
+import { saveRuntimePresence } from '../../../src/shell/records/presence';
 import { SERVER_DEFAULTS } from '../../../src/inbound/serverRules';
 import { targetRegistry } from '../../../src/targets/index';
 
@@ -98,7 +99,7 @@ function settingsWith(config: object = ONE_HOOK): CurrentSettings {
 }
 
 /** One Rocket.Chat instance: its own pipeline (memory) on the shared store; its scheduler runs the job when asked. */
-function instance(store: SharedStore, receiver: Receiver, latencyMs: number, config?: object) {
+function instance(store: SharedStore, receiver: Receiver, latencyMs: number, config?: object, put?: (url: string, options: any) => Promise<any>) {
     const settings = settingsWith(config);
     const logger = { warn: () => undefined, error: () => undefined, debug: () => undefined, info: () => undefined, log: () => undefined } as any;
     const pipeline = new DeliveryPipeline({ current: async () => settings } as unknown as ConfigStore, () => logger);
@@ -106,7 +107,7 @@ function instance(store: SharedStore, receiver: Receiver, latencyMs: number, con
     const jobs: Array<Promise<void>> = [];
     const acc: any = {
         read: { getPersistenceReader: () => reader, getUploadReader: () => ({}) },
-        http: { post: (url: string, options: any) => receiver.post(url, options) },
+        http: { post: (url: string, options: any) => receiver.post(url, options), put },
         persistence,
         logger,
         modify: {
@@ -209,6 +210,50 @@ describe('delivery pipeline, two instances on one store', () => {
         await Promise.all([first, second]);
         await until(() => store.outboxSize() === 0 && receiver.arrivals.length === 2);
         expect(receiver.arrivals.map((a) => a.id)).toEqual(['m1', 'm2']);
+    });
+});
+
+describe('delivery pipeline, two instances, one Matrix account (a budget its rooms share)', () => {
+    it("a job run spends the account's budget alone: the other instance's job leaves the account's rooms to it", async () => {
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        const config = {
+            instances: {
+                one: { type: 'matrix', homeserver: 'https://matrix.example', access_token: 'syt_shared', room_id: '!one:example.org', timeout_ms: 2000 },
+                two: { type: 'matrix', homeserver: 'https://matrix.example', access_token: 'syt_shared', room_id: '!two:example.org', timeout_ms: 2000 },
+            },
+            rules: [{ from: { rocketchat: { room: '#general' } }, to: { one: {} } }, { from: { rocketchat: { room: '#random' } }, to: { two: {} } }],
+        };
+        const sends: Array<{ by: string; room: string; from: number; to: number }> = [];
+        const server = (by: string) => async (url: string) => {
+            const send = { by, room: decodeURIComponent((/\/rooms\/([^/]+)\//.exec(url) || [])[1]), from: Date.now(), to: 0 };
+            sends.push(send);
+            await sleep(400); // slow answers: the first job is still at work when the other room is due on the other instance
+            send.to = Date.now();
+            return { statusCode: 200, headers: {}, content: JSON.stringify({ event_id: `$${Math.random()}` }) };
+        };
+        const a = instance(store, receiver, 5, config, server('a'));
+        const b = instance(store, receiver, 5, config, server('b'));
+        const forever = Date.now() + 600000;
+        await saveRuntimePresence(a.persistence as any, { runtimeId: a.pipeline.runtimeId, until: forever });
+        await saveRuntimePresence(b.persistence as any, { runtimeId: b.pipeline.runtimeId, until: forever });
+        for (let i = 0; i < 4; i++) await a.stored(`one-${i}`, 'general');
+        await sleep(800); // settled (ORDER_SETTLE_MS): due for the job
+        const runA = a.runJob();
+        await until(() => sends.length >= 1);
+        for (let i = 0; i < 2; i++) await b.stored(`two-${i}`, 'random');
+        await sleep(800);
+        const runB = b.runJob(); // the other room of the same account is due on the other instance meanwhile
+        await Promise.all([runA, runB]);
+        await until(() => sends.length >= 6 && store.outboxSize() === 0, 30000);
+        // Never two requests of the account in flight from two instances at once.
+        for (const x of sends) {
+            for (const y of sends) {
+                if (x.by !== y.by) expect(x.to <= y.from || y.to <= x.from).toBe(true);
+            }
+        }
+        expect(sends.filter((x) => x.room === '!one:example.org').length).toBe(4);
+        expect(sends.filter((x) => x.room === '!two:example.org').length).toBe(2);
     });
 });
 
