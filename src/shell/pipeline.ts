@@ -804,8 +804,15 @@ export class DeliveryPipeline {
         if (prefix.length === 0) {
             return;
         }
-        await Promise.all(prefix.map((entry) => saveOutboxEntry(acc.persistence, entry)));
-        await sleep(SETTLE_MS);
+        // Claims this runtime holds since longer than a write takes to land (a previous run handed
+        // them over) cannot be raced any more: no write and settle for them. Before, every
+        // hand-over cost a destination 250 ms (two instances, Discord 3 rooms × 20: 0.29 s of 7.1 s).
+        const claimedAt = (e: OutboxEntry) => (e.claimedUntil || 0) - claimLeaseMs(timeoutMs);
+        const stillOurs = queue.filter((e) => prefix.some((p) => p.id === e.id)).every((e) => e.claimedBy === this.runtimeId && (e.claimedUntil || 0) > now && claimedAt(e) <= now - SETTLE_MS);
+        if (!stillOurs) {
+            await Promise.all(prefix.map((entry) => saveOutboxEntry(acc.persistence, entry)));
+            await sleep(SETTLE_MS);
+        }
         const backlog = queuesByTarget(await listDestination(acc.read.getPersistenceReader(), queue[0].targetKey)).get(queue[0].targetKey) || [];
         // Ours: the run of oldest entries still claimed by this runtime (a racing instance's claim won elsewhere).
         const mine: OutboxEntry[] = [];
@@ -829,8 +836,8 @@ export class DeliveryPipeline {
         try {
             for (let i = 0; i < mine.length; i++) {
                 if (i > 0 && Date.now() - this.runStartedAt > JOB_RUN_BUDGET_MS) {
-                    // This run has had its time: the rest keep their places, unclaimed, for the next run.
-                    await Promise.all(mine.slice(i).map((e) => saveOutboxEntry(acc.persistence, { ...e, claimedBy: undefined, claimedUntil: undefined })));
+                    // This run has had its time: the rest stay claimed for the next run, which this
+                    // instance starts at once and which needs no second settle for them (see above).
                     this.rerun = true;
                     return;
                 }

@@ -339,6 +339,31 @@ describe('delivery pipeline, one instance alone', () => {
         expect(order.indexOf('f2')).toBeLessThan(order.indexOf('s4'));
     });
 
+    it("a job run out of time hands its claimed entries to the next run as they are: no unclaim, no second claim", async () => {
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        receiver.delayMs = 50;
+        const one = instance(store, receiver, 5);
+        for (let i = 1; i <= 4; i++) await one.stored(`m${i}`, 'general');
+        const unclaimedWrites: string[] = [];
+        const update = one.persistence.updateByAssociations;
+        one.persistence.updateByAssociations = async (assocs: any[], data: any, upsert: boolean) => {
+            if (data && data.seq !== undefined && !data.claimedBy) unclaimedWrites.push(data.message.id);
+            return update(assocs, data, upsert);
+        };
+        const post = receiver.post.bind(receiver);
+        receiver.post = async (url: string, options: any) => {
+            const answer = await post(url, options);
+            Date.now = () => realNow() + 6000; // the first delivery took the run's 5 s
+            return answer;
+        };
+        await one.runJob();
+        await until(() => receiver.arrivals.length === 4 && store.outboxSize() === 0);
+        expect(receiver.arrivals.map((a) => a.id)).toEqual(['m1', 'm2', 'm3', 'm4']);
+        // Before: the three left were written back unclaimed, then claimed again by the next run (250 ms settle).
+        expect(unclaimedWrites).toEqual([]);
+    });
+
     it('deliveries waiting in line longer than their lease keep their claims: no reclaim for each', async () => {
         const store = new SharedStore();
         const receiver = new Receiver();
