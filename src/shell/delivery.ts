@@ -55,6 +55,12 @@ export interface DestinationPace {
     limits: PublishedLimit[];
     /** Waits up to this long before a request; a longer wait ends the attempt as `paced` (retried then, not counted as a failure). */
     maxWaitMs: number;
+    /**
+     * The service states or shows its limit (the adapter declares rate limits): every send is
+     * passed on to the other instances, not only a wait still to come. A spacing learned from a
+     * 429 counts from the service's last accepted request, whichever instance sent it.
+     */
+    passOnSends?: boolean;
 }
 
 /** The delivery stopped before a request because the service's budget is spent for `waitMs`. */

@@ -30,3 +30,35 @@ export async function readPace(reader: IPersistenceRead, targetKey: string): Pro
 export function savePace(persistence: IPersistence, targetKey: string, state: PaceState): Promise<void> {
     return PACES.save(persistence, keyFor(targetKey), { targetKey, state });
 }
+
+// Who spends a budget several destinations share (one Matrix account's rooms): one runtime's
+// backlog job at a time. Each runtime keeps its own hold record for the budget (a runtime never
+// overwrites another's); the live hold taken first wins (src/shell/pipeline.ts, holdBudget).
+
+const HOLDS = new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, 'relay-bridge:pace-hold');
+
+export interface PaceHold {
+    runtimeId: string;
+    /** When this runtime took the hold (kept while it renews): the earliest live one wins. */
+    since: number;
+    /** Lapses then unless renewed (a runtime that dies holding it blocks no one longer). */
+    until: number;
+}
+
+function holdKeys(budgetKey: string, runtimeId?: string): RocketChatAssociationRecord[] {
+    const budget = new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `pace-hold:${targetHash(budgetKey)}`);
+    return runtimeId === undefined ? [HOLDS, budget] : [HOLDS, budget, new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `pace-hold-by:${runtimeId}`)];
+}
+
+export async function listPaceHolds(reader: IPersistenceRead, budgetKey: string): Promise<PaceHold[]> {
+    const found = ((await reader.readByAssociations(holdKeys(budgetKey))) || []) as unknown[];
+    return found.filter((h): h is PaceHold => !!h && typeof (h as PaceHold).runtimeId === 'string' && typeof (h as PaceHold).since === 'number' && typeof (h as PaceHold).until === 'number');
+}
+
+export async function savePaceHold(persistence: IPersistence, budgetKey: string, hold: PaceHold): Promise<void> {
+    await persistence.updateByAssociations(holdKeys(budgetKey, hold.runtimeId), hold as unknown as object, true);
+}
+
+export async function removePaceHold(persistence: IPersistence, budgetKey: string, runtimeId: string): Promise<void> {
+    await persistence.removeByAssociations(holdKeys(budgetKey, runtimeId));
+}

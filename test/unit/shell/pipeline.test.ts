@@ -6,6 +6,8 @@ import { RelayMessage } from '../../../src/core/message';
 import { planDeliveries } from '../../../src/core/relay';
 import { ConfigStore, CurrentSettings } from '../../../src/shell/configStore';
 import { DeliveryPipeline } from '../../../src/shell/pipeline';
+import { saveOutboxEntry } from '../../../src/shell/records/outbox';
+import { saveRuntimePresence } from '../../../src/shell/records/presence';
 import { SERVER_DEFAULTS } from '../../../src/inbound/serverRules';
 import { targetRegistry } from '../../../src/targets/index';
 
@@ -91,9 +93,11 @@ class Receiver {
     }
 }
 
-function settingsWith(): CurrentSettings {
+const ONE_HOOK = { instances: { hook: { type: 'webhook', url: 'https://hook.example/in', timeout_ms: 1000 } }, rules: [{ from: { rocketchat: { room: '#general' } }, to: { hook: {} } }] };
+
+function settingsWith(config: object = ONE_HOOK): CurrentSettings {
     const store = new ConfigStore(targetRegistry);
-    const result = store.check(JSON.stringify({ instances: { hook: { type: 'webhook', url: 'https://hook.example/in', timeout_ms: 1000 } }, rules: [{ from: { rocketchat: { room: '#general' } }, to: { hook: {} } }] }), '');
+    const result = store.check(JSON.stringify(config), '');
     if (!result.ok) throw new Error(result.error);
     return {
         active: result.active,
@@ -106,15 +110,15 @@ function settingsWith(): CurrentSettings {
 }
 
 /** One Rocket.Chat instance: its own pipeline (memory) on the shared store; its scheduler runs the job when asked. */
-function instance(store: SharedStore, receiver: Receiver, latencyMs: number, autoJobs = true) {
-    const settings = settingsWith();
+function instance(store: SharedStore, receiver: Receiver, latencyMs: number, config?: object, put?: (url: string, options: any) => Promise<any>, autoJobs = true) {
+    const settings = settingsWith(config);
     const logger = { warn: () => undefined, error: () => undefined, debug: () => undefined, info: () => undefined, log: () => undefined } as any;
     const pipeline = new DeliveryPipeline({ current: async () => settings } as unknown as ConfigStore, () => logger);
     const { reader, persistence } = store.accessors(latencyMs);
     const jobs: Array<Promise<void>> = [];
     const acc: any = {
         read: { getPersistenceReader: () => reader, getUploadReader: () => ({}) },
-        http: { post: (url: string, options: any) => receiver.post(url, options) },
+        http: { post: (url: string, options: any) => receiver.post(url, options), put },
         persistence,
         logger,
         modify: {
@@ -127,6 +131,18 @@ function instance(store: SharedStore, receiver: Receiver, latencyMs: number, aut
             }),
         },
     };
+    /** Backlog entries of a message in `room` as another instance leaves them (unclaimed, or with `claim`), one per destination. */
+    const stored = async (id: string, room: string, claim?: { claimedBy: string; claimedUntil: number }) => {
+        const message: RelayMessage = {
+            event: 'sent', id, text: id, files: [], timestamp: new Date().toISOString(), isSystem: false, siteUrl: settings.siteUrl,
+            sender: { id: 'u1', username: 'alice', displayName: 'Alice', avatarUrl: '', isBot: false } as any,
+            room: { id: room.toUpperCase(), name: room, kind: 'channel' },
+            relay: { server: 'test', hops: 0 },
+        };
+        const entries = planDeliveries(settings.active!, message).map((plan) => ({ ...pipeline.newEntry({ targetKey: plan.key, instance: plan.instance.name, channel: plan.channel, event: 'sent', message, rendered: plan.rendered }), ...claim }));
+        await Promise.all(entries.map((entry) => saveOutboxEntry(persistence as any, entry)));
+        return entries;
+    };
     const event = (event: 'sent' | 'edited', id: string, text: string) => {
         const message: RelayMessage = {
             event, id, text, files: [], timestamp: new Date().toISOString(), isSystem: false, siteUrl: settings.siteUrl,
@@ -137,7 +153,7 @@ function instance(store: SharedStore, receiver: Receiver, latencyMs: number, aut
         return pipeline.submit(planDeliveries(settings.active!, message), message, Date.now(), undefined, undefined, settings, acc);
     };
     const runJob = () => pipeline.process(acc.read, acc.modify, acc.http, acc.persistence);
-    return { pipeline, event, runJob, jobs };
+    return { pipeline, event, runJob, jobs, stored, persistence };
 }
 
 async function until(check: () => boolean, ms = 20000): Promise<void> {
@@ -204,9 +220,9 @@ describe('delivery pipeline, two instances on one store', () => {
     it('a claim written too long after the read it was based on is not trusted: no second delivery', async () => {
         const store = new SharedStore();
         const receiver = new Receiver();
-        const origin = instance(store, receiver, 5, false); // leaves the entry in the backlog; its job never runs
-        const one = instance(store, receiver, 5, false);
-        const two = instance(store, receiver, 5, false);
+        const origin = instance(store, receiver, 5, undefined, undefined, false); // leaves the entry in the backlog; its job never runs
+        const one = instance(store, receiver, 5, undefined, undefined, false);
+        const two = instance(store, receiver, 5, undefined, undefined, false);
         receiver.failNext = 1;
         await origin.event('sent', 'm0', 'once');
         expect(store.outboxSize()).toBe(1);
@@ -254,6 +270,50 @@ describe('delivery pipeline, two instances on one store', () => {
         await Promise.all([first, second]);
         await until(() => store.outboxSize() === 0 && receiver.arrivals.length === 2);
         expect(receiver.arrivals.map((a) => a.id)).toEqual(['m1', 'm2']);
+    });
+});
+
+describe('delivery pipeline, two instances, one Matrix account (a budget its rooms share)', () => {
+    it("a job run spends the account's budget alone: the other instance's job leaves the account's rooms to it", async () => {
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        const config = {
+            instances: {
+                one: { type: 'matrix', homeserver: 'https://matrix.example', access_token: 'syt_shared', room_id: '!one:example.org', timeout_ms: 2000 },
+                two: { type: 'matrix', homeserver: 'https://matrix.example', access_token: 'syt_shared', room_id: '!two:example.org', timeout_ms: 2000 },
+            },
+            rules: [{ from: { rocketchat: { room: '#general' } }, to: { one: {} } }, { from: { rocketchat: { room: '#random' } }, to: { two: {} } }],
+        };
+        const sends: Array<{ by: string; room: string; from: number; to: number }> = [];
+        const server = (by: string) => async (url: string) => {
+            const send = { by, room: decodeURIComponent((/\/rooms\/([^/]+)\//.exec(url) || [])[1]), from: Date.now(), to: 0 };
+            sends.push(send);
+            await sleep(400); // slow answers: the first job is still at work when the other room is due on the other instance
+            send.to = Date.now();
+            return { statusCode: 200, headers: {}, content: JSON.stringify({ event_id: `$${Math.random()}` }) };
+        };
+        const a = instance(store, receiver, 5, config, server('a'));
+        const b = instance(store, receiver, 5, config, server('b'));
+        const forever = Date.now() + 600000;
+        await saveRuntimePresence(a.persistence as any, { runtimeId: a.pipeline.runtimeId, until: forever });
+        await saveRuntimePresence(b.persistence as any, { runtimeId: b.pipeline.runtimeId, until: forever });
+        for (let i = 0; i < 4; i++) await a.stored(`one-${i}`, 'general');
+        await sleep(800); // settled (ORDER_SETTLE_MS): due for the job
+        const runA = a.runJob();
+        await until(() => sends.length >= 1);
+        for (let i = 0; i < 2; i++) await b.stored(`two-${i}`, 'random');
+        await sleep(800);
+        const runB = b.runJob(); // the other room of the same account is due on the other instance meanwhile
+        await Promise.all([runA, runB]);
+        await until(() => sends.length >= 6 && store.outboxSize() === 0, 30000);
+        // Never two requests of the account in flight from two instances at once.
+        for (const x of sends) {
+            for (const y of sends) {
+                if (x.by !== y.by) expect(x.to <= y.from || y.to <= x.from).toBe(true);
+            }
+        }
+        expect(sends.filter((x) => x.room === '!one:example.org').length).toBe(4);
+        expect(sends.filter((x) => x.room === '!two:example.org').length).toBe(2);
     });
 });
 
@@ -306,6 +366,62 @@ describe('delivery pipeline, one instance alone', () => {
         await sleep(400);
         expect(receiver.arrivals.map((a) => a.id)).toEqual(['m0']);
         expect(store.outboxSize()).toBe(0);
+    });
+
+    it("the job goes on with a destination whose next entry became due during the run, without waiting for the run's slowest destination", async () => {
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        const one = instance(store, receiver, 5, {
+            instances: { slow: { type: 'webhook', url: 'https://slow.example/in', timeout_ms: 2000 }, fast: { type: 'webhook', url: 'https://fast.example/in', timeout_ms: 2000 } },
+            rules: [{ from: { rocketchat: { room: '#general' } }, to: { slow: {} } }, { from: { rocketchat: { room: '#random' } }, to: { fast: {} } }],
+        });
+        let release: (() => Promise<void>) | undefined;
+        const post = receiver.post.bind(receiver);
+        receiver.post = async (url: string, options: any) => {
+            if (url.includes('slow')) await sleep(300); // a destination the service lets have one request per 300 ms
+            const answer = await post(url, options);
+            const releasing = release;
+            release = undefined;
+            if (releasing) await releasing(); // the other instance's line lets f2 go once f1 has arrived
+            return answer;
+        };
+        for (let i = 1; i <= 4; i++) await one.stored(`s${i}`, 'general');
+        await one.stored('f1', 'random');
+        // f2: written ahead by another instance's line, still claimed by it when the job claims f1.
+        const [f2] = await one.stored('f2', 'random', { claimedBy: 'rt-other', claimedUntil: Date.now() + 60000 });
+        release = () => saveOutboxEntry(one.persistence as any, { ...f2, claimedBy: undefined, claimedUntil: undefined });
+        await one.runJob();
+        await until(() => receiver.arrivals.length === 6 && store.outboxSize() === 0);
+        const order = receiver.arrivals.map((a) => a.id);
+        expect(order.filter((id) => id.startsWith('s'))).toEqual(['s1', 's2', 's3', 's4']);
+        expect(order.filter((id) => id.startsWith('f'))).toEqual(['f1', 'f2']);
+        // Before: f2 waited for the run to go round again, after all four of the slow destination's entries.
+        expect(order.indexOf('f2')).toBeLessThan(order.indexOf('s4'));
+    });
+
+    it("a job run out of time hands its claimed entries to the next run as they are: no unclaim, no second claim", async () => {
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        receiver.delayMs = 50;
+        const one = instance(store, receiver, 5);
+        for (let i = 1; i <= 4; i++) await one.stored(`m${i}`, 'general');
+        const unclaimedWrites: string[] = [];
+        const update = one.persistence.updateByAssociations;
+        one.persistence.updateByAssociations = async (assocs: any[], data: any, upsert: boolean) => {
+            if (data && data.seq !== undefined && !data.claimedBy) unclaimedWrites.push(data.message.id);
+            return update(assocs, data, upsert);
+        };
+        const post = receiver.post.bind(receiver);
+        receiver.post = async (url: string, options: any) => {
+            const answer = await post(url, options);
+            Date.now = () => realNow() + 6000; // the first delivery took the run's 5 s
+            return answer;
+        };
+        await one.runJob();
+        await until(() => receiver.arrivals.length === 4 && store.outboxSize() === 0);
+        expect(receiver.arrivals.map((a) => a.id)).toEqual(['m1', 'm2', 'm3', 'm4']);
+        // Before: the three left were written back unclaimed, then claimed again by the next run (250 ms settle).
+        expect(unclaimedWrites).toEqual([]);
     });
 
     it('deliveries waiting in line longer than their lease keep their claims: no reclaim for each', async () => {
