@@ -70,6 +70,8 @@ export class ConfigStore {
     private privateHostsAllowed: string[] = [];
     private checkedAt = 0;
     private linksReadAt = 0;
+    /** Counts invalidations: a read that was under way when one came may predate the change. */
+    private generation = 0;
     /** The last rejected configuration's error (secrets redacted), for status output. */
     public lastError?: string;
 
@@ -83,6 +85,7 @@ export class ConfigStore {
             this.apply(this.text, this.secretsText || ''); // re-validates only when the links changed
         }
         if (Date.now() - this.checkedAt > RECHECK_MS) {
+            const generation = this.generation;
             const settings = read.getEnvironmentReader().getSettings();
             const [text, secrets, siteUrl, baseDelay, maxDelay, giveUpHours, maxEntries, links, quick, maxFileSize, inboundPerMinute, privateHosts] = await Promise.all([
                 settings.getValueById(SettingId.RelayConfig),
@@ -115,8 +118,9 @@ export class ConfigStore {
             };
             this.server = await readServerRules(read);
             this.apply(String(text || ''), String(secrets || ''));
-            this.checkedAt = Date.now();
-            this.linksReadAt = this.checkedAt;
+            // Settings saved while these reads were under way may not be in them: the next call reads again.
+            this.checkedAt = generation === this.generation ? Date.now() : 0;
+            this.linksReadAt = Date.now();
         }
         return { active: this.active, siteUrl: this.siteUrl, policy: this.policy, limits: this.limits, server: this.server, privateHostsAllowed: this.privateHostsAllowed };
     }
@@ -234,6 +238,7 @@ export class ConfigStore {
     /** Forces the next `current` call to re-read the settings. */
     public invalidate(): void {
         this.checkedAt = 0;
+        this.generation++;
     }
 
     private async resolveSiteUrl(read: IRead, override: unknown): Promise<string> {

@@ -52,4 +52,33 @@ describe('ConfigStore', () => {
         // The same text again is not re-parsed.
         expect(store.apply(config('https://x/bad'), '')).toBeUndefined();
     });
+
+    it('a settings read under way when a change is saved does not hide the change from the next read', async () => {
+        // Another caller (the backlog job, say) reads the settings; the admin saves a new
+        // configuration before that read returns; onSettingUpdated invalidates the cache.
+        const stored: Record<string, unknown> = { relay_config: config('https://x/old') };
+        let hold: Promise<void> | undefined;
+        const value = async (id: string) => {
+            const v = stored[id];
+            await hold;
+            return v;
+        };
+        const read = {
+            getEnvironmentReader: () => ({ getSettings: () => ({ getValueById: value }), getServerSettings: () => ({ getValueById: async () => undefined }) }),
+            getPersistenceReader: () => ({ readByAssociations: async () => [], readByAssociation: async () => [] }),
+        } as any;
+        const store = new ConfigStore(quotingRegistry);
+        let release!: () => void;
+        hold = new Promise((r) => (release = r));
+        const slow = store.current(read);
+        await new Promise((r) => setImmediate(r));
+        stored.relay_config = config('https://x/new');
+        store.invalidate();
+        hold = undefined;
+        release();
+        expect(urlOf(await slow)).toBe('https://x/old'); // what was stored when that read began
+        expect(urlOf(await store.current(read))).toBe('https://x/new');
+    });
 });
+
+const urlOf = (settings: { active?: { config: { instances: Map<string, { adapterConfig: unknown }> } } }) => (settings.active!.config.instances.get('q')!.adapterConfig as { url: string }).url;
