@@ -5,6 +5,7 @@ import { listInboundResults, removeInboundResult } from './records/inboundMap';
 import { listMessageMaps, removeMessageMap } from './records/messageMap';
 import { listOrigins, removeOrigin } from './records/origin';
 import { listDeadLetters, removeDeadLetter } from './records/outbox';
+import { expirePaceHolds } from './records/pace';
 
 // Storage upkeep, run by the delivery job (src/shell/pipeline.ts) about once an hour.
 
@@ -17,11 +18,14 @@ export const DEAD_LETTER_MAX = 1000;
 /** Copied avatars are uploaded again after this long (a sender's avatar URL stays the same when the picture changes). */
 export const HOSTED_AVATAR_MAX_AGE_MS = 24 * 3600000;
 export const MAINTENANCE_EVERY_MS = 3600000;
+/** A lapsed budget hold is removed this long after its end (a live runtime renews or removes its own long before). */
+const PACE_HOLD_GRACE_MS = 600000;
 
 /**
  * Keeps storage bounded: id maps and inbound records older than ID_MAP_MAX_AGE_MS or beyond
  * ID_MAP_MAX_RECORDS go (edits of such old messages are then not relayed), and dead letters
- * beyond DEAD_LETTER_MAX. Anything removed for a cap is reported in the log.
+ * beyond DEAD_LETTER_MAX, budget holds of runtimes that died holding them. Anything removed for a
+ * cap is reported in the log.
  */
 export async function expireRecords(read: IRead, persistence: IPersistence, logger: ILogger): Promise<{ maps: number; inbound: number; origins: number; avatars: number; deadLetters: number }> {
     const reader = read.getPersistenceReader();
@@ -46,6 +50,7 @@ export async function expireRecords(read: IRead, persistence: IPersistence, logg
     for (const letter of overflow) {
         await removeDeadLetter(persistence, letter.id);
     }
+    await expirePaceHolds(reader, persistence, Date.now(), PACE_HOLD_GRACE_MS);
     if (maps.overCap || inbound.overCap || origins.overCap || avatars.overCap || overflow.length > 0) {
         logger.warn(`storage caps reached: removed ${maps.expired.length} id maps, ${inbound.expired.length} inbound records, ${origins.expired.length} origin records, ${avatars.expired.length} avatar records, ${overflow.length} dead letters (caps ${ID_MAP_MAX_RECORDS} / ${DEAD_LETTER_MAX})`);
     }

@@ -43,6 +43,8 @@ export interface PaceHold {
     since: number;
     /** Lapses then unless renewed (a runtime that dies holding it blocks no one longer). */
     until: number;
+    /** The budget's hash (in its association too), so upkeep can remove exactly this hold. */
+    budget?: string;
 }
 
 function holdKeys(budgetKey: string, runtimeId?: string): RocketChatAssociationRecord[] {
@@ -56,9 +58,23 @@ export async function listPaceHolds(reader: IPersistenceRead, budgetKey: string)
 }
 
 export async function savePaceHold(persistence: IPersistence, budgetKey: string, hold: PaceHold): Promise<void> {
-    await persistence.updateByAssociations(holdKeys(budgetKey, hold.runtimeId), hold as unknown as object, true);
+    await persistence.updateByAssociations(holdKeys(budgetKey, hold.runtimeId), { ...hold, budget: targetHash(budgetKey) }, true);
 }
 
 export async function removePaceHold(persistence: IPersistence, budgetKey: string, runtimeId: string): Promise<void> {
     await persistence.removeByAssociations(holdKeys(budgetKey, runtimeId));
+}
+
+/**
+ * Removes holds that lapsed `graceMs` ago or more: a runtime that died holding a budget nobody
+ * takes again leaves its record for good otherwise (taking a budget clears only its own key's).
+ */
+export async function expirePaceHolds(reader: IPersistenceRead, persistence: IPersistence, now: number, graceMs: number): Promise<number> {
+    const all = ((await reader.readByAssociations([HOLDS])) || []) as Array<Partial<PaceHold>>;
+    const lapsed = all.filter((h) => typeof h.runtimeId === 'string' && typeof h.budget === 'string' && typeof h.until === 'number' && h.until < now - graceMs);
+    for (const hold of lapsed) {
+        const keys = [HOLDS, new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `pace-hold:${hold.budget}`), new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `pace-hold-by:${hold.runtimeId}`)];
+        await persistence.removeByAssociations(keys);
+    }
+    return lapsed.length;
 }

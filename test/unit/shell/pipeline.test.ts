@@ -7,7 +7,9 @@ import { planDeliveries } from '../../../src/core/relay';
 import { ConfigStore, CurrentSettings } from '../../../src/shell/configStore';
 import { DeliveryPipeline } from '../../../src/shell/pipeline';
 import { saveOutboxEntry } from '../../../src/shell/records/outbox';
+import { listPaceHolds, savePaceHold } from '../../../src/shell/records/pace';
 import { saveRuntimePresence } from '../../../src/shell/records/presence';
+import { expireRecords } from '../../../src/shell/upkeep';
 import { SERVER_DEFAULTS } from '../../../src/inbound/serverRules';
 import { targetRegistry } from '../../../src/targets/index';
 
@@ -314,6 +316,17 @@ describe('delivery pipeline, two instances, one Matrix account (a budget its roo
         }
         expect(sends.filter((x) => x.room === '!one:example.org').length).toBe(4);
         expect(sends.filter((x) => x.room === '!two:example.org').length).toBe(2);
+    });
+    it("upkeep removes a budget hold its runtime left when it died, long after it lapsed, and no live one", async () => {
+        const store = new SharedStore();
+        const { reader, persistence } = store.accessors(0);
+        const now = Date.now();
+        await savePaceHold(persistence as any, 'matrix:account-a', { runtimeId: 'rt-dead', since: now - 3600000, until: now - 1200000 });
+        await savePaceHold(persistence as any, 'matrix:account-b', { runtimeId: 'rt-dead', since: now - 3600000, until: now - 60000 }); // lapsed lately: kept a while
+        await savePaceHold(persistence as any, 'matrix:account-a', { runtimeId: 'rt-live', since: now, until: now + 35000 });
+        await expireRecords({ getPersistenceReader: () => reader } as any, persistence as any, { warn: () => undefined } as any);
+        expect((await listPaceHolds(reader as any, 'matrix:account-a')).map((h) => h.runtimeId)).toEqual(['rt-live']);
+        expect((await listPaceHolds(reader as any, 'matrix:account-b')).map((h) => h.runtimeId)).toEqual(['rt-dead']);
     });
 });
 
