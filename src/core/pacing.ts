@@ -40,6 +40,12 @@ export interface PaceState {
     lastSentAt?: number;
     lastAcceptedAt?: number;
     /**
+     * The answer time `recent` holds for the last request answered while no other request of
+     * this budget was out: the service counted that request before it answered, so a window
+     * anchored there needs no allowance for the way there.
+     */
+    lastAnswerAt?: number;
+    /**
      * For services that neither announce nor publish a limit (Matrix: each server sets its own):
      * the spacing its 429s revealed, kept so the next requests do not run into it again.
      */
@@ -91,7 +97,8 @@ export function paceDelay(state: PaceState | undefined, limits: readonly Publish
             }
         } else if (limit.requests > 0 && inWindow.length >= limit.requests) {
             // The request may go once enough older sends have left the window.
-            at = Math.max(at, inWindow[inWindow.length - limit.requests] + width);
+            const anchor = inWindow[inWindow.length - limit.requests];
+            at = Math.max(at, anchor + (anchor === state.lastAnswerAt ? limit.perMs : width));
         }
     }
     if (state.remaining !== undefined && state.remaining <= 0 && state.resetAt !== undefined) {
@@ -139,14 +146,18 @@ function spend(state: PaceState, now: number): PaceState {
  * a 429 also reveals a spacing: from the last accepted request to the moment the service allows
  * the next one.
  */
-export function recordAnswer(state: PaceState | undefined, announcement: RateAnnouncement | undefined, retryAfterMs: number | undefined, now: number, learn = false): PaceState {
+export function recordAnswer(state: PaceState | undefined, announcement: RateAnnouncement | undefined, retryAfterMs: number | undefined, now: number, learn = false, alone = false): PaceState {
     const base = state || freshPace();
     if (retryAfterMs === undefined) {
         // The service counted the request somewhere between its send and this answer: the
         // published windows count it from the answer, so a slow first request (a new
-        // connection) cannot make the next one arrive early by the service's clock.
+        // connection) cannot make the next one arrive early by the service's clock. `alone`
+        // (no other request of this budget out): the answer is this request's for sure, and a
+        // window anchored there needs no allowance (2 % of every spacing: 0.6 s of Slack's best
+        // 29 s for 30 messages, issue 18).
         const recent = base.recent.map((t) => (t === base.lastSentAt ? now : t));
-        return { ...settle(base, announcement), recent, lastAcceptedAt: base.lastSentAt !== undefined ? base.lastSentAt : now, refusedSince: undefined };
+        const answered = alone && base.lastSentAt !== undefined && base.recent.indexOf(base.lastSentAt) >= 0 ? { lastAnswerAt: now } : {};
+        return { ...settle(base, announcement), recent, lastAcceptedAt: base.lastSentAt !== undefined ? base.lastSentAt : now, refusedSince: undefined, ...answered };
     }
     const next = settle(base, announcement);
     next.notBefore = Math.max(next.notBefore, now + Math.max(0, retryAfterMs));
@@ -198,6 +209,7 @@ export function mergePace(a: PaceState | undefined, b: PaceState | undefined): P
         ...mergeWindow(a, b),
         lastSentAt: later(a.lastSentAt, b.lastSentAt),
         lastAcceptedAt: later(a.lastAcceptedAt, b.lastAcceptedAt),
+        lastAnswerAt: later(a.lastAnswerAt, b.lastAnswerAt),
         learnedGapMs: learned.learnedGapMs,
         learnedAt: learned.learnedAt,
         refusedSince: later(a.refusedSince, b.refusedSince),
@@ -214,7 +226,7 @@ export function paceFromStored(raw: unknown): PaceState | undefined {
     const r = raw as Record<string, unknown>;
     const num = (v: unknown) => (typeof v === 'number' && isFinite(v) ? v : undefined);
     const state: PaceState = { notBefore: num(r.notBefore) || 0, recent: Array.isArray(r.recent) ? (r.recent.filter((t) => num(t) !== undefined) as number[]).slice(-100) : [] };
-    const optional: Array<keyof PaceState> = ['remaining', 'resetAt', 'lastSentAt', 'lastAcceptedAt', 'learnedGapMs', 'learnedAt', 'refusedSince', 'emptyAt'];
+    const optional: Array<keyof PaceState> = ['remaining', 'resetAt', 'lastSentAt', 'lastAcceptedAt', 'lastAnswerAt', 'learnedGapMs', 'learnedAt', 'refusedSince', 'emptyAt'];
     for (const key of optional) {
         const value = num(r[key]);
         if (value !== undefined) {

@@ -61,6 +61,8 @@ export interface DestinationPace {
      * 429 counts from the service's last accepted request, whichever instance sent it.
      */
     passOnSends?: boolean;
+    /** Requests of this budget out now (this runtime's): an answer is surely its request's only when it was the one out. */
+    out?: number;
 }
 
 /** The delivery stopped before a request because the service's budget is spent for `waitMs`. */
@@ -115,12 +117,20 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
                 await new Promise((resolve) => setTimeout(resolve, wait));
             }
             pace.state = recordSend(pace.state, pace.limits, Date.now());
+            pace.out = (pace.out || 0) + 1;
         }
-        const response = await executeRequest(http, request, timeout);
+        let response: HttpResult;
+        try {
+            response = await executeRequest(http, request, timeout);
+        } finally {
+            if (pace) {
+                pace.out = Math.max(0, (pace.out || 0) - 1);
+            }
+        }
         if (pace && response.status !== 429) {
             // A 429 is noted where it is read (below), with the wait it asked for.
             const announced = job.adapter.rateLimits && job.adapter.rateLimits.announced;
-            pace.state = recordAnswer(pace.state, announced ? announced(response, Date.now()) : undefined, undefined, Date.now());
+            pace.state = recordAnswer(pace.state, announced ? announced(response, Date.now()) : undefined, undefined, Date.now(), false, pace.out === 0);
         }
         return response;
     };

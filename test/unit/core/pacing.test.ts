@@ -201,11 +201,44 @@ describe('limits a service neither announces nor publishes (learned from its 429
 });
 
 describe('published windows count a request from its answer', () => {
+    const slack: PublishedLimit[] = [{ requests: 1, perMs: 1000 }];
+
     it('a slow answer moves the next allowed send later by as much', () => {
-        const slack: PublishedLimit[] = [{ requests: 1, perMs: 1000 }];
         let state = recordSend(undefined, slack, T0);
         state = recordAnswer(state, undefined, undefined, T0 + 80); // a new connection: 80 ms
         expect(paceDelay(state, slack, T0 + 80)).toBe(1020);
+    });
+
+    it('anchored at the answer of the only request out, the window needs no allowance: the service counted it before answering', () => {
+        let state = recordSend(undefined, slack, T0);
+        state = recordAnswer(state, undefined, undefined, T0 + 30, false, true);
+        expect(paceDelay(state, slack, T0 + 30)).toBe(1000);
+        // A send not yet answered keeps the allowance: it may arrive later than it left.
+        state = recordSend(state, slack, T0 + 1030);
+        expect(paceDelay(state, slack, T0 + 1030)).toBe(1020);
+    });
+
+    it('keeps the allowance when another request was out: that answer may be the other one\'s', () => {
+        let state = recordSend(undefined, slack, T0);
+        state = recordSend(state, slack, T0 + 5);
+        state = recordAnswer(state, undefined, undefined, T0 + 40, false, false); // the first one's answer
+        expect(state.lastAnswerAt).toBeUndefined();
+        expect(paceDelay(state, slack, T0 + 40)).toBe(1020);
+        // The second one's answer, alone now: its send time was already taken for the first answer.
+        state = recordAnswer(state, undefined, undefined, T0 + 60, false, true);
+        expect(state.lastAnswerAt).toBeUndefined();
+    });
+
+    it('the window of 20 a minute keeps its allowance (its anchor is an older request)', () => {
+        const group: PublishedLimit[] = [{ requests: 1, perMs: 1000 }, { requests: 20, perMs: 60000 }];
+        let state: PaceState | undefined;
+        let now = T0;
+        for (let i = 0; i < 20; i++) {
+            now += paceDelay(state, group, now);
+            state = recordAnswer(recordSend(state, group, now), undefined, undefined, now + 5, false, true);
+            now += 5;
+        }
+        expect(now + paceDelay(state, group, now)).toBe(state!.recent[0] + 61200);
     });
 });
 
