@@ -412,6 +412,38 @@ describe('delivery pipeline, one instance alone', () => {
         expect(order.indexOf('f2')).toBeLessThan(order.indexOf('s4'));
     });
 
+    it("a destination that becomes due while the job works another (a line lets its entry go) starts at once, not after the run's slowest destination", async () => {
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        const one = instance(store, receiver, 5, {
+            instances: { slow: { type: 'webhook', url: 'https://slow.example/in', timeout_ms: 2000 }, fast: { type: 'webhook', url: 'https://fast.example/in', timeout_ms: 2000 } },
+            rules: [{ from: { rocketchat: { room: '#general' } }, to: { slow: {} } }, { from: { rocketchat: { room: '#random' } }, to: { fast: {} } }],
+        });
+        let release: (() => Promise<void>) | undefined;
+        const post = receiver.post.bind(receiver);
+        receiver.post = async (url: string, options: any) => {
+            if (url.includes('slow')) await sleep(300);
+            const releasing = release;
+            release = undefined;
+            if (releasing) await releasing();
+            return post(url, options);
+        };
+        for (let i = 1; i <= 4; i++) await one.stored(`s${i}`, 'general');
+        // f1: written ahead by a line, still claimed by it when the run reads the outbox.
+        const [f1] = await one.stored('f1', 'random', { claimedBy: 'rt-line', claimedUntil: Date.now() + 60000 });
+        release = async () => {
+            // The line lets it go to the backlog and asks for the job, which is running here.
+            await saveOutboxEntry(one.persistence as any, { ...f1, claimedBy: undefined, claimedUntil: undefined });
+            void one.runJob();
+        };
+        await one.runJob();
+        await until(() => receiver.arrivals.length === 5 && store.outboxSize() === 0);
+        const order = receiver.arrivals.map((a) => a.id);
+        expect(order.filter((id) => id.startsWith('s'))).toEqual(['s1', 's2', 's3', 's4']);
+        // Before: f1 waited for the run to go round again, after all four of the slow destination's entries.
+        expect(order.indexOf('f1')).toBeLessThan(order.indexOf('s4'));
+    });
+
     it("a job run out of time hands its claimed entries to the next run as they are: no unclaim, no second claim", async () => {
         const store = new SharedStore();
         const receiver = new Receiver();
