@@ -321,7 +321,13 @@ export class DeliveryPipeline {
                 await renewal;
                 line.renewals.delete(entry.id);
                 const foreign = check !== undefined && !mayGoAhead(entry, check.entries, (id) => line.ids.has(id) || line.passed.has(id));
-                if (line.blocked || foreign) {
+                // With another instance about, a budget several destinations share (one Matrix
+                // account's rooms) is spent by the one job that holds it: lines on two instances
+                // each spent it from their own view (declared Matrix limit, 3 rooms × 20: a 429
+                // in the first burst, 4 ms after the other instance's send).
+                const pace = this.rateLimited(entry, plans[i].instance);
+                const sharedBudget = check !== undefined && !check.alone && pace !== undefined && pace.key !== entry.targetKey;
+                if (line.blocked || foreign || sharedBudget) {
                     this.block(line); // newer deliveries in this line must not overtake it
                     await this.release(entry, acc);
                     return { kind: 'left' };
