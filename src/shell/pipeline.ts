@@ -174,8 +174,10 @@ export class DeliveryPipeline {
     private readonly notStored = new Set<string>();
     private running = false;
     private rerun = false;
-    /** While a run works its destinations: looks for destinations that became due since its outbox read, and starts them. */
+    /** While a run works its destinations: looks again at those a line here let go (letGoHere), and starts those due. */
     private joinRun?: () => void;
+    /** Destinations a line here let an entry go to since the job last took them up. */
+    private readonly letGoHere = new Set<string>();
     /** When the current job run began (JOB_RUN_BUDGET_MS). */
     private runStartedAt = 0;
     private scheduledFor = 0;
@@ -194,6 +196,7 @@ export class DeliveryPipeline {
         this.rerun = false;
         this.scheduledFor = 0;
         this.lines.clear();
+        this.letGoHere.clear();
         this.held.clear();
         this.fresh.clear();
         this.freshHolds.clear();
@@ -648,6 +651,7 @@ export class DeliveryPipeline {
     /** Hands an entry this runtime wrote to the backlog job (its claim released). */
     private async release(entry: OutboxEntry, acc: PipelineAccess): Promise<void> {
         this.invalidate(entry.targetKey);
+        this.letGoHere.add(entry.targetKey);
         await saveOutboxEntry(acc.persistence, { ...entry, claimedBy: undefined, claimedUntil: undefined });
         await this.sharePace(entry.targetKey, acc.persistence); // the job that takes over may run elsewhere
         this.letGo(entry);
@@ -841,34 +845,40 @@ export class DeliveryPipeline {
         // Destinations are independent: work their backlogs at the same time, each strictly in order.
         const elsewhere = new Set<string>(); // destinations whose shared budget another runtime's job holds
         const working = new Map<string, Promise<void>>();
-        let listed = entries;
-        const start = () =>
-            dueQueues(listed, this.runtimeId, Date.now(), heldHere, settleMs)
+        const start = (list: OutboxEntry[]) =>
+            dueQueues(list, this.runtimeId, Date.now(), heldHere, settleMs)
                 .map((queue) => queue[0].targetKey)
                 .filter((key) => !working.has(key) && !elsewhere.has(key))
-                .forEach((key) => working.set(key, this.workQueue(key, ctx, settleMs, elsewhere).finally(() => working.delete(key))));
-        start();
-        // While the run works some destinations, others become due: an entry a line here let go
-        // (scheduleAt wakes the run), one whose older entry another instance's line has just
-        // delivered. They are looked at every CONTENDED_POLL_MS, as between runs, not after the
-        // run's slowest destination: up to its 5 s before (issue 18, two instances, Telegram 3
-        // rooms × 20: a chat stood 5.3 s, ratio 0.79).
+                .forEach((key) => {
+                    this.letGoHere.delete(key);
+                    working.set(key, this.workQueue(key, ctx, settleMs, elsewhere).finally(() => working.delete(key)));
+                });
+        start(entries);
+        // While the run works some destinations, a line here may let an entry go to the backlog
+        // (scheduleAt wakes the run), often behind another instance's older entry that its line
+        // is still delivering. Those destinations' backlogs are read again every CONTENDED_POLL_MS,
+        // as between runs, and each starts once due, not after the run's slowest destination: up
+        // to its 5 s before (issue 18, two instances, Telegram 3 rooms × 20: a chat stood 5.3 s,
+        // ratio 0.79). Only these: the rest waits for the next run, as another instance's job may
+        // be working it.
         let wake: (() => void) | undefined;
-        let listedAt = Date.now();
+        let lookedAt = 0;
         this.joinRun = () => wake && wake();
         try {
             while (working.size > 0) {
                 const inTime = () => Date.now() - this.runStartedAt <= JOB_RUN_BUDGET_MS;
-                const waiting = inTime() && listed.some((e) => !working.has(e.targetKey) && !elsewhere.has(e.targetKey) && !heldHere(e.id));
+                const watched = () => Array.from(this.letGoHere).filter((key) => !working.has(key) && !elsewhere.has(key));
                 const woken = new Promise<void>((resolve) => (wake = resolve));
                 const done = Promise.all(Array.from(working.values()));
-                await Promise.race(waiting ? [done, woken, sleep(CONTENDED_POLL_MS)] : [done, woken]);
+                await Promise.race(inTime() && watched().length > 0 ? [done, woken, sleep(CONTENDED_POLL_MS)] : [done, woken]);
                 wake = undefined;
-                if (working.size > 0 && inTime()) {
-                    await sleep(listedAt + SETTLE_MS - Date.now()); // a burst of wake-ups: one read
-                    listedAt = Date.now();
-                    listed = (await listOutbox(reader).catch(() => listed)).filter((e) => !this.gone.has(e.id));
-                    start();
+                if (working.size > 0 && inTime() && watched().length > 0) {
+                    await sleep(lookedAt + SETTLE_MS - Date.now()); // a burst of wake-ups: one look
+                    lookedAt = Date.now();
+                    const keys = watched();
+                    const backlogs = await Promise.all(keys.map((key) => listDestination(reader, key).catch(() => undefined)));
+                    keys.filter((_, k) => backlogs[k] && backlogs[k]!.length === 0).forEach((key) => this.letGoHere.delete(key)); // taken up elsewhere
+                    start(([] as OutboxEntry[]).concat(...backlogs.map((b) => b || [])).filter((e) => !this.gone.has(e.id)));
                 }
             }
         } finally {

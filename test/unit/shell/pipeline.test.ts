@@ -470,32 +470,39 @@ describe('delivery pipeline, one instance alone', () => {
         expect(order.indexOf('f2')).toBeLessThan(order.indexOf('s4'));
     });
 
-    it("a destination that becomes due while the job works another (another instance's line let its entry go) starts within a second, not after the run's slowest destination", async () => {
+    it("an entry a line here let go behind another instance's older one starts within a second of that one's delivery, not after the run's slowest destination", async () => {
         const store = new SharedStore();
         const receiver = new Receiver();
         const one = instance(store, receiver, 5, {
             instances: { slow: { type: 'webhook', url: 'https://slow.example/in', timeout_ms: 2000 }, fast: { type: 'webhook', url: 'https://fast.example/in', timeout_ms: 2000 } },
             rules: [{ from: { rocketchat: { room: '#general' } }, to: { slow: {} } }, { from: { rocketchat: { room: '#random' } }, to: { fast: {} } }],
         });
-        let release: (() => Promise<void>) | undefined;
+        for (let i = 1; i <= 4; i++) await one.stored(`s${i}`, 'general');
+        // f0: another instance's line is delivering it.
+        const [f0] = await one.stored('f0', 'random', { claimedBy: 'rt-other', claimedUntil: Date.now() + 60000 });
+        let during: (() => void) | undefined = () => {
+            // While this run works the slow destination: f1 is posted here; its line finds f0 older and lets f1 go to the backlog.
+            void one.event('sent', 'f1', 'f1', 'random');
+            // The other instance delivers f0 and removes it 300 ms later (nobody tells this instance).
+            setTimeout(() => {
+                for (const [id, r] of store.records) if (r.data && r.data.id === f0.id) store.records.delete(id);
+                receiver.arrivals.push({ id: 'f0', event: 'sent', text: 'f0' });
+            }, 300);
+        };
         const post = receiver.post.bind(receiver);
         receiver.post = async (url: string, options: any) => {
             if (url.includes('slow')) await sleep(600); // one request per 600 ms
-            const releasing = release;
-            release = undefined;
-            if (releasing) await releasing();
+            const now = during;
+            during = undefined;
+            if (now) now();
             return post(url, options);
         };
-        for (let i = 1; i <= 4; i++) await one.stored(`s${i}`, 'general');
-        // f1: written ahead by another instance's line, still claimed by it when the run reads the outbox.
-        const [f1] = await one.stored('f1', 'random', { claimedBy: 'rt-other', claimedUntil: Date.now() + 60000 });
-        // That line lets it go to the backlog while this run works the slow destination (nobody tells this instance).
-        release = () => saveOutboxEntry(one.persistence as any, { ...f1, claimedBy: undefined, claimedUntil: undefined });
         await one.runJob();
-        await until(() => receiver.arrivals.length === 5 && store.outboxSize() === 0);
+        await until(() => receiver.arrivals.length === 6 && store.outboxSize() === 0);
         const order = receiver.arrivals.map((a) => a.id);
         expect(order.filter((id) => id.startsWith('s'))).toEqual(['s1', 's2', 's3', 's4']);
-        // Before: f1 waited for the run to go round again, after all four of the slow destination's entries (2.4 s).
+        expect(order.filter((id) => id.startsWith('f'))).toEqual(['f0', 'f1']);
+        // Before: f1 waited for the run to go round again, after all four of the slow destination's entries.
         expect(order.indexOf('f1')).toBeLessThan(order.indexOf('s4'));
     });
 
