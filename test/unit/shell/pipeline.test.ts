@@ -164,6 +164,21 @@ function instance(store: SharedStore, receiver: Receiver, latencyMs: number, con
     return { pipeline, event, runJob, jobs, stored, persistence };
 }
 
+/** Two rooms relayed to two Matrix rooms of one account, its limit declared (burst 1, one a second); the homeserver notes each send's time. */
+function oneAccountTwoRooms() {
+    const room = (id: string) => ({ type: 'matrix', homeserver: 'https://matrix.example', access_token: 'syt_shared', room_id: id, timeout_ms: 2000, rate_limit: { per_second: 1, burst_count: 1 } });
+    const config = {
+        instances: { one: room('!one:example.org'), two: room('!two:example.org') },
+        rules: [{ from: { rocketchat: { room: '#general' } }, to: { one: {} } }, { from: { rocketchat: { room: '#random' } }, to: { two: {} } }],
+    };
+    const sends: number[] = [];
+    const server = async () => {
+        sends.push(Date.now());
+        return { statusCode: 200, headers: {}, content: JSON.stringify({ event_id: `$${Math.random()}` }) };
+    };
+    return { config, sends, server };
+}
+
 async function until(check: () => boolean, ms = 20000): Promise<void> {
     const deadline = Date.now() + ms;
     while (!check()) {
@@ -323,19 +338,11 @@ describe('delivery pipeline, two instances, one Matrix account (a budget its roo
         expect(sends.filter((x) => x.room === '!one:example.org').length).toBe(4);
         expect(sends.filter((x) => x.room === '!two:example.org').length).toBe(2);
     });
+
     it("a send noted while another room of the account reads the stored budget is kept: the next one waits for it", async () => {
         const store = new SharedStore();
         const receiver = new Receiver();
-        const room = (id: string) => ({ type: 'matrix', homeserver: 'https://matrix.example', access_token: 'syt_shared', room_id: id, timeout_ms: 2000, rate_limit: { per_second: 1, burst_count: 1 } });
-        const config = {
-            instances: { one: room('!one:example.org'), two: room('!two:example.org') },
-            rules: [{ from: { rocketchat: { room: '#general' } }, to: { one: {} } }, { from: { rocketchat: { room: '#random' } }, to: { two: {} } }],
-        };
-        const sends: number[] = [];
-        const server = async () => {
-            sends.push(Date.now());
-            return { statusCode: 200, headers: {}, content: JSON.stringify({ event_id: `$${Math.random()}` }) };
-        };
+        const { config, sends, server } = oneAccountTwoRooms();
         const a = instance(store, receiver, 5, config, server);
         const forever = Date.now() + 600000;
         await saveRuntimePresence(a.persistence as any, { runtimeId: a.pipeline.runtimeId, until: forever });
@@ -354,16 +361,7 @@ describe('delivery pipeline, two instances, one Matrix account (a budget its roo
     it("messages in two rooms of one account on two instances at once: the account's budget is spent by one job, not by each instance's line", async () => {
         const store = new SharedStore();
         const receiver = new Receiver();
-        const room = (id: string) => ({ type: 'matrix', homeserver: 'https://matrix.example', access_token: 'syt_shared', room_id: id, timeout_ms: 2000, rate_limit: { per_second: 1, burst_count: 1 } });
-        const config = {
-            instances: { one: room('!one:example.org'), two: room('!two:example.org') },
-            rules: [{ from: { rocketchat: { room: '#general' } }, to: { one: {} } }, { from: { rocketchat: { room: '#random' } }, to: { two: {} } }],
-        };
-        const sends: number[] = [];
-        const server = async () => {
-            sends.push(Date.now());
-            return { statusCode: 200, headers: {}, content: JSON.stringify({ event_id: `$${Math.random()}` }) };
-        };
+        const { config, sends, server } = oneAccountTwoRooms();
         const a = instance(store, receiver, 5, config, server);
         const b = instance(store, receiver, 5, config, server);
         const forever = Date.now() + 600000;
