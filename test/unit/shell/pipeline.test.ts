@@ -179,6 +179,20 @@ function oneAccountTwoRooms() {
     return { config, sends, server };
 }
 
+/** #general → a slow webhook, #random → a fast one: one job run works both. */
+const SLOW_AND_FAST = {
+    instances: { slow: { type: 'webhook', url: 'https://slow.example/in', timeout_ms: 2000 }, fast: { type: 'webhook', url: 'https://fast.example/in', timeout_ms: 2000 } },
+    rules: [{ from: { rocketchat: { room: '#general' } }, to: { slow: {} } }, { from: { rocketchat: { room: '#random' } }, to: { fast: {} } }],
+};
+
+/** Each destination in order, and the fast one's last entry before the slow one's last (s1–s4). */
+function expectFastBeforeSlowEnds(receiver: Receiver, fast: string[]): void {
+    const order = receiver.arrivals.map((a) => a.id);
+    expect(order.filter((id) => id.startsWith('s'))).toEqual(['s1', 's2', 's3', 's4']);
+    expect(order.filter((id) => id.startsWith('f'))).toEqual(fast);
+    expect(order.indexOf(fast[fast.length - 1])).toBeLessThan(order.indexOf('s4'));
+}
+
 async function until(check: () => boolean, ms = 20000): Promise<void> {
     const deadline = Date.now() + ms;
     while (!check()) {
@@ -440,10 +454,7 @@ describe('delivery pipeline, one instance alone', () => {
     it("the job goes on with a destination whose next entry became due during the run, without waiting for the run's slowest destination", async () => {
         const store = new SharedStore();
         const receiver = new Receiver();
-        const one = instance(store, receiver, 5, {
-            instances: { slow: { type: 'webhook', url: 'https://slow.example/in', timeout_ms: 2000 }, fast: { type: 'webhook', url: 'https://fast.example/in', timeout_ms: 2000 } },
-            rules: [{ from: { rocketchat: { room: '#general' } }, to: { slow: {} } }, { from: { rocketchat: { room: '#random' } }, to: { fast: {} } }],
-        });
+        const one = instance(store, receiver, 5, SLOW_AND_FAST);
         let release: (() => Promise<void>) | undefined;
         const post = receiver.post.bind(receiver);
         receiver.post = async (url: string, options: any) => {
@@ -461,20 +472,14 @@ describe('delivery pipeline, one instance alone', () => {
         release = () => saveOutboxEntry(one.persistence as any, { ...f2, claimedBy: undefined, claimedUntil: undefined });
         await one.runJob();
         await until(() => receiver.arrivals.length === 6 && store.outboxSize() === 0);
-        const order = receiver.arrivals.map((a) => a.id);
-        expect(order.filter((id) => id.startsWith('s'))).toEqual(['s1', 's2', 's3', 's4']);
-        expect(order.filter((id) => id.startsWith('f'))).toEqual(['f1', 'f2']);
         // Before: f2 waited for the run to go round again, after all four of the slow destination's entries.
-        expect(order.indexOf('f2')).toBeLessThan(order.indexOf('s4'));
+        expectFastBeforeSlowEnds(receiver, ['f1', 'f2']);
     });
 
     it("an entry a line here let go behind another instance's older one starts within a second of that one's delivery, not after the run's slowest destination", async () => {
         const store = new SharedStore();
         const receiver = new Receiver();
-        const one = instance(store, receiver, 5, {
-            instances: { slow: { type: 'webhook', url: 'https://slow.example/in', timeout_ms: 2000 }, fast: { type: 'webhook', url: 'https://fast.example/in', timeout_ms: 2000 } },
-            rules: [{ from: { rocketchat: { room: '#general' } }, to: { slow: {} } }, { from: { rocketchat: { room: '#random' } }, to: { fast: {} } }],
-        });
+        const one = instance(store, receiver, 5, SLOW_AND_FAST);
         for (let i = 1; i <= 4; i++) await one.stored(`s${i}`, 'general');
         // f0: another instance's line is delivering it.
         const [f0] = await one.stored('f0', 'random', { claimedBy: 'rt-other', claimedUntil: Date.now() + 60000 });
@@ -497,11 +502,8 @@ describe('delivery pipeline, one instance alone', () => {
         };
         await one.runJob();
         await until(() => receiver.arrivals.length === 6 && store.outboxSize() === 0);
-        const order = receiver.arrivals.map((a) => a.id);
-        expect(order.filter((id) => id.startsWith('s'))).toEqual(['s1', 's2', 's3', 's4']);
-        expect(order.filter((id) => id.startsWith('f'))).toEqual(['f0', 'f1']);
         // Before: f1 waited for the run to go round again, after all four of the slow destination's entries.
-        expect(order.indexOf('f1')).toBeLessThan(order.indexOf('s4'));
+        expectFastBeforeSlowEnds(receiver, ['f0', 'f1']);
     });
 
     it("a job run out of time hands its claimed entries to the next run as they are: no unclaim, no second claim", async () => {
