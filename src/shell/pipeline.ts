@@ -51,6 +51,12 @@ const CLAIM_WAKE_UP_SLACK_MS = 1000;
 const GONE_KEEP_MS = 60000;
 /** Entries of one destination claimed together by one job run. */
 const CLAIM_BATCH = 100;
+/**
+ * How long after a line here found another runtime's entry ahead of its own (or a budget the job
+ * holds) new deliveries to that destination go straight to its backlog: written unclaimed, for
+ * the job, with no wait, read or release of their own (`contended`).
+ */
+const CONTENDED_KEEP_MS = 10000;
 
 /** A runtime that handled a message event counts as present this long (renewed at most every PRESENCE_RENEW_MS while it handles events). */
 const PRESENCE_LEASE_MS = 10 * 60 * 1000;
@@ -88,11 +94,12 @@ interface Line {
     started: Set<string>;
 }
 
-/** A delivery's backlog read after its write (`alone`: no other runtime was present). */
+/** A delivery's backlog read after its write (`alone`: no other runtime was present; `straight`: written for the job, not read). */
 interface BacklogCheck {
     entries: OutboxEntry[];
     mark: number;
     alone: boolean;
+    straight?: boolean;
 }
 
 /** What became of one delivery. `sent`: delivered, entry still stored until its remote ids are. `left`: waits in the backlog. `done`: entry removed (nothing to do, or dead-lettered). */
@@ -172,6 +179,14 @@ export class DeliveryPipeline {
     private readonly claimsInDoubt = new Map<string, number>();
     /** Entries whose write-ahead failed: delivered anyway, they protect no successor's claim. */
     private readonly notStored = new Set<string>();
+    /**
+     * Destinations whose deliveries go straight to the backlog until the time given (see
+     * CONTENDED_KEEP_MS). With each room's messages handled by two instances in turn, every line
+     * delivery found the other's entry ahead and was released: a write, a wait, a backlog read and
+     * a second write each, all for the job (bench section 8). Only a shortcut: a delivery that
+     * finds contention the long way sets it again, and a lapsed one costs one round of that.
+     */
+    private readonly contended = new Map<string, number>();
     private running = false;
     private rerun = false;
     /** While a run works its destinations: looks again at those a line here let go (letGoHere), and starts those due. */
@@ -207,6 +222,7 @@ export class DeliveryPipeline {
         this.holding.clear();
         this.clean.clear();
         this.notStored.clear();
+        this.contended.clear();
         this.claimsInDoubt.clear();
         this.invalidations += 1;
         this.announcedAt = 0;
@@ -275,7 +291,7 @@ export class DeliveryPipeline {
         const ctx: RunContext = { active: settings.active, settings, files: new Map(), acc, existing, parent };
         const entries = plans
             .filter((plan) => message.event === 'sent' || plan.instance.trackEdits) // track_edits: false → new messages only
-            .map((plan) => this.newEntry({ targetKey: plan.key, instance: plan.instance.name, channel: plan.channel, event: message.event, message, rendered: plan.rendered }, plan.instance.timeoutMs || DEFAULT_TIMEOUT_MS, at));
+            .map((plan) => this.newEntry({ targetKey: plan.key, instance: plan.instance.name, channel: plan.channel, event: message.event, message, rendered: plan.rendered }, this.isContended(plan.key) ? undefined : plan.instance.timeoutMs || DEFAULT_TIMEOUT_MS, at));
         const announced = entries.length > 0 ? this.announce(acc) : Promise.resolve();
         this.freshHolds.set(message.id, (this.freshHolds.get(message.id) || 0) + 1);
         const runs = entries.map((entry, i) => {
@@ -291,9 +307,14 @@ export class DeliveryPipeline {
             // (see `clean`). Under sustained overload each read returned the whole written-ahead
             // line (bench section 6). "Alone" as read after the write: another runtime records
             // its presence before its first entry, so one whose older entry landed first is seen.
+            const timeoutMs = plans[i].instance.timeoutMs || DEFAULT_TIMEOUT_MS;
+            const straight = !entry.claimedBy; // a contended destination: the entry is the job's from its write
             const checked: Promise<BacklogCheck | undefined> = announced
                 .then(() => saveOutboxEntry(acc.persistence, entry))
                 .then(async () => {
+                    if (straight) {
+                        return { entries: [], mark: -1, alone: false, straight };
+                    }
                     this.wakeUpAfterClaim(entry, acc.modify);
                     const writtenAt = Date.now();
                     let shared = await this.othersPresent(acc);
@@ -304,6 +325,11 @@ export class DeliveryPipeline {
                     this.clean.delete(entry.targetKey); // others about: what they wrote must be read again once alone
                     const since = shared ? orderSettledAt(entry) : Date.now();
                     await sleep(since - Date.now());
+                    if (line.blocked) {
+                        // Its turn releases it to the backlog whatever a read shows: no read (two instances, each
+                        // room's messages through both: every read returned the whole backlog, 73 entries per message).
+                        return { entries: [], mark: -1, alone: false };
+                    }
                     // With other runtimes about, the destination's last sends may have been theirs: their budget comes along.
                     // Its mark: `invalidations` when the read started — one older than an invalidation proves nothing clean.
                     const read = this.readBacklog(line, since, reader, entry.targetKey, shared ? this.rateLimited(entry, plans[i].instance) : undefined);
@@ -312,17 +338,27 @@ export class DeliveryPipeline {
                 .catch((e) => {
                     // Storage refused: deliver anyway (in order within this runtime) rather than drop it.
                     this.notStored.add(entry.id);
+                    if (straight) {
+                        Object.assign(entry, { claimedBy: this.runtimeId, claimedUntil: Date.now() + claimLeaseMs(timeoutMs) }); // held here, as a line's entry
+                    }
                     this.invalidate(entry.targetKey);
                     acc.logger.warn(`delivery ${message.event} ${message.id} → ${entry.instance} not written ahead: ${e instanceof Error ? e.message : String(e)}`);
                     return { entries: [], mark: -1, alone: false };
                 });
-            const timeoutMs = plans[i].instance.timeoutMs || DEFAULT_TIMEOUT_MS;
             return this.inLine(line, plans[i].instance.maxInFlight || 1, async (): Promise<Outcome> => {
                 const check = await checked;
                 const renewal = line.renewals.get(entry.id);
                 line.started.add(entry.id); // from here on no renewal starts (several in flight): none may land on what this attempt stores
                 await renewal;
                 line.renewals.delete(entry.id);
+                if (check && check.straight) {
+                    // Stored for the job: nothing behind it in this line may overtake it.
+                    this.block(line);
+                    this.letGo(entry);
+                    this.letGoHere.add(entry.targetKey);
+                    await this.scheduleAt((await this.othersPresent(acc)) ? orderSettledAt(entry) : Date.now(), acc.modify);
+                    return { kind: 'left' };
+                }
                 const foreign = check !== undefined && !mayGoAhead(entry, check.entries, (id) => line.ids.has(id) || line.passed.has(id));
                 // With another instance about, a budget several destinations share (one Matrix
                 // account's rooms) is spent by the one job that holds it: lines on two instances
@@ -330,6 +366,9 @@ export class DeliveryPipeline {
                 // in the first burst, 4 ms after the other instance's send).
                 const pace = this.rateLimited(entry, plans[i].instance);
                 const sharedBudget = check !== undefined && !check.alone && pace !== undefined && pace.key !== entry.targetKey;
+                if (foreign || sharedBudget) {
+                    this.contended.set(entry.targetKey, Date.now() + CONTENDED_KEEP_MS);
+                }
                 if (line.blocked || foreign || sharedBudget) {
                     this.block(line); // newer deliveries in this line must not overtake it
                     await this.release(entry, acc);
@@ -702,6 +741,15 @@ export class DeliveryPipeline {
         if (entry.claimedUntil) {
             this.scheduleAt(entry.claimedUntil + CLAIM_WAKE_UP_SLACK_MS, modify).catch(() => undefined);
         }
+    }
+
+    /** Whether new deliveries to the destination go straight to its backlog (`contended`). */
+    private isContended(targetKey: string): boolean {
+        const until = this.contended.get(targetKey);
+        if (until !== undefined && until <= Date.now()) {
+            this.contended.delete(targetKey);
+        }
+        return until !== undefined && until > Date.now();
     }
 
     /** Something may stand in the destination's backlog that no line here holds: the next delivery reads it. */

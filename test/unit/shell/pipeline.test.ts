@@ -27,6 +27,8 @@ class SharedStore {
     public heldDestinationReads = 0;
     /** While set, the next read of a stored rate budget answers what was stored when it was made, this many ms late. */
     public delayNextPaceRead?: number;
+    /** Every write of an outbox entry: its id and whether it was claimed. */
+    public readonly entryWrites: Array<{ message: string; claimed: boolean }> = [];
     private next = 0;
     private find(keys: string[]) {
         return Array.from(this.records.entries()).filter(([, r]) => keys.every((k) => r.keys.indexOf(k) >= 0));
@@ -61,6 +63,7 @@ class SharedStore {
             updateByAssociations: async (assocs: any[], data: any, upsert: boolean) => {
                 await sleep(latencyMs);
                 const keys = keysOf(assocs);
+                if (keys.indexOf('misc:relay-bridge:outbox') >= 0 && data && data.seq !== undefined) this.entryWrites.push({ message: data.message.id, claimed: !!data.claimedBy });
                 const found = this.find(keys);
                 if (found.length) found.forEach(([id]) => this.records.set(id, { keys, data: JSON.parse(JSON.stringify(data)) }));
                 else if (upsert) this.records.set(this.next++, { keys, data: JSON.parse(JSON.stringify(data)) });
@@ -292,6 +295,40 @@ describe('delivery pipeline, two instances on one store', () => {
         await Promise.all([second, third]);
         await until(() => store.outboxSize() === 0 && receiver.arrivals.length === 3);
         expect(receiver.arrivals.map((a) => a.id)).toEqual(['m0', 'm1', 'm2']);
+    });
+
+    it("one room's messages through both instances in turn: once a line finds the other's entry ahead, the next ones go straight to the job", async () => {
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        receiver.delayMs = 30; // each delivery still under way when the other instance's next one reads the backlog
+        const one = instance(store, receiver, 5);
+        const two = instance(store, receiver, 5);
+        const forever = Date.now() + 600000;
+        await saveRuntimePresence(one.persistence as any, { runtimeId: one.pipeline.runtimeId, until: forever });
+        await saveRuntimePresence(two.persistence as any, { runtimeId: two.pipeline.runtimeId, until: forever });
+        const sent: Array<Promise<void>> = [];
+        const ids: string[] = [];
+        const send = async (n: number) => {
+            for (let i = 0; i < n; i++) {
+                const id = `m${ids.length}`;
+                ids.push(id);
+                sent.push((ids.length % 2 ? one : two).event('sent', id, id));
+                await sleep(5);
+            }
+        };
+        await send(4);
+        await Promise.all(sent); // the lines found each other's entries ahead
+        store.entryWrites.length = 0;
+        await send(10);
+        await Promise.all(sent);
+        await until(() => store.outboxSize() === 0 && receiver.arrivals.length === ids.length);
+        expect(receiver.arrivals.map((a) => a.id)).toEqual(ids);
+        // Each later entry is written unclaimed, the job's from the start (then claimed by a job run; two
+        // instances' runs may both try). Before: written claimed, it waited ORDER_SETTLE_MS, read the
+        // backlog and was written again, released.
+        for (const id of ids.slice(4)) {
+            expect(store.entryWrites.filter((w) => w.message === id)[0]).toEqual({ message: id, claimed: false });
+        }
     });
 
     it('a slow failing delivery on one instance is not overtaken by the next message on the other', async () => {
