@@ -291,7 +291,13 @@ export class DeliveryPipeline {
         const ctx: RunContext = { active: settings.active, settings, files: new Map(), acc, existing, parent };
         const entries = plans
             .filter((plan) => message.event === 'sent' || plan.instance.trackEdits) // track_edits: false → new messages only
-            .map((plan) => this.newEntry({ targetKey: plan.key, instance: plan.instance.name, channel: plan.channel, event: message.event, message, rendered: plan.rendered }, this.isContended(plan.key) ? undefined : plan.instance.timeoutMs || DEFAULT_TIMEOUT_MS, at));
+            .map((plan, _, all) =>
+                this.newEntry(
+                    { targetKey: plan.key, instance: plan.instance.name, channel: plan.channel, event: message.event, message, rendered: plan.rendered, onlyDelivery: message.event === 'sent' && all.length === 1 },
+                    this.isContended(plan.key) ? undefined : plan.instance.timeoutMs || DEFAULT_TIMEOUT_MS,
+                    at,
+                ),
+            );
         const announced = entries.length > 0 ? this.announce(acc) : Promise.resolve();
         this.freshHolds.set(message.id, (this.freshHolds.get(message.id) || 0) + 1);
         const runs = entries.map((entry, i) => {
@@ -1120,7 +1126,8 @@ export class DeliveryPipeline {
             .then(async () => {
                 const inst = ctx.active!.config.instances.get(entry.instance)!;
                 if (inst.trackEdits && (entry.event === 'deleted' || remoteIds.length > 0)) {
-                    await mergeRemoteIds(acc.read.getPersistenceReader(), acc.persistence, entry.message, entry.targetKey, entry.event === 'deleted' ? [] : remoteIds);
+                    // A new message's only delivery: no other destination's ids to keep, no read (one round trip less per message in the job).
+                    await mergeRemoteIds(acc.read.getPersistenceReader(), acc.persistence, entry.message, entry.targetKey, entry.event === 'deleted' ? [] : remoteIds, entry.event === 'sent' && !!entry.onlyDelivery);
                 }
                 if (!this.freshHolds.has(messageId)) {
                     this.fresh.delete(messageId);

@@ -35,10 +35,11 @@ export function removeMessageMap(persistence: IPersistence, messageId: string): 
 
 /**
  * Sets (or, with no ids, removes) one target's remote ids on a message's record: what the outbox
- * does when a queued delivery finally goes through.
+ * does when a queued delivery finally goes through. `only`: the message has no other
+ * destination, so there is nothing to merge with and no read.
  */
-export async function mergeRemoteIds(reader: IPersistenceRead, persistence: IPersistence, message: { id: string; room: { id: string }; timestamp: string }, targetKey: string, remoteIds: string[]): Promise<void> {
-    const record = (await readMessageMap(reader, message.id)) || { messageId: message.id, roomId: message.room.id, targets: {}, createdAt: message.timestamp };
+export async function mergeRemoteIds(reader: IPersistenceRead, persistence: IPersistence, message: { id: string; room: { id: string }; timestamp: string }, targetKey: string, remoteIds: string[], only = false): Promise<void> {
+    const record = (!only && (await readMessageMap(reader, message.id))) || { messageId: message.id, roomId: message.room.id, targets: {}, createdAt: message.timestamp };
     if (remoteIds.length > 0) {
         record.targets[targetKey] = remoteIds;
     } else {

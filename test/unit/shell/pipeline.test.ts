@@ -6,6 +6,7 @@ import { RelayMessage } from '../../../src/core/message';
 import { planDeliveries } from '../../../src/core/relay';
 import { ConfigStore, CurrentSettings } from '../../../src/shell/configStore';
 import { DeliveryPipeline } from '../../../src/shell/pipeline';
+import { readMessageMap } from '../../../src/shell/records/messageMap';
 import { saveOutboxEntry } from '../../../src/shell/records/outbox';
 import { listPaceHolds, savePaceHold } from '../../../src/shell/records/pace';
 import { saveRuntimePresence } from '../../../src/shell/records/presence';
@@ -29,6 +30,8 @@ class SharedStore {
     public delayNextPaceRead?: number;
     /** Every write of an outbox entry: its id and whether it was claimed. */
     public readonly entryWrites: Array<{ message: string; claimed: boolean }> = [];
+    /** Reads of one message's id map. */
+    public mapReads = 0;
     private next = 0;
     private find(keys: string[]) {
         return Array.from(this.records.entries()).filter(([, r]) => keys.every((k) => r.keys.indexOf(k) >= 0));
@@ -39,6 +42,7 @@ class SharedStore {
         const reader = {
             readByAssociations: async (assocs: any[]) => {
                 if (keysOf(assocs).indexOf('misc:relay-bridge:outbox') >= 0) this.outboxReads += 1;
+                if (keysOf(assocs).indexOf('misc:relay-bridge:message-map') >= 0 && keysOf(assocs).length > 1) this.mapReads += 1;
                 let held = this.holdReads;
                 if (!held && this.holdNextDestinationRead && keysOf(assocs).some((k) => k.indexOf('outbox-destination:') >= 0)) {
                     held = this.holdNextDestinationRead;
@@ -464,6 +468,28 @@ describe('delivery pipeline, one instance alone', () => {
         await one.event('sent', 'm2', 'next');
         await until(() => store.outboxSize() === 0 && receiver.arrivals.length === 3);
         expect(receiver.arrivals.map((a) => a.id)).toEqual(['m0', 'm1', 'm2']);
+    });
+
+    it("the job stores a new message's remote ids without reading its id map when it has no other destination; with another, it merges", async () => {
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        const hook = (path: string) => ({ type: 'webhook', url: `https://hook.example/${path}`, timeout_ms: 1000 });
+        const config = {
+            instances: { one: hook('one'), two: hook('two') },
+            rules: [{ from: { rocketchat: { room: '#general' } }, to: { one: {} } }, { from: { rocketchat: { room: '#random' } }, to: { one: {}, two: {} } }],
+        };
+        const one = instance(store, receiver, 5, config);
+        receiver.failNext = 1; // to the job, for its retry
+        await one.event('sent', 'sole', 'one destination', 'general');
+        await until(() => store.outboxSize() === 0 && receiver.arrivals.length === 1);
+        expect(store.mapReads).toBe(0);
+        const { reader } = store.accessors(0);
+        expect(Object.values((await readMessageMap(reader as any, 'sole'))!.targets)).toEqual([['remote-sole']]);
+        receiver.failNext = 1; // one of the two to the job: the other's ids are stored first
+        await one.event('sent', 'pair', 'two destinations', 'random');
+        await until(() => store.outboxSize() === 0 && receiver.arrivals.length === 3);
+        expect(Object.values((await readMessageMap(reader as any, 'pair'))!.targets)).toEqual([['remote-pair'], ['remote-pair']]);
+        expect(store.mapReads).toBeGreaterThan(0);
     });
 
     it("a job run whose outbox read predates a delivered entry's removal does not write it back and send it again", async () => {
