@@ -158,7 +158,7 @@ const SEPARATE = {
     instances: {
         title: '8. several instances: one vs two',
         measure: (zip, log) => instances(zip, PLAN.instances, log),
-        render: (result) => renderInstances(result.runs, result.machineFacts),
+        render: (result) => renderInstances(result.runs, result.machineFacts, result.costRate),
     },
 };
 

@@ -372,7 +372,8 @@ export class DeliveryPipeline {
                 // in the first burst, 4 ms after the other instance's send).
                 const pace = this.rateLimited(entry, plans[i].instance);
                 const sharedBudget = check !== undefined && !check.alone && pace !== undefined && pace.key !== entry.targetKey;
-                if (foreign || sharedBudget) {
+                if ((foreign || sharedBudget) && check && !check.alone) {
+                    // Another instance's entries ahead (alone, a foreign entry is a retry here: its line resumes once it is delivered).
                     this.contended.set(entry.targetKey, Date.now() + CONTENDED_KEEP_MS);
                 }
                 if (line.blocked || foreign || sharedBudget) {
