@@ -252,6 +252,10 @@ async function scenario(zip, name, service, { rooms, perRoom, rate, instances = 
             if (Number(match[2]) < previous) outOfOrder += 1;
             lastIndex.set(a.destination, Math.max(previous, Number(match[2])));
         }
+        if (process.env.BENCH_PACING_TIMES) {
+            // When each accepted request arrived, ms after the first message was posted.
+            log(`     accepted at: ${measured().map((a) => Math.round(a.at - start)).join(' ')}`);
+        }
         if (process.env.BENCH_PACING_ORDER) {
             const byDestination = new Map();
             for (const a of measured()) byDestination.set(a.destination, [...(byDestination.get(a.destination) || []), (/pace-\d+-(\d+)/.exec(a.text || '') || [])[1]]);

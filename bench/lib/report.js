@@ -290,6 +290,8 @@ npm run bench                 # full run, ${summary.quick ? '10–15 minutes on 
 BENCH_QUICK=1 npm run bench   # smoke run, under 2 minutes; its report goes to the temp folder
 npm run bench -- --only pacing       # one separate section (pacing, instances) measured again, in place
 npm run bench -- --keep pacing       # everything else; that section stays as it is
+BENCH_PACING_TIMES=1 npm run bench -- --only pacing   # also logs when each accepted request arrived (ms after the first post)
+BENCH_PACING_ORDER=1 npm run bench -- --only pacing   # also logs each destination's arrival order
 \`\`\`
 
 Machine: ${machineLine(summary.machine)}.
