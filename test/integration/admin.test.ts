@@ -62,6 +62,9 @@ describe('/relay and the status endpoint', () => {
     it('status shows each target with counters', async () => {
         host.sendMessage({ roomId: 'GENERAL', text: 'count me' });
         await eventually(() => sink.deliveries.some((d) => d.text === 'count me'));
+        // Its entry goes once its ids are stored. The engine fires the event without waiting for the
+        // app (docs/HOST-FIDELITY.md): host.idle() returned while it was still there.
+        await eventually(() => outboxSize() === 0);
         await host.idle();
         const reply = await relay('status', host.admin.id);
         expect(reply.text).toMatch(/→ \*hook\* :white_check_mark: ok — sent [1-9]\d*, retried 0, failed 0, dead letters 0, waiting 0/);
