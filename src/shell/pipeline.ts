@@ -360,9 +360,7 @@ export class DeliveryPipeline {
                 if (check && check.straight) {
                     // Stored for the job: nothing behind it in this line may overtake it.
                     this.block(line);
-                    this.letGo(entry);
-                    this.letGoHere.add(entry.targetKey);
-                    await this.scheduleAt((await this.othersPresent(acc)) ? orderSettledAt(entry) : Date.now(), acc.modify);
+                    await this.release(entry, acc, true);
                     return { kind: 'left' };
                 }
                 const foreign = check !== undefined && !mayGoAhead(entry, check.entries, (id) => line.ids.has(id) || line.passed.has(id));
@@ -694,14 +692,20 @@ export class DeliveryPipeline {
         }
     }
 
-    /** Hands an entry this runtime wrote to the backlog job (its claim released). */
-    private async release(entry: OutboxEntry, acc: PipelineAccess): Promise<void> {
+    /**
+     * Hands an entry this runtime wrote to the backlog job (its claim released). `straight`: it was
+     * written unclaimed (a contended destination), so nothing to write, and with others about the
+     * job is due once its event has settled, not now.
+     */
+    private async release(entry: OutboxEntry, acc: PipelineAccess, straight = false): Promise<void> {
         this.invalidate(entry.targetKey);
         this.letGoHere.add(entry.targetKey);
-        await saveOutboxEntry(acc.persistence, { ...entry, claimedBy: undefined, claimedUntil: undefined });
-        await this.sharePace(entry.targetKey, acc.persistence); // the job that takes over may run elsewhere
+        if (!straight) {
+            await saveOutboxEntry(acc.persistence, { ...entry, claimedBy: undefined, claimedUntil: undefined });
+            await this.sharePace(entry.targetKey, acc.persistence); // the job that takes over may run elsewhere
+        }
         this.letGo(entry);
-        await this.scheduleAt(Date.now(), acc.modify);
+        await this.scheduleAt(straight && (await this.othersPresent(acc)) ? orderSettledAt(entry) : Date.now(), acc.modify);
     }
 
     /** One event's ids are stored: the message's fresh ids go when no other event of it is still storing. */
