@@ -49,8 +49,6 @@ const WAKE_UP_GRACE_MS = 1000;
 const CLAIM_WAKE_UP_SLACK_MS = 1000;
 /** How long a removed entry is remembered: longer than any job run's outbox read takes to be used. */
 const GONE_KEEP_MS = 60000;
-/** Entries of one destination claimed together by one job run. */
-const CLAIM_BATCH = 100;
 /**
  * How long after a line here found another runtime's entry ahead of its own (or a budget the job
  * holds) new deliveries to that destination go straight to its backlog: written unclaimed, for
@@ -114,6 +112,8 @@ interface RunContext {
     /** The message's id map as read when the event was planned (its lines may have been written since). */
     existing?: MessageMapRecord;
     parent?: MessageMapRecord;
+    /** The job's hold on the destination (holdBudget), renewed before each request instead of the entry's claim. */
+    hold?: { key: string; timeoutMs: number };
 }
 
 /**
@@ -151,7 +151,7 @@ export class DeliveryPipeline {
     private readonly paces = new Map<string, DestinationPace>();
     /** The same budgets by where they are kept (one per account where the service counts per account). */
     private readonly pacesByKey = new Map<string, DestinationPace>();
-    /** Budgets shared by several destinations that this runtime's job holds now (holdBudget), by budget key. */
+    /** Destinations (or budgets several share) this runtime's job holds now (holdBudget), by budget key. */
     private readonly budgetHolds = new Map<string, { since: number; until: number }>();
     /** Holds being taken, by budget key: a run's destinations of one account ask once. */
     private readonly holding = new Map<string, Promise<boolean>>();
@@ -382,7 +382,7 @@ export class DeliveryPipeline {
                 if (check && check.alone && check.mark === this.invalidations) {
                     this.clean.add(entry.targetKey);
                 }
-                if ((entry.claimedUntil || 0) <= Date.now() && !(await this.reclaim(entry, timeoutMs, acc))) {
+                if ((entry.claimedUntil || 0) <= Date.now() && !(await this.reclaim(entry, timeoutMs, this.paceOf(entry, plans[i].instance).key, acc))) {
                     // Waited in line past its lease (its predecessor could not renew it) and another instance's job took it meanwhile.
                     this.block(line);
                     this.letGo(entry);
@@ -527,11 +527,13 @@ export class DeliveryPipeline {
                 timeoutMs: instance.timeoutMs,
                 guard: ctx.active!,
                 sessions: { read: acc.read, persistence: acc.persistence },
-                beforeRequest: claimed
-                    ? async () => {
-                          current = await this.extendClaim(current, timeoutMs, acc.persistence);
-                      }
-                    : undefined,
+                beforeRequest: !claimed
+                    ? undefined
+                    : ctx.hold
+                      ? () => this.keepHold(ctx.hold!, acc)
+                      : async () => {
+                            current = await this.extendClaim(current, timeoutMs, acc.persistence);
+                        },
                 pace,
             },
             acc.http,
@@ -625,9 +627,14 @@ export class DeliveryPipeline {
         return false;
     }
 
-    /** Claims an entry whose lease ran out again, as the job claims (write, settle, read back); false when another runtime has it. */
-    private async reclaim(entry: OutboxEntry, timeoutMs: number, acc: PipelineAccess): Promise<boolean> {
-        const find = async () => (await listDestination(acc.read.getPersistenceReader(), entry.targetKey)).filter((e) => e.id === entry.id)[0];
+    /**
+     * Claims an entry whose lease ran out again (write, settle, read back); false when another
+     * runtime has it, or another runtime's job holds the destination (`budget`: its hold key) and
+     * may have taken it (the claim is then given back: the job stops at a claimed entry).
+     */
+    private async reclaim(entry: OutboxEntry, timeoutMs: number, budget: string, acc: PipelineAccess): Promise<boolean> {
+        const reader = acc.read.getPersistenceReader();
+        const find = async () => (await listDestination(reader, entry.targetKey)).filter((e) => e.id === entry.id)[0];
         const readAt = Date.now();
         const before = await find();
         if (!before || claimedByOther(before, this.runtimeId, Date.now())) {
@@ -639,12 +646,16 @@ export class DeliveryPipeline {
             return false;
         }
         await sleep(SETTLE_MS);
-        const stored = await find();
-        if (stored && stored.claimedBy === this.runtimeId) {
-            entry.claimedUntil = claimed.claimedUntil;
-            return true;
+        const [stored, holds] = await Promise.all([find(), listPaceHolds(reader, budget)]);
+        if (!stored || stored.claimedBy !== this.runtimeId) {
+            return false;
         }
-        return false;
+        if (holds.some((h) => h.runtimeId !== this.runtimeId && h.until >= Date.now())) {
+            await updateOutboxEntry(acc.persistence, { ...stored, claimedBy: undefined, claimedUntil: undefined });
+            return false;
+        }
+        entry.claimedUntil = claimed.claimedUntil;
+        return true;
     }
 
     /** A message's remote ids at a destination: just sent here, read at planning, or stored meanwhile. */
@@ -881,7 +892,9 @@ export class DeliveryPipeline {
             }
         } finally {
             this.running = false;
-            await this.releaseBudgets(persistence);
+            if (!this.rerun) {
+                await this.releaseBudgets(persistence); // else the next run, here at once, goes on under them
+            }
             await this.counters.flush(persistence).catch(() => undefined);
             if (this.rerun) {
                 // Work is left (the run's time is up, or a wake-up came while it ran): the next run, at once.
@@ -906,11 +919,12 @@ export class DeliveryPipeline {
         const working = new Map<string, Promise<void>>();
         const start = (list: OutboxEntry[]) =>
             dueQueues(list, this.runtimeId, Date.now(), heldHere, settleMs)
-                .map((queue) => queue[0].targetKey)
-                .filter((key) => !working.has(key) && !elsewhere.has(key))
-                .forEach((key) => {
+                .map((queue) => queue[0])
+                .filter((head) => !working.has(head.targetKey) && !elsewhere.has(head.targetKey))
+                .forEach((head) => {
+                    const key = head.targetKey;
                     this.letGoHere.delete(key);
-                    working.set(key, this.workQueue(key, ctx, settleMs, elsewhere).finally(() => working.delete(key)));
+                    working.set(key, this.workQueue(head, ctx, settleMs, elsewhere).finally(() => working.delete(key)));
                 });
         start(entries);
         // While the run works some destinations, a line here may let an entry go to the backlog
@@ -954,137 +968,125 @@ export class DeliveryPipeline {
     }
 
     /**
-     * Claims a due prefix of one destination's backlog (read, write, settle, read back) and
-     * delivers it in order. The backlog is read here, right before the claim: the run's outbox
-     * read may be long past, and a claim is trusted only when written soon after its read.
+     * Works one destination's backlog: takes its hold (holdBudget), reads the backlog after it,
+     * and delivers the due run of oldest entries in order: up to the first one waiting for its
+     * retry or for older entries of other instances to land, or held by a line (here or, claimed,
+     * on another instance).
      */
-    private async workQueue(targetKey: string, ctx: RunContext, settleMs: number, elsewhere: Set<string>): Promise<void> {
+    private async workQueue(head: OutboxEntry, ctx: RunContext, settleMs: number, elsewhere: Set<string>): Promise<void> {
         const { acc } = ctx;
+        const targetKey = head.targetKey;
         this.invalidate(targetKey); // the destination has entries no line holds
-        const readBacklog = async () => queuesByTarget(await listDestination(acc.read.getPersistenceReader(), targetKey)).get(targetKey) || [];
-        let readAt = Date.now();
-        let queue = await readBacklog();
-        if (queue.length === 0) {
-            return;
-        }
-        const instance = ctx.active && ctx.active.config.instances.get(queue[0].instance);
+        const instance = ctx.active && ctx.active.config.instances.get(head.instance);
         const timeoutMs = (instance && instance.timeoutMs) || DEFAULT_TIMEOUT_MS;
-        if (instance && settleMs > 0 && !(await this.holdBudget(queue[0], instance, timeoutMs, acc))) {
-            elsewhere.add(queue[0].targetKey);
+        const key = instance ? this.paceOf(head, instance).key : targetKey;
+        if (!(await this.holdBudget(key, timeoutMs, acc))) {
+            elsewhere.add(targetKey);
             return;
         }
-        if (Date.now() - readAt >= SETTLE_MS / 2) {
-            // Taking the budget took its own settle: the claim must follow a read closely.
-            readAt = Date.now();
-            queue = await readBacklog();
-            if (queue.length === 0) {
-                return;
-            }
-        }
-        const now = Date.now();
-        const prefix: OutboxEntry[] = [];
-        for (const entry of queue.slice(0, CLAIM_BATCH)) {
-            if (this.gone.has(entry.id)) {
-                continue; // removed here since the outbox was read: a claim would write it back
-            }
-            if (entry.nextAttemptAt > now || orderSettledAt(entry, settleMs) > now || this.held.has(entry.id) || this.doubted(entry.id) || claimedByOther(entry, this.runtimeId, now)) {
-                // Waits for its retry time or for older entries of other instances to land, or a
-                // line (here or on another instance) wrote it and is checking its place:
-                // everything behind it waits too.
-                break;
-            }
-            prefix.push({ ...entry, claimedBy: this.runtimeId, claimedUntil: now + claimLeaseMs(timeoutMs) });
-        }
-        if (prefix.length === 0) {
-            return;
-        }
-        // Claims this runtime holds since longer than a write takes to land (a previous run handed
-        // them over) cannot be raced any more: no write and settle for them. Before, every
-        // hand-over cost a destination 250 ms (two instances, Discord 3 rooms × 20: 0.29 s of 7.1 s).
-        const claimedAt = (e: OutboxEntry) => (e.claimedUntil || 0) - claimLeaseMs(timeoutMs);
-        const stillOurs = queue.filter((e) => prefix.some((p) => p.id === e.id)).every((e) => e.claimedBy === this.runtimeId && (e.claimedUntil || 0) > now && claimedAt(e) <= now - SETTLE_MS);
-        if (!stillOurs) {
-            // Not upserts: an entry another runtime delivered and removed since the read stays gone.
-            await Promise.all(prefix.map((entry) => updateOutboxEntry(acc.persistence, entry)));
-            if (this.inDoubt(prefix, readAt)) {
-                return;
-            }
-            await sleep(SETTLE_MS);
-        }
-        const backlog = queuesByTarget(await listDestination(acc.read.getPersistenceReader(), targetKey)).get(targetKey) || [];
-        // Ours: the run of oldest entries still claimed by this runtime (a racing instance's claim won elsewhere).
-        const mine: OutboxEntry[] = [];
-        for (const entry of backlog) {
-            if (entry.claimedBy !== this.runtimeId || !prefix.some((p) => p.id === entry.id)) {
-                break;
-            }
-            mine.push(entry);
-        }
-        const unconfirmed = backlog.filter((e) => e.claimedBy === this.runtimeId && mine.indexOf(e) < 0 && prefix.some((p) => p.id === e.id));
-        await Promise.all(unconfirmed.map((e) => updateOutboxEntry(acc.persistence, { ...e, claimedBy: undefined, claimedUntil: undefined })));
-        if (mine.length > 0 && instance) {
-            // The last job run for this destination may have been on another instance: start from its budget.
-            const pace = this.paceOf(mine[0], instance);
-            this.mergeStoredPace(pace, await readPace(acc.read.getPersistenceReader(), pace.key));
-        }
-        // A delivered entry's ids and removal are stored behind the next attempt (its place at the
-        // target is taken; the claim keeps it ours until removed): the run's pace is one request per
-        // entry, not four round trips (bench section 8, two instances, where most deliveries go here).
-        const storing: Array<Promise<void>> = [];
+        let keep = false; // the hold stays: the next run (this one is out of time) or this destination's next round goes on under it
         try {
-            for (let i = 0; i < mine.length; i++) {
-                if (i > 0 && Date.now() - this.runStartedAt > JOB_RUN_BUDGET_MS) {
-                    // This run has had its time: the rest stay claimed for the next run, which this
-                    // instance starts at once and which needs no second settle for them (see above).
-                    this.rerun = true;
-                    return;
+            // Read under the hold: what another runtime's job delivered and removed before it let go is gone.
+            const queue = queuesByTarget(await listDestination(acc.read.getPersistenceReader(), targetKey)).get(targetKey) || [];
+            const now = Date.now();
+            const mine: OutboxEntry[] = [];
+            for (const entry of queue) {
+                if (this.gone.has(entry.id)) {
+                    continue; // removed here since the read started
                 }
-                const entry = await this.extendClaim(mine[i], timeoutMs, acc.persistence);
-                const outcome = await this.attempt(entry, ctx);
-                await this.sharePace(entry.targetKey, acc.persistence);
-                if (outcome.kind === 'sent') {
-                    storing.push(this.storeDelivered(entry, outcome.remoteIds, ctx));
-                } else if (outcome.kind === 'left') {
-                    // Waits for its retry: the rest keep their places behind it, unclaimed.
-                    await Promise.all(mine.slice(i + 1).map((e) => updateOutboxEntry(acc.persistence, { ...e, claimedBy: undefined, claimedUntil: undefined })));
-                    return;
+                if (entry.nextAttemptAt > now || orderSettledAt(entry, settleMs) > now || this.held.has(entry.id) || this.doubted(entry.id) || claimedByOther(entry, this.runtimeId, now)) {
+                    // Waits for its retry time or for older entries of other instances to land, or a
+                    // line (here or on another instance) wrote it and is checking its place:
+                    // everything behind it waits too.
+                    break;
                 }
+                mine.push(entry);
+            }
+            if (mine.length > 0 && instance) {
+                // The last job run for this destination may have been on another instance: start from its budget.
+                const pace = this.paceOf(mine[0], instance);
+                this.mergeStoredPace(pace, await readPace(acc.read.getPersistenceReader(), pace.key));
+            }
+            // A delivered entry's ids and removal are stored behind the next attempt (its place at the
+            // target is taken; the hold keeps it ours until removed): the run's pace is one request per
+            // entry, not four round trips (bench section 8, two instances, where most deliveries go here).
+            const storing: Array<Promise<void>> = [];
+            const held: RunContext = { ...ctx, hold: { key, timeoutMs } };
+            try {
+                for (let i = 0; i < mine.length; i++) {
+                    if (i > 0 && Date.now() - this.runStartedAt > JOB_RUN_BUDGET_MS) {
+                        // This run has had its time: the next one, which this instance starts at once,
+                        // goes on under the same hold (no second settle; before, a claim per entry
+                        // kept them: every hand-over cost a destination 250 ms).
+                        this.rerun = true;
+                        keep = true;
+                        return;
+                    }
+                    if (!(await this.holdBudget(key, timeoutMs, acc))) {
+                        return; // not renewed: whatever is left waits for the next run
+                    }
+                    const outcome = await this.attempt(mine[i], held);
+                    await this.sharePace(targetKey, acc.persistence);
+                    if (outcome.kind === 'sent') {
+                        storing.push(this.storeDelivered(mine[i], outcome.remoteIds, ctx));
+                    } else if (outcome.kind === 'left') {
+                        return; // waits for its retry: the rest keep their places behind it
+                    }
+                }
+            } finally {
+                await Promise.all(storing);
+            }
+            if (queue.length > mine.length) {
+                // More arrived (or a line had not let them go yet when this run read). Due now and
+                // within the run's time, this destination goes on at once: a rerun waits for the
+                // run's slowest destination first (issue 18: with two instances a Slack channel
+                // stood 2.35 s while the run paced two others).
+                const more = Date.now() - this.runStartedAt <= JOB_RUN_BUDGET_MS ? await listDestination(acc.read.getPersistenceReader(), targetKey) : [];
+                const due = dueQueues(more.filter((e) => !this.gone.has(e.id)), this.runtimeId, Date.now(), (id) => this.held.has(id) || this.doubted(id), settleMs);
+                if (due.length > 0) {
+                    keep = true;
+                    return this.workQueue(due[0][0], ctx, settleMs, elsewhere); // under the hold it still has
+                }
+                this.rerun = true; // go round again
             }
         } finally {
-            await Promise.all(storing);
-        }
-        if (backlog.length > mine.length) {
-            // More arrived (or were beyond the batch; or a line had not let them go yet when this
-            // run claimed). Due now and within the run's time, this destination goes on at once:
-            // a rerun waits for the run's slowest destination first (issue 18: with two
-            // instances a Slack channel stood 2.35 s while the run paced two others).
-            const more = Date.now() - this.runStartedAt <= JOB_RUN_BUDGET_MS ? await listDestination(acc.read.getPersistenceReader(), targetKey) : [];
-            if (dueQueues(more.filter((e) => !this.gone.has(e.id)), this.runtimeId, Date.now(), (id) => this.held.has(id) || this.doubted(id), settleMs).length > 0) {
-                return this.workQueue(targetKey, ctx, settleMs, elsewhere); // which reads the backlog again, right before its claim
+            if (!keep && key === targetKey) {
+                // A shared budget's hold stays for the run's other destinations of it (releaseBudgets).
+                await this.releaseHold(key, acc.persistence);
             }
-            this.rerun = true; // go round again
         }
     }
 
     /**
-     * Whether this runtime's job may spend the destination's budget: yes, unless several
-     * destinations share it (one Matrix account's rooms: Synapse counts per account) and another
-     * runtime's job holds it. Two instances' jobs pacing rooms of one account each from their own
-     * view ran into each other's sends (issue 18, bench section 7, two instances, 3 rooms × 20:
-     * 14 of 74 requests answered 429, and spacings learned from them of up to 2 s where the
-     * server allowed 1 s). Taken as a claim is (write, settle, read back: the earliest live hold
-     * wins), kept while the run lasts, given up when it ends (releaseBudgets). Storage refused:
-     * the job goes ahead, as before holds.
+     * Whether this runtime's job may work the destination: one runtime's job at a time works a
+     * destination's backlog, or — where several destinations share one budget (one Matrix
+     * account's rooms: Synapse counts per account) — every destination of that budget. The hold
+     * is what keeps two jobs off the same entries: the job writes no claim on each entry it takes
+     * (before, every entry a line handed over was written twice, unclaimed and then claimed: two
+     * instances cost 5.30 round trips per message against one's 4.19, bench section 8). It also
+     * keeps two jobs from pacing one account each from their own view (issue 18, bench section
+     * 7, two instances, 3 rooms × 20: 14 of 74 requests answered 429).
+     *
+     * Taken as a claim is: no write while another runtime's live hold is seen; else write, settle,
+     * read back, and the earliest live hold wins. A hold whose write took SETTLE_MS or more is
+     * given up (a runtime that read after its own settle may not have seen it). Renewed without a
+     * settle while it is live (it stays the earliest). Kept while the run works the destination,
+     * and across a run out of time (the next one starts here at once); given up when the
+     * destination's work ends (a shared budget's when the run ends). Storage refused: not held.
      */
-    private holdBudget(entry: OutboxEntry, instance: RelayInstance, timeoutMs: number, acc: PipelineAccess): Promise<boolean> {
-        const key = this.paceOf(entry, instance).key;
+    private holdBudget(key: string, timeoutMs: number, acc: PipelineAccess): Promise<boolean> {
         const held = this.budgetHolds.get(key);
-        if (key === entry.targetKey || (held && held.until - Date.now() >= timeoutMs + CLAIM_MARGIN_MS)) {
+        const now = Date.now();
+        if (held && held.until - now >= timeoutMs + CLAIM_MARGIN_MS) {
             return Promise.resolve(true);
         }
         let pending = this.holding.get(key);
         if (!pending) {
-            pending = this.takeBudget(key, held ? held.since : Date.now(), timeoutMs, acc).catch(() => true);
+            const live = held && held.until > now + SETTLE_MS ? held : undefined;
+            pending = (live ? this.renewHold(key, live.since, timeoutMs, acc) : this.takeHold(key, timeoutMs, acc)).catch(() => {
+                this.budgetHolds.delete(key);
+                return false;
+            });
             const taken = pending;
             this.holding.set(key, taken);
             taken.then(() => this.holding.get(key) === taken && this.holding.delete(key));
@@ -1092,17 +1094,43 @@ export class DeliveryPipeline {
         return pending;
     }
 
-    private async takeBudget(key: string, since: number, timeoutMs: number, acc: PipelineAccess): Promise<boolean> {
+    /** Renews the job's hold before a request when it runs short, as a claim is (extendClaim). */
+    private async keepHold(hold: { key: string; timeoutMs: number }, acc: PipelineAccess): Promise<void> {
+        const held = this.budgetHolds.get(hold.key);
+        if (!held || held.until - Date.now() < hold.timeoutMs + CLAIM_MARGIN_MS) {
+            await this.renewHold(hold.key, held ? held.since : Date.now(), hold.timeoutMs, acc);
+        }
+    }
+
+    private async renewHold(key: string, since: number, timeoutMs: number, acc: PipelineAccess): Promise<boolean> {
         const until = Date.now() + claimLeaseMs(timeoutMs);
         await savePaceHold(acc.persistence, key, { runtimeId: this.runtimeId, since, until });
+        this.budgetHolds.set(key, { since, until });
+        return true;
+    }
+
+    private async takeHold(key: string, timeoutMs: number, acc: PipelineAccess): Promise<boolean> {
+        this.budgetHolds.delete(key); // lapsed, or nearly
+        const reader = acc.read.getPersistenceReader();
+        const othersLive = (holds: Array<{ runtimeId: string; until: number }>, at: number) => holds.some((h) => h.runtimeId !== this.runtimeId && h.until >= at);
+        if (othersLive(await listPaceHolds(reader, key), Date.now())) {
+            return false; // another runtime's job works it: no write (it would lose)
+        }
+        const since = Date.now();
+        const until = since + claimLeaseMs(timeoutMs);
+        await savePaceHold(acc.persistence, key, { runtimeId: this.runtimeId, since, until });
+        if (Date.now() - since >= SETTLE_MS) {
+            // Landed too late to be sure a racing runtime saw it after its settle: not ours.
+            await removePaceHold(acc.persistence, key, this.runtimeId);
+            return false;
+        }
         await sleep(SETTLE_MS);
         const now = Date.now();
-        const holds = await listPaceHolds(acc.read.getPersistenceReader(), key);
+        const holds = await listPaceHolds(reader, key);
         // Holds of runtimes gone without giving them up: nobody else removes them.
         await Promise.all(holds.filter((h) => h.until < now && h.runtimeId !== this.runtimeId).map((h) => removePaceHold(acc.persistence, key, h.runtimeId))).catch(() => undefined);
         const first = holds.filter((h) => h.until >= now).sort((a, b) => a.since - b.since || (a.runtimeId < b.runtimeId ? -1 : 1))[0];
         if (first && first.runtimeId !== this.runtimeId) {
-            this.budgetHolds.delete(key);
             await removePaceHold(acc.persistence, key, this.runtimeId);
             return false;
         }
@@ -1110,11 +1138,17 @@ export class DeliveryPipeline {
         return true;
     }
 
+    /** Gives up one hold (the destination's work is done). */
+    private async releaseHold(key: string, persistence: IPersistence): Promise<void> {
+        if (this.budgetHolds.delete(key)) {
+            await removePaceHold(persistence, key, this.runtimeId).catch(() => undefined);
+        }
+    }
+
     /** The run ends: the budgets it held are free for another runtime's job. */
     private async releaseBudgets(persistence: IPersistence): Promise<void> {
         const keys = Array.from(this.budgetHolds.keys());
-        this.budgetHolds.clear();
-        await Promise.all(keys.map((key) => removePaceHold(persistence, key, this.runtimeId))).catch(() => undefined);
+        await Promise.all(keys.map((key) => this.releaseHold(key, persistence)));
     }
 
     /**

@@ -32,6 +32,8 @@ class SharedStore {
     public readonly entryWrites: Array<{ message: string; claimed: boolean }> = [];
     /** Reads of one message's id map. */
     public mapReads = 0;
+    /** While set, the next write of a job's hold on a destination lands (and returns) this many ms late. */
+    public delayNextHoldWrite?: number;
     private next = 0;
     private find(keys: string[]) {
         return Array.from(this.records.entries()).filter(([, r]) => keys.every((k) => r.keys.indexOf(k) >= 0));
@@ -65,8 +67,10 @@ class SharedStore {
         };
         const persistence = {
             updateByAssociations: async (assocs: any[], data: any, upsert: boolean) => {
-                await sleep(latencyMs);
                 const keys = keysOf(assocs);
+                const late = keys.indexOf('misc:relay-bridge:pace-hold') >= 0 ? this.delayNextHoldWrite : undefined;
+                if (late !== undefined) this.delayNextHoldWrite = undefined;
+                await sleep(latencyMs + (late || 0));
                 if (keys.indexOf('misc:relay-bridge:outbox') >= 0 && data && data.seq !== undefined) this.entryWrites.push({ message: data.message.id, claimed: !!data.claimedBy });
                 const found = this.find(keys);
                 if (found.length) found.forEach(([id]) => this.records.set(id, { keys, data: JSON.parse(JSON.stringify(data)) }));
@@ -261,7 +265,7 @@ describe('delivery pipeline, two instances on one store', () => {
         expect(store.outboxSize()).toBe(0);
     });
 
-    it('a claim written too long after the read it was based on is not trusted: no second delivery', async () => {
+    it("a job whose backlog read reaches it late still holds the destination: the other instance's job leaves it alone, no second delivery", async () => {
         const store = new SharedStore();
         const receiver = new Receiver();
         const origin = instance(store, receiver, 5, undefined, undefined, false); // leaves the entry in the backlog; its job never runs
@@ -272,17 +276,54 @@ describe('delivery pipeline, two instances on one store', () => {
         expect(store.outboxSize()).toBe(1);
         await sleep(800); // past the order wait of other instances' entries
         receiver.started = 0; // the refused attempt
-        receiver.delayMs = 1500;
+        receiver.delayMs = 500;
         let release!: () => void;
         store.holdNextDestinationRead = new Promise<void>((resolve) => (release = resolve));
-        const late = two.runJob(); // its read of the destination shows the entry free, and reaches it late
+        const late = two.runJob(); // holds the destination; its read of it shows the entry free, and reaches it late
         await until(() => store.heldDestinationReads === 1);
-        const first = one.runJob(); // claims, reads its claim back, sends
-        await until(() => receiver.started === 1);
-        release(); // the late run's claim now lands over the confirmed one
+        await one.runJob(); // finds the destination held: leaves it
+        expect(receiver.started).toBe(0);
+        release();
+        await late;
+        await sleep(400);
+        // The destination is two's while its run works it (with a claim per entry, one sent m0 and two's late claim had to be caught as in doubt).
+        expect(receiver.started).toBe(1);
+        expect(receiver.arrivals.map((a) => a.id)).toEqual(['m0']);
+        expect(store.outboxSize()).toBe(0);
+    });
+
+    it("the job works a destination's backlog under one hold: it writes no claim on each entry", async () => {
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        const origin = instance(store, receiver, 5, undefined, undefined, false); // its lines handed these over
+        const one = instance(store, receiver, 5, undefined, undefined, false);
+        for (let i = 1; i <= 6; i++) await origin.stored(`m${i}`, 'general');
+        const writesBefore = store.entryWrites.length;
+        await one.runJob();
+        expect(receiver.arrivals.map((a) => a.id)).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6']);
+        expect(store.outboxSize()).toBe(0);
+        // Before: each entry was written again, claimed by the job, before its delivery (a second write of every handed-over entry).
+        expect(store.entryWrites.slice(writesBefore)).toEqual([]);
+        const holds = Array.from(store.records.values()).filter((r) => r.keys.indexOf('misc:relay-bridge:pace-hold') >= 0);
+        expect(holds).toEqual([]); // given up when the work ended
+    });
+
+    it("a job's hold on a destination written too late to be seen by a racing job is given up: no second delivery", async () => {
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        const origin = instance(store, receiver, 5, undefined, undefined, false);
+        const one = instance(store, receiver, 5, undefined, undefined, false);
+        const two = instance(store, receiver, 5, undefined, undefined, false);
+        await origin.stored('m0', 'general');
+        receiver.delayMs = 1500;
+        store.delayNextHoldWrite = 400; // two's hold lands after one has read the holds back
+        const late = two.runJob(); // the earlier hold, had it counted
+        await sleep(50);
+        const first = one.runJob(); // no hold seen: takes it, reads it back alone, sends
         await Promise.all([late, first]);
         await sleep(400);
-        expect(receiver.started).toBe(1); // before: the late run read its own claim back and sent it too
+        // Before: two read back both holds after its settle, found its own the earliest and sent m0 too.
+        expect(receiver.started).toBe(1);
         expect(receiver.arrivals.map((a) => a.id)).toEqual(['m0']);
         expect(store.outboxSize()).toBe(0);
     });
