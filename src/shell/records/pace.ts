@@ -31,9 +31,10 @@ export function savePace(persistence: IPersistence, targetKey: string, state: Pa
     return PACES.save(persistence, keyFor(targetKey), { targetKey, state });
 }
 
-// Who spends a budget several destinations share (one Matrix account's rooms): one runtime's
-// backlog job at a time. Each runtime keeps its own hold record for the budget (a runtime never
-// overwrites another's); the live hold taken first wins (src/shell/pipeline.ts, holdBudget).
+// Which runtime's backlog job works a destination — or every destination of a budget several
+// share (one Matrix account's rooms) — now: one at a time, by the budget's key (the destination's
+// own where it has its own budget). Each runtime keeps its own hold record for the key (a runtime
+// never overwrites another's); the live hold taken first wins (src/shell/pipeline.ts, holdBudget).
 
 const HOLDS = new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, 'relay-bridge:pace-hold');
 
