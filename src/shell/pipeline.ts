@@ -27,6 +27,13 @@ export const OUTBOX_PROCESSOR_ID = 'relay-bridge-outbox';
  * based on (see `claimsInDoubt`).
  */
 const SETTLE_MS = 250;
+/**
+ * How long before a destination's oldest entry has settled (ORDER_SETTLE_MS) the job takes up the
+ * destination: taking its hold (a write, SETTLE_MS, a read) overlaps the order wait, and the
+ * backlog is read once the entry has settled. Before, the first request of a burst through two
+ * instances left after both (issue 18, Matrix one room: 1.29 s after the first post).
+ */
+const HOLD_LEAD_MS = SETTLE_MS + 50;
 /** How often the job looks again while another instance holds a destination's oldest entry. */
 const CONTENDED_POLL_MS = 1000;
 /**
@@ -716,7 +723,7 @@ export class DeliveryPipeline {
             await this.sharePace(entry.targetKey, acc.persistence); // the job that takes over may run elsewhere
         }
         this.letGo(entry);
-        await this.scheduleAt(straight && (await this.othersPresent(acc)) ? orderSettledAt(entry) : Date.now(), acc.modify);
+        await this.scheduleAt(straight && (await this.othersPresent(acc)) ? orderSettledAt(entry) - HOLD_LEAD_MS : Date.now(), acc.modify);
     }
 
     /** One event's ids are stored: the message's fresh ids go when no other event of it is still storing. */
@@ -914,11 +921,12 @@ export class DeliveryPipeline {
         const ctx: RunContext = { active: settings.active, settings, files: new Map(), acc };
         const heldHere = (id: string) => this.held.has(id) || this.doubted(id);
         const settleMs = (await this.othersPresent(acc)) ? ORDER_SETTLE_MS : 0;
+        const takeUpMs = Math.max(0, settleMs - HOLD_LEAD_MS); // when a destination is taken up (its hold), before its entries settle
         // Destinations are independent: work their backlogs at the same time, each strictly in order.
         const elsewhere = new Set<string>(); // destinations whose shared budget another runtime's job holds
         const working = new Map<string, Promise<void>>();
         const start = (list: OutboxEntry[]) =>
-            dueQueues(list, this.runtimeId, Date.now(), heldHere, settleMs)
+            dueQueues(list, this.runtimeId, Date.now(), heldHere, takeUpMs)
                 .map((queue) => queue[0])
                 .filter((head) => !working.has(head.targetKey) && !elsewhere.has(head.targetKey))
                 .forEach((head) => {
@@ -960,7 +968,7 @@ export class DeliveryPipeline {
         const now = Date.now();
         // Claims in doubt stay in: their end is when to look again.
         const waiting = (await listOutbox(reader)).filter((e) => !this.held.has(e.id) && !this.gone.has(e.id) && !elsewhere.has(e.targetKey));
-        const next = nextWakeUp(waiting, now, settleMs);
+        const next = nextWakeUp(waiting, now, takeUpMs);
         if (next !== undefined || elsewhere.size > 0) {
             // Another instance's live claim or budget hold: look again soon, it may end long before its lease does.
             await this.scheduleAt(Math.min(next === undefined ? Infinity : next, now + CONTENDED_POLL_MS), acc.modify);
@@ -986,6 +994,7 @@ export class DeliveryPipeline {
         }
         let keep = false; // the hold stays: the next run (this one is out of time) or this destination's next round goes on under it
         try {
+            await sleep(orderSettledAt(head, settleMs) - Date.now()); // taken up early (HOLD_LEAD_MS): read once it has settled
             // Read under the hold: what another runtime's job delivered and removed before it let go is gone.
             const queue = queuesByTarget(await listDestination(acc.read.getPersistenceReader(), targetKey)).get(targetKey) || [];
             const now = Date.now();
@@ -1042,7 +1051,7 @@ export class DeliveryPipeline {
                 // run's slowest destination first (issue 18: with two instances a Slack channel
                 // stood 2.35 s while the run paced two others).
                 const more = Date.now() - this.runStartedAt <= JOB_RUN_BUDGET_MS ? await listDestination(acc.read.getPersistenceReader(), targetKey) : [];
-                const due = dueQueues(more.filter((e) => !this.gone.has(e.id)), this.runtimeId, Date.now(), (id) => this.held.has(id) || this.doubted(id), settleMs);
+                const due = dueQueues(more.filter((e) => !this.gone.has(e.id)), this.runtimeId, Date.now(), (id) => this.held.has(id) || this.doubted(id), Math.max(0, settleMs - HOLD_LEAD_MS));
                 if (due.length > 0) {
                     keep = true;
                     return this.workQueue(due[0][0], ctx, settleMs, elsewhere); // under the hold it still has

@@ -328,6 +328,31 @@ describe('delivery pipeline, two instances on one store', () => {
         expect(store.outboxSize()).toBe(0);
     });
 
+    it("with another instance about, the job holds a destination before its oldest entry has settled: the first request leaves at the settle, not a hold's settle later", async () => {
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        const arrivedAt: number[] = [];
+        const post = receiver.post.bind(receiver);
+        receiver.post = async (url: string, options: any) => (arrivedAt.push(Date.now()), post(url, options));
+        const origin = instance(store, receiver, 5, undefined, undefined, false);
+        const one = instance(store, receiver, 5);
+        await saveRuntimePresence(one.persistence as any, { runtimeId: 'rt-other-instance', until: Date.now() + 600000 });
+        const [entry] = await origin.stored('m0', 'general'); // handed over by the other instance's line, its event now
+        const settledAt = Math.floor(entry.seq / 1000) + 750;
+        const holdWrites: number[] = [];
+        const update = one.persistence.updateByAssociations;
+        one.persistence.updateByAssociations = async (assocs: any[], data: any, upsert: boolean) => {
+            if (data && data.runtimeId === one.pipeline.runtimeId && data.since !== undefined) holdWrites.push(Date.now());
+            return update(assocs, data, upsert);
+        };
+        await one.runJob(); // too early: asks to be woken
+        await until(() => store.outboxSize() === 0);
+        expect(receiver.arrivals.map((a) => a.id)).toEqual(['m0']);
+        expect(arrivedAt[0]).toBeGreaterThanOrEqual(settledAt); // order: never before every older entry has landed
+        // Before: woken at the settle, then the hold's write, 250 ms and read back (the request about 270 ms after the settle).
+        expect(holdWrites[0]).toBeLessThan(settledAt - 200);
+    });
+
     it("a lone instance that knows its destination clean still sees a newcomer's older entry (presence read after its write)", async () => {
         const store = new SharedStore();
         const receiver = new Receiver();
