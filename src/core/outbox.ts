@@ -38,8 +38,6 @@ export interface OutboxEntry {
     claimedUntil?: number;
     /** Stored with the destination's association (absent: written before, moved on first sight). */
     keyed?: boolean;
-    /** A new message's only delivery: its id map will hold this destination's ids alone (written without a read first). */
-    onlyDelivery?: boolean;
 }
 
 /**

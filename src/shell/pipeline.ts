@@ -14,7 +14,7 @@ import { DEFAULT_TIMEOUT_MS } from './httpExecutor';
 import { expireRecords, MAINTENANCE_EVERY_MS } from './upkeep';
 import { DeliveryCounters } from './records/counters';
 import { listPaceHolds, readPace, removePaceHold, savePace, savePaceHold } from './records/pace';
-import { mergeRemoteIds, MessageMapRecord, readMessageMap, removeMessageMap, saveMessageMap } from './records/messageMap';
+import { MessageMapRecord, readMessageMap, removeMessageMap, saveRemoteIds } from './records/messageMap';
 import { listDestination, listOutbox, rekeyOutboxEntry, removeDeadLetter, removeOutboxEntry, saveDeadLetter, saveOutboxEntry, updateOutboxEntry } from './records/outbox';
 import { listRuntimePresence, removeRuntimePresence, saveRuntimePresence } from './records/presence';
 import { SharedRead, SharedReadResult } from './sharedRead';
@@ -298,9 +298,9 @@ export class DeliveryPipeline {
         const ctx: RunContext = { active: settings.active, settings, files: new Map(), acc, existing, parent };
         const entries = plans
             .filter((plan) => message.event === 'sent' || plan.instance.trackEdits) // track_edits: false → new messages only
-            .map((plan, _, all) =>
+            .map((plan) =>
                 this.newEntry(
-                    { targetKey: plan.key, instance: plan.instance.name, channel: plan.channel, event: message.event, message, rendered: plan.rendered, onlyDelivery: message.event === 'sent' && all.length === 1 },
+                    { targetKey: plan.key, instance: plan.instance.name, channel: plan.channel, event: message.event, message, rendered: plan.rendered },
                     this.isContended(plan.key) ? undefined : plan.instance.timeoutMs || DEFAULT_TIMEOUT_MS,
                     at,
                 ),
@@ -680,33 +680,33 @@ export class DeliveryPipeline {
         return (stored && stored.targets[targetKey]) || [];
     }
 
-    /** Stores an event's remote ids in one write (read first only when the job may write the same record). */
+    /**
+     * Stores an event's remote ids in one write, no read: a part of the message's id map of its
+     * own (records/messageMap.ts) for the destinations this event reached here. `existing` (the
+     * map as planned) only spares a write when an edit's answer repeats the ids.
+     */
     private async storeIds(message: RelayMessage, results: Array<{ entry: OutboxEntry; outcome: Outcome }>, existing: MessageMapRecord | undefined, acc: PipelineAccess): Promise<void> {
-        const sent = results.filter((r) => r.outcome.kind === 'sent');
-        if (sent.length === 0) {
+        if (message.event === 'deleted' && results.length > 0 && results.every((r) => r.outcome.kind === 'sent')) {
+            // Deleted at every destination here (none left to the job or dead-lettered, whose retry would still need its ids): the map goes.
+            await removeMessageMap(acc.persistence, message.id);
             return;
         }
-        const shared = results.some((r) => r.outcome.kind === 'left');
-        const base = shared ? await readMessageMap(acc.read.getPersistenceReader(), message.id) : existing;
-        const targets: Record<string, string[]> = base ? { ...base.targets } : {};
-        let changed = false;
-        for (const { entry, outcome } of sent) {
-            const ids = outcome.kind === 'sent' && message.event !== 'deleted' ? outcome.remoteIds : [];
-            if (ids.length > 0 && JSON.stringify(targets[entry.targetKey]) !== JSON.stringify(ids)) {
+        const targets: Record<string, string[]> = {};
+        const at: Record<string, number> = {};
+        for (const { entry, outcome } of results) {
+            if (outcome.kind !== 'sent') {
+                continue;
+            }
+            const ids = message.event === 'deleted' ? [] : outcome.remoteIds;
+            const known = existing && existing.targets[entry.targetKey];
+            if (message.event === 'deleted' || (ids.length > 0 && JSON.stringify(known) !== JSON.stringify(ids))) {
                 targets[entry.targetKey] = ids;
-                changed = true;
-            } else if (message.event === 'deleted' && targets[entry.targetKey]) {
-                delete targets[entry.targetKey];
-                changed = true;
+                at[entry.targetKey] = entry.seq;
             }
         }
-        if (!changed) {
-            return;
-        }
-        if (Object.keys(targets).length === 0) {
-            await removeMessageMap(acc.persistence, message.id);
-        } else {
-            await saveMessageMap(acc.persistence, { messageId: message.id, roomId: message.room.id, targets, createdAt: base ? base.createdAt : message.timestamp });
+        const first = results.filter((r) => targets[r.entry.targetKey] !== undefined)[0];
+        if (first) {
+            await saveRemoteIds(acc.persistence, message, first.entry.id, targets, at);
         }
     }
 
@@ -1174,8 +1174,8 @@ export class DeliveryPipeline {
             .then(async () => {
                 const inst = ctx.active!.config.instances.get(entry.instance)!;
                 if (inst.trackEdits && (entry.event === 'deleted' || remoteIds.length > 0)) {
-                    // A new message's only delivery: no other destination's ids to keep, no read (one round trip less per message in the job).
-                    await mergeRemoteIds(acc.read.getPersistenceReader(), acc.persistence, entry.message, entry.targetKey, entry.event === 'deleted' ? [] : remoteIds, entry.event === 'sent' && !!entry.onlyDelivery);
+                    // A part of the map of its own: no read, and nothing another instance writes for the message is lost.
+                    await saveRemoteIds(acc.persistence, entry.message, entry.id, { [entry.targetKey]: entry.event === 'deleted' ? [] : remoteIds }, { [entry.targetKey]: entry.seq });
                 }
                 if (!this.freshHolds.has(messageId)) {
                     this.fresh.delete(messageId);

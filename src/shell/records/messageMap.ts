@@ -4,11 +4,17 @@ import { RocketChatAssociationModel, RocketChatAssociationRecord } from '@rocket
 import { recordKind } from './recordKind';
 
 // Rocket.Chat message id → the ids it got at each target, so edits, deletes and thread replies
-// reach the same remote messages. One record per relayed message (read once, written once), kept
-// in persistence so a restart or another server instance finds it.
+// reach the same remote messages. Kept in persistence so a restart or another server instance
+// finds it. Written in parts: each store of an event's remote ids (a line's, for the destinations
+// it delivered; the job's, for one) is a record of its own, never rewritten by another, and a
+// read merges a message's parts — per destination the ids of its latest event. One record per
+// message read-merged-written by two instances at once lost one destination's ids (its edits and
+// deletes then skipped that destination); no part needs a read before its write either.
 
-const MESSAGE_MAPS = recordKind<MessageMapRecord>('relay-bridge:message-map');
+const MESSAGE_MAPS = recordKind<MessageMapPart>('relay-bridge:message-map');
+const KIND = new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, 'relay-bridge:message-map');
 
+/** A message's remote ids, merged from its parts. */
 export interface MessageMapRecord {
     messageId: string;
     roomId: string;
@@ -17,42 +23,64 @@ export interface MessageMapRecord {
     createdAt: string;
 }
 
+/** One stored part: the ids one store set (an empty list: deleted there). */
+interface MessageMapPart extends MessageMapRecord {
+    /** Which store this is (unique per store); absent in a record written before parts (one per message). */
+    part?: string;
+    /** Per destination, the time of the event whose delivery set its ids (`OutboxEntry.seq`): a later event's win. Absent: before parts (oldest). */
+    at?: Record<string, number>;
+}
+
 function keyFor(messageId: string): RocketChatAssociationRecord {
     return new RocketChatAssociationRecord(RocketChatAssociationModel.MESSAGE, messageId);
 }
 
-export function readMessageMap(reader: IPersistenceRead, messageId: string): Promise<MessageMapRecord | undefined> {
-    return MESSAGE_MAPS.read(reader, keyFor(messageId));
+/** The message's ids: its parts merged (undefined when none, or every destination's was deleted). */
+export async function readMessageMap(reader: IPersistenceRead, messageId: string): Promise<MessageMapRecord | undefined> {
+    const parts = ((await reader.readByAssociations([KIND, keyFor(messageId)])) || []) as MessageMapPart[];
+    return mergeParts(parts.filter((p) => p && p.messageId === messageId && p.targets));
 }
 
-export function saveMessageMap(persistence: IPersistence, record: MessageMapRecord): Promise<void> {
-    return MESSAGE_MAPS.save(persistence, keyFor(record.messageId), record);
+function mergeParts(parts: MessageMapPart[]): MessageMapRecord | undefined {
+    if (parts.length === 0) {
+        return undefined;
+    }
+    const latest: Record<string, { at: number; ids: string[] }> = {};
+    for (const part of parts) {
+        for (const [key, ids] of Object.entries(part.targets)) {
+            const at = (part.at && part.at[key]) || 0;
+            if (!latest[key] || at >= latest[key].at) {
+                latest[key] = { at, ids };
+            }
+        }
+    }
+    const targets: Record<string, string[]> = {};
+    Object.entries(latest)
+        .filter(([, value]) => value.ids.length > 0)
+        .forEach(([key, value]) => (targets[key] = value.ids));
+    if (Object.keys(targets).length === 0) {
+        return undefined;
+    }
+    const first = parts.reduce((a, b) => (Date.parse(a.createdAt) <= Date.parse(b.createdAt) ? a : b));
+    return { messageId: first.messageId, roomId: first.roomId, targets, createdAt: first.createdAt };
 }
 
+/**
+ * Stores what one event's deliveries set: per destination its ids (none: deleted there) and the
+ * event's time there (`at`, the delivery's `OutboxEntry.seq`). `part` names this store (unique: a
+ * delivery's entry id).
+ */
+export async function saveRemoteIds(persistence: IPersistence, message: { id: string; room: { id: string }; timestamp: string }, part: string, targets: Record<string, string[]>, at: Record<string, number>): Promise<void> {
+    const record: MessageMapPart = { messageId: message.id, roomId: message.room.id, targets, createdAt: message.timestamp, part, at };
+    await persistence.updateByAssociations([KIND, keyFor(message.id), new RocketChatAssociationRecord(RocketChatAssociationModel.MISC, `message-map-part:${part}`)], record, true);
+}
+
+/** Removes a message's ids, every part. */
 export function removeMessageMap(persistence: IPersistence, messageId: string): Promise<void> {
     return MESSAGE_MAPS.remove(persistence, keyFor(messageId));
 }
 
-/**
- * Sets (or, with no ids, removes) one target's remote ids on a message's record: what the outbox
- * does when a queued delivery finally goes through. `only`: the message has no other
- * destination, so there is nothing to merge with and no read.
- */
-export async function mergeRemoteIds(reader: IPersistenceRead, persistence: IPersistence, message: { id: string; room: { id: string }; timestamp: string }, targetKey: string, remoteIds: string[], only = false): Promise<void> {
-    const record = (!only && (await readMessageMap(reader, message.id))) || { messageId: message.id, roomId: message.room.id, targets: {}, createdAt: message.timestamp };
-    if (remoteIds.length > 0) {
-        record.targets[targetKey] = remoteIds;
-    } else {
-        delete record.targets[targetKey];
-    }
-    if (Object.keys(record.targets).length === 0) {
-        await removeMessageMap(persistence, message.id);
-    } else {
-        await saveMessageMap(persistence, record);
-    }
-}
-
-/** Every id-map record (for expiry); the caller bounds how often this runs. */
+/** Every id-map part (for expiry); the caller bounds how often this runs. */
 export function listMessageMaps(reader: IPersistenceRead): Promise<MessageMapRecord[]> {
     return MESSAGE_MAPS.list(reader);
 }

@@ -98,6 +98,8 @@ class Receiver {
     public started = 0;
     public delayMs = 0;
     public failNext = 0;
+    /** Requests to refuse for good (400: dead-lettered at once). */
+    public refuseNext = 0;
     public async post(url: string, options: any): Promise<any> {
         const body = JSON.parse(options.content);
         this.started += 1;
@@ -105,6 +107,10 @@ class Receiver {
         if (this.failNext > 0) {
             this.failNext -= 1;
             return { statusCode: 503, headers: {}, content: '{}' };
+        }
+        if (this.refuseNext > 0) {
+            this.refuseNext -= 1;
+            return { statusCode: 400, headers: {}, content: '{}' };
         }
         this.requests.push(options.headers['Idempotency-Key']);
         this.arrivals.push({ id: body.message_id, event: body.event, text: body.text });
@@ -162,7 +168,7 @@ function instance(store: SharedStore, receiver: Receiver, latencyMs: number, con
         await Promise.all(entries.map((entry) => saveOutboxEntry(persistence as any, entry)));
         return entries;
     };
-    const event = (event: 'sent' | 'edited', id: string, text: string, room = 'general') => {
+    const event = (event: 'sent' | 'edited' | 'deleted', id: string, text: string, room = 'general') => {
         const message: RelayMessage = {
             event, id, text, files: [], timestamp: new Date().toISOString(), isSystem: false, siteUrl: settings.siteUrl,
             sender: { id: 'u1', username: 'alice', displayName: 'Alice', avatarUrl: '', isBot: false } as any,
@@ -536,7 +542,7 @@ describe('delivery pipeline, one instance alone', () => {
         expect(receiver.arrivals.map((a) => a.id)).toEqual(['m0', 'm1', 'm2']);
     });
 
-    it("the job stores a new message's remote ids without reading its id map when it has no other destination; with another, it merges", async () => {
+    it("the job stores a message's remote ids without reading its id map, whatever other destinations it has", async () => {
         const store = new SharedStore();
         const receiver = new Receiver();
         const hook = (path: string) => ({ type: 'webhook', url: `https://hook.example/${path}`, timeout_ms: 1000 });
@@ -555,7 +561,28 @@ describe('delivery pipeline, one instance alone', () => {
         await one.event('sent', 'pair', 'two destinations', 'random');
         await until(() => store.outboxSize() === 0 && receiver.arrivals.length === 3);
         expect(Object.values((await readMessageMap(reader as any, 'pair'))!.targets)).toEqual([['remote-pair'], ['remote-pair']]);
-        expect(store.mapReads).toBeGreaterThan(0);
+        // Before: with another destination the job read the map to merge into it (and could drop what another instance wrote meanwhile).
+        expect(store.mapReads).toBe(2); // this test's own two reads
+    });
+
+    it("a delete refused at one destination keeps that destination's ids for the admin's retry; delivered everywhere, the id map goes", async () => {
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        const hook = (path: string) => ({ type: 'webhook', url: `https://hook.example/${path}`, timeout_ms: 1000 });
+        const config = { instances: { one: hook('one'), two: hook('two') }, rules: [{ from: { rocketchat: { room: '#random' } }, to: { one: {}, two: {} } }] };
+        const one = instance(store, receiver, 5, config);
+        const { reader } = store.accessors(0);
+        const mapRecords = () => Array.from(store.records.values()).filter((r) => r.keys.indexOf('misc:relay-bridge:message-map') >= 0).length;
+        await one.event('sent', 'kept', 'two destinations', 'random');
+        receiver.refuseNext = 1; // the delete at one of them: a dead letter
+        await one.event('deleted', 'kept', '', 'random');
+        await until(() => store.outboxSize() === 0);
+        expect(Object.values((await readMessageMap(reader as any, 'kept'))!.targets)).toEqual([['remote-kept']]);
+        await one.event('sent', 'gone', 'two destinations', 'random');
+        const before = mapRecords();
+        await one.event('deleted', 'gone', '', 'random');
+        expect(await readMessageMap(reader as any, 'gone')).toBeUndefined();
+        expect(mapRecords()).toBe(before - 1); // the record went, no tombstone written
     });
 
     it("a job run whose outbox read predates a delivered entry's removal does not write it back and send it again", async () => {
