@@ -99,12 +99,17 @@ interface Line {
     started: Set<string>;
 }
 
-/** A delivery's backlog read after its write (`alone`: no other runtime was present; `straight`: written for the job, not read). */
+/**
+ * A delivery's backlog read after its write (`alone`: no other runtime was present; `straight`:
+ * written for the job, not read; `unread`: released to the job with no read, its stored budget
+ * not merged either).
+ */
 interface BacklogCheck {
     entries: OutboxEntry[];
     mark: number;
     alone: boolean;
     straight?: boolean;
+    unread?: boolean;
 }
 
 /** What became of one delivery. `sent`: delivered, entry still stored until its remote ids are. `left`: waits in the backlog. `done`: entry removed (nothing to do, or dead-lettered). */
@@ -336,12 +341,18 @@ export class DeliveryPipeline {
                         return undefined;
                     }
                     this.clean.delete(entry.targetKey); // others about: what they wrote must be read again once alone
+                    const budget = shared ? this.rateLimited(entry, plans[i].instance) : undefined;
+                    if (budget && budget.key !== entry.targetKey) {
+                        // A budget several destinations share is the job's to spend (see sharedBudget below): handed over
+                        // now, not after the order wait and a read (the job takes its hold meanwhile, HOLD_LEAD_MS).
+                        return { entries: [], mark: -1, alone: false, unread: true };
+                    }
                     const since = shared ? orderSettledAt(entry) : Date.now();
                     await sleep(since - Date.now());
                     if (line.blocked) {
                         // Its turn releases it to the backlog whatever a read shows: no read (two instances, each
                         // room's messages through both: every read returned the whole backlog, 73 entries per message).
-                        return { entries: [], mark: -1, alone: false };
+                        return { entries: [], mark: -1, alone: false, unread: true };
                     }
                     // With other runtimes about, the destination's last sends may have been theirs: their budget comes along.
                     // Its mark: `invalidations` when the read started — one older than an invalidation proves nothing clean.
@@ -383,7 +394,7 @@ export class DeliveryPipeline {
                 }
                 if (line.blocked || foreign || sharedBudget) {
                     this.block(line); // newer deliveries in this line must not overtake it
-                    await this.release(entry, acc);
+                    await this.release(entry, acc, false, !(check && check.unread));
                     return { kind: 'left' };
                 }
                 if (check && check.alone && check.mark === this.invalidations) {
@@ -712,18 +723,23 @@ export class DeliveryPipeline {
 
     /**
      * Hands an entry this runtime wrote to the backlog job (its claim released). `straight`: it was
-     * written unclaimed (a contended destination), so nothing to write, and with others about the
-     * job is due once its event has settled, not now.
+     * written unclaimed (a contended destination), so nothing to write. `share`: this runtime's
+     * view of the budget goes along (only right after a read merged the stored one: a view that has
+     * not seen another instance's last sends would overwrite them).
      */
-    private async release(entry: OutboxEntry, acc: PipelineAccess, straight = false): Promise<void> {
+    private async release(entry: OutboxEntry, acc: PipelineAccess, straight = false, share = !straight): Promise<void> {
         this.invalidate(entry.targetKey);
         this.letGoHere.add(entry.targetKey);
         if (!straight) {
             await saveOutboxEntry(acc.persistence, { ...entry, claimedBy: undefined, claimedUntil: undefined });
+        }
+        if (share) {
             await this.sharePace(entry.targetKey, acc.persistence); // the job that takes over may run elsewhere
         }
         this.letGo(entry);
-        await this.scheduleAt(straight && (await this.othersPresent(acc)) ? orderSettledAt(entry) - HOLD_LEAD_MS : Date.now(), acc.modify);
+        // With others about, not before the job may take the destination up (it reads once the entry has settled).
+        const now = Date.now();
+        await this.scheduleAt((await this.othersPresent(acc)) ? Math.max(now, orderSettledAt(entry) - HOLD_LEAD_MS) : now, acc.modify);
     }
 
     /** One event's ids are stored: the message's fresh ids go when no other event of it is still storing. */

@@ -500,6 +500,26 @@ describe('delivery pipeline, two instances, one Matrix account (a budget its roo
         expect(sends[1] - sends[0]).toBeGreaterThanOrEqual(1000);
     });
 
+    it("with another instance about, a line hands a delivery to the account's budget to the job at once, not after the order wait", async () => {
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        const { config, sends, server } = oneAccountTwoRooms();
+        const a = instance(store, receiver, 5, config, server);
+        await saveRuntimePresence(a.persistence as any, { runtimeId: 'rt-other-instance', until: Date.now() + 600000 });
+        const handedOver: number[] = [];
+        const update = a.persistence.updateByAssociations;
+        a.persistence.updateByAssociations = async (assocs: any[], data: any, upsert: boolean) => {
+            if (data && data.seq !== undefined && !data.claimedBy) handedOver.push(Date.now());
+            return update(assocs, data, upsert);
+        };
+        const postedAt = Date.now();
+        await a.event('sent', 'g1', 'g1', 'general');
+        await until(() => sends.length === 1 && store.outboxSize() === 0);
+        expect(sends[0]).toBeGreaterThanOrEqual(postedAt + 750); // still not before every older entry has landed
+        // Before: the line waited the order settle (750 ms), read the backlog, and only then handed the entry over.
+        expect(handedOver[0] - postedAt).toBeLessThan(500);
+    });
+
     it("upkeep removes a budget hold its runtime left when it died, long after it lapsed, and no live one", async () => {
         const store = new SharedStore();
         const { reader, persistence } = store.accessors(0);
