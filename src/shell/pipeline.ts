@@ -985,9 +985,12 @@ export class DeliveryPipeline {
         // Claims in doubt stay in: their end is when to look again.
         const waiting = (await listOutbox(reader)).filter((e) => !this.held.has(e.id) && !this.gone.has(e.id) && !elsewhere.has(e.targetKey));
         const next = nextWakeUp(waiting, now, takeUpMs);
-        if (next !== undefined || elsewhere.size > 0) {
-            // Another instance's live claim or budget hold: look again soon, it may end long before its lease does.
-            await this.scheduleAt(Math.min(next === undefined ? Infinity : next, now + CONTENDED_POLL_MS), acc.modify);
+        // Another runtime's live claim or hold: look again soon, it may end long before its lease
+        // does. Otherwise at the next retry or settle time, not every second (a dead target's
+        // backlog waiting for its retries had the whole outbox read once a second).
+        const soon = elsewhere.size > 0 || waiting.some((e) => claimedByOther(e, this.runtimeId, now));
+        if (next !== undefined || soon) {
+            await this.scheduleAt(soon ? Math.min(next === undefined ? Infinity : next, now + CONTENDED_POLL_MS) : next!, acc.modify);
         }
     }
 

@@ -707,6 +707,22 @@ describe('delivery pipeline, one instance alone', () => {
         expect(unclaimedWrites).toEqual([]);
     });
 
+    it('a backlog waiting for a retry minutes away wakes the job then, not every second', async () => {
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        const one = instance(store, receiver, 5, undefined, undefined, false);
+        const [entry] = await one.stored('m0', 'general');
+        await saveOutboxEntry(one.persistence as any, { ...entry, attempts: 3, nextAttemptAt: Date.now() + 120000 }); // a dead target's retry
+        const asked: number[] = [];
+        const modify = { getScheduler: () => ({ scheduleOnce: async ({ when }: { when: Date }) => void asked.push(when.getTime()) }) };
+        const { reader } = store.accessors(5);
+        await one.pipeline.process({ getPersistenceReader: () => reader, getUploadReader: () => ({}) } as any, modify as any, {} as any, one.persistence as any);
+        expect(receiver.started).toBe(0);
+        // Before: a look a second later, and so on every second until the retry (the whole outbox read each time).
+        expect(asked).toHaveLength(1);
+        expect(asked[0]).toBeGreaterThan(Date.now() + 100000);
+    });
+
     it('deliveries waiting in line longer than their lease keep their claims: no reclaim for each', async () => {
         const store = new SharedStore();
         const receiver = new Receiver();
