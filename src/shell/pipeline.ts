@@ -136,7 +136,8 @@ interface RunContext {
  *
  * Nothing accepted is lost: a delivery is written to its destination's backlog (claimed by this
  * runtime) before it waits or is attempted, and removed only after its remote ids are stored. If
- * the runtime dies, the claim runs out and the job — on any instance — delivers it.
+ * the runtime dies, the claim runs out and the job — on any instance — delivers it. The job of
+ * one runtime at a time works a destination's backlog: it holds the destination (holdBudget).
  *
  * Order per destination, across instances: entries are numbered by their event's own time (the
  * message's creation or edit time; a delete's arrival), the same on every instance. Once its event
@@ -186,7 +187,9 @@ export class DeliveryPipeline {
      * and went ahead: this runtime neither delivers nor releases them (a release could clear the
      * other's claim) and treats them as another's until the claim runs out (seen past saturation
      * with two instances: a job run's claims landed 0.9 s after its outbox read, over claims
-     * another instance had confirmed, and 35 messages were delivered twice).
+     * another instance had confirmed, and 35 messages were delivered twice). Only a line's
+     * `reclaim` claims so now: the job holds a destination instead (holdBudget), and a hold
+     * written that late is given up at once.
      */
     private readonly claimsInDoubt = new Map<string, number>();
     /** Entries whose write-ahead failed: delivered anyway, they protect no successor's claim. */
@@ -520,7 +523,7 @@ export class DeliveryPipeline {
         return { kind: 'done' };
     }
 
-    /** Builds the job and runs its requests; `claimed`: the entry's claim is renewed before a request when it runs short. */
+    /** Builds the job and runs its requests; `claimed`: the entry's claim (or the job's hold, `ctx.hold`) is renewed before a request when it runs short. */
     private async run(entry: OutboxEntry, instance: NonNullable<ReturnType<ActiveConfig['config']['instances']['get']>>, existingIds: string[], parentId: string | undefined, ctx: RunContext, claimed: boolean): Promise<AttemptResult> {
         const { acc } = ctx;
         const adapter = instance.adapter!;
