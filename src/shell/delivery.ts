@@ -15,6 +15,9 @@ import { DEFAULT_TIMEOUT_MS, executeRequest } from './httpExecutor';
 import { readLookup, removeLookup, saveLookup } from './records/lookup';
 import { readSession, removeSession, saveSession } from './records/session';
 
+/** How often a wait for the budget looks again while answers that may shorten it are due. */
+const ANSWER_RECHECK_MS = 50;
+
 /** One delivery to one target, as the pipeline (src/shell/pipeline.ts) builds it. */
 export interface DeliveryJob {
     instance: string;
@@ -114,7 +117,9 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
                 if (wait > pace.maxWaitMs) {
                     throw new PacedStop(wait);
                 }
-                await new Promise((resolve) => setTimeout(resolve, wait));
+                // While this budget's requests are out, their answers may shorten the wait (a
+                // leaky bucket tightens once every request is answered): look again soon.
+                await new Promise((resolve) => setTimeout(resolve, pace.out ? Math.min(wait, ANSWER_RECHECK_MS) : wait));
             }
             pace.state = recordSend(pace.state, pace.limits, Date.now());
             pace.out = (pace.out || 0) + 1;
@@ -130,7 +135,7 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
         if (pace && response.status !== 429) {
             // A 429 is noted where it is read (below), with the wait it asked for.
             const announced = job.adapter.rateLimits && job.adapter.rateLimits.announced;
-            pace.state = recordAnswer(pace.state, announced ? announced(response, Date.now()) : undefined, undefined, Date.now(), false, pace.out === 0);
+            pace.state = recordAnswer(pace.state, announced ? announced(response, Date.now()) : undefined, undefined, Date.now(), false, pace.out === 0, pace.limits);
         }
         return response;
     };
