@@ -75,9 +75,21 @@ class PacedStop extends TargetError {
     }
 }
 
+/**
+ * The delivery's hold on its entry (the line's claim, the job's hold on the destination) ran out
+ * or could not be renewed before a request: another runtime may be working the entry now, so not
+ * one more request goes and nothing of this attempt is stored (a write could bring back an entry
+ * the other runtime has delivered and removed).
+ */
+export class HoldLost extends TargetError {
+    constructor(reason: string) {
+        super(reason, 0, true);
+    }
+}
+
 export type AttemptResult =
     | { ok: true; remoteIds: string[] }
-    | { ok: false; remoteIds: string[]; partsDone: number; carried: Record<string, string>; retryable: boolean; retryAfterMs?: number; error: string; paced?: boolean };
+    | { ok: false; remoteIds: string[]; partsDone: number; carried: Record<string, string>; retryable: boolean; retryAfterMs?: number; error: string; paced?: boolean; holdLost?: boolean };
 
 /**
  * Runs the adapter's requests for one delivery from `partsDone` on. A failure reports how far it
@@ -106,7 +118,12 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
             throw new TargetError(`refused to contact ${originOf(request.url) || 'the target'}: ${verdict.reason}; an admin may allow it in the "Private hosts" setting`, 0, false);
         }
         if (job.beforeRequest) {
-            await job.beforeRequest();
+            try {
+                await job.beforeRequest();
+            } catch (e) {
+                // Storage refused the renewal: the hold may run out during the request.
+                throw e instanceof HoldLost ? e : new HoldLost(`could not renew this delivery's hold before the request (${e instanceof Error ? e.message : String(e)})`);
+            }
         }
         const pace = job.pace;
         if (pace) {
@@ -217,6 +234,9 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
         return { ok: true, remoteIds: progress.remoteIds };
     } catch (e) {
         await settleLookup(!(e instanceof TargetError && e.retryable)).catch(() => undefined);
+        if (e instanceof HoldLost) {
+            return { ok: false, remoteIds: progress.remoteIds, partsDone: progress.partsDone, carried: progress.carried, retryable: true, error: job.guard.redactor.scrub(e.message), holdLost: true };
+        }
         if (e instanceof PacedStop) {
             return { ok: false, remoteIds: progress.remoteIds, partsDone: progress.partsDone, carried: progress.carried, retryable: true, retryAfterMs: e.waitMs, error: e.message, paced: true };
         }

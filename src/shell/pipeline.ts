@@ -8,7 +8,7 @@ import { ActiveConfig, DeliveryPlan } from '../core/relay';
 import { afterFailure } from '../core/retry';
 import { OutboundFile } from '../core/adapter';
 import { ConfigStore, CurrentSettings } from './configStore';
-import { attemptDelivery, AttemptResult, DestinationPace, fileRulesOf, loadFiles } from './delivery';
+import { attemptDelivery, AttemptResult, DestinationPace, fileRulesOf, HoldLost, loadFiles } from './delivery';
 import { hostedAvatarFor } from './hostedAvatar';
 import { DEFAULT_TIMEOUT_MS } from './httpExecutor';
 import { expireRecords, MAINTENANCE_EVERY_MS } from './upkeep';
@@ -27,6 +27,12 @@ export const OUTBOX_PROCESSOR_ID = 'relay-bridge-outbox';
  * based on (see `claimsInDoubt`).
  */
 const SETTLE_MS = 250;
+
+/** A hold or claim this close to its end counts as run out: another instance's clock may be that much ahead. */
+function runsOut(until: number): boolean {
+    return until - Date.now() <= SETTLE_MS;
+}
+
 /**
  * How long before a destination's oldest entry has settled (ORDER_SETTLE_MS) the job takes up the
  * destination: taking its hold (a write, SETTLE_MS, a read) overlaps the order wait, and the
@@ -492,6 +498,13 @@ export class DeliveryPipeline {
             }
             return { kind: 'sent', remoteIds };
         }
+        if (result.holdLost) {
+            // Not ours any more: the entry stays as stored, for whoever holds it now (or for this
+            // runtime once the hold has run out everywhere). Nothing counted, nothing written.
+            acc.logger.warn(`${entry.event} ${entry.message.id} → ${entry.instance}: ${result.error}; left to the backlog`);
+            this.invalidate(entry.targetKey);
+            return { kind: 'left' };
+        }
         if (result.paced) {
             // Not a failure: the service's budget is spent. Due again when it allows, nothing counted.
             const at = Date.now() + (result.retryAfterMs || 0);
@@ -548,7 +561,8 @@ export class DeliveryPipeline {
                 timeoutMs: instance.timeoutMs,
                 guard: ctx.active!,
                 sessions: { read: acc.read, persistence: acc.persistence },
-                beforeRequest: !claimed
+                // An entry storage refused is seen by no other runtime: nothing to keep.
+                beforeRequest: !claimed || this.notStored.has(entry.id)
                     ? undefined
                     : ctx.hold
                       ? () => this.keepHold(ctx.hold!, acc)
@@ -607,6 +621,10 @@ export class DeliveryPipeline {
     /** Keeps the claim longer than the next request can take (write only when it runs short). */
     private async extendClaim(entry: OutboxEntry, timeoutMs: number, persistence: IPersistence): Promise<OutboxEntry> {
         const now = Date.now();
+        if (entry.claimedUntil !== undefined && runsOut(entry.claimedUntil)) {
+            // Ran out: another runtime's job may have taken the entry (reclaim, a hold); rewritten, both would send it.
+            throw new HoldLost("this delivery's claim ran out before the request");
+        }
         if ((entry.claimedUntil || 0) - now >= timeoutMs + CLAIM_MARGIN_MS) {
             return entry;
         }
@@ -1128,8 +1146,13 @@ export class DeliveryPipeline {
     /** Renews the job's hold before a request when it runs short, as a claim is (extendClaim). */
     private async keepHold(hold: { key: string; timeoutMs: number }, acc: PipelineAccess): Promise<void> {
         const held = this.budgetHolds.get(hold.key);
-        if (!held || held.until - Date.now() < hold.timeoutMs + CLAIM_MARGIN_MS) {
-            await this.renewHold(hold.key, held ? held.since : Date.now(), hold.timeoutMs, acc);
+        if (!held || runsOut(held.until)) {
+            // Ran out (a stall longer than its margin): another runtime's job may hold it now; renewed,
+            // both would work it. Its record goes when the run gives up the destination.
+            throw new HoldLost('the hold on this destination ran out before the request');
+        }
+        if (held.until - Date.now() < hold.timeoutMs + CLAIM_MARGIN_MS) {
+            await this.renewHold(hold.key, held.since, hold.timeoutMs, acc);
         }
     }
 

@@ -34,6 +34,8 @@ class SharedStore {
     public mapReads = 0;
     /** While set, the next write of a job's hold on a destination lands (and returns) this many ms late. */
     public delayNextHoldWrite?: number;
+    /** While set, the next write of a job's hold on a destination fails (storage refused). */
+    public failNextHoldWrite?: boolean;
     private next = 0;
     private find(keys: string[]) {
         return Array.from(this.records.entries()).filter(([, r]) => keys.every((k) => r.keys.indexOf(k) >= 0));
@@ -70,6 +72,10 @@ class SharedStore {
                 const keys = keysOf(assocs);
                 const late = keys.indexOf('misc:relay-bridge:pace-hold') >= 0 ? this.delayNextHoldWrite : undefined;
                 if (late !== undefined) this.delayNextHoldWrite = undefined;
+                if (this.failNextHoldWrite && keys.indexOf('misc:relay-bridge:pace-hold') >= 0) {
+                    this.failNextHoldWrite = false;
+                    throw new Error('write refused');
+                }
                 await sleep(latencyMs + (late || 0));
                 if (keys.indexOf('misc:relay-bridge:outbox') >= 0 && data && data.seq !== undefined) this.entryWrites.push({ message: data.message.id, claimed: !!data.claimedBy });
                 const found = this.find(keys);
@@ -135,7 +141,7 @@ function settingsWith(config: object = ONE_HOOK): CurrentSettings {
 }
 
 /** One Rocket.Chat instance: its own pipeline (memory) on the shared store; its scheduler runs the job when asked. */
-function instance(store: SharedStore, receiver: Receiver, latencyMs: number, config?: object, put?: (url: string, options: any) => Promise<any>, autoJobs = true) {
+function instance(store: SharedStore, receiver: Receiver, latencyMs: number, config?: object, put?: (url: string, options: any) => Promise<any>, autoJobs = true, http?: object) {
     const settings = settingsWith(config);
     const logger = { warn: () => undefined, error: () => undefined, debug: () => undefined, info: () => undefined, log: () => undefined } as any;
     const pipeline = new DeliveryPipeline({ current: async () => settings } as unknown as ConfigStore, () => logger);
@@ -143,7 +149,7 @@ function instance(store: SharedStore, receiver: Receiver, latencyMs: number, con
     const jobs: Array<Promise<void>> = [];
     const acc: any = {
         read: { getPersistenceReader: () => reader, getUploadReader: () => ({}) },
-        http: { post: (url: string, options: any) => receiver.post(url, options), put },
+        http: http || { post: (url: string, options: any) => receiver.post(url, options), put },
         persistence,
         logger,
         modify: {
@@ -420,6 +426,83 @@ describe('delivery pipeline, two instances on one store', () => {
         await Promise.all([first, second]);
         await until(() => store.outboxSize() === 0 && receiver.arrivals.length === 2);
         expect(receiver.arrivals.map((a) => a.id)).toEqual(['m1', 'm2']);
+    });
+});
+
+describe('delivery pipeline, a hold that runs out mid-delivery', () => {
+    /** #general → a Rocket.Chat channel by name: each delivery asks for its room id (rooms.info), then sends. */
+    const BY_NAME = { instances: { rc: { type: 'rocketchat', server_url: 'https://remote.example', user_id: 'BOT', auth_token: 'PAT', channel: '#dev', timeout_ms: 1000 } }, rules: [{ from: { rocketchat: { room: '#general' } }, to: { rc: {} } }] };
+    const answer = (body: object) => ({ statusCode: 200, headers: {}, content: JSON.stringify(body) });
+
+    afterEach(() => jest.restoreAllMocks());
+
+    it("a job whose hold ran out between a delivery's requests (a stall past its lease) sends no more and writes nothing; the next run delivers the entry once", async () => {
+        const store = new SharedStore();
+        const calls: string[] = [];
+        let stall = false;
+        const realNow = Date.now.bind(Date);
+        const http = {
+            get: async (url: string) => {
+                calls.push('rooms.info');
+                if (stall) {
+                    // From here on the clock reads past the hold's lease (2 × 1 s + 15 s), as after a long stall.
+                    stall = false;
+                    jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 20000);
+                }
+                return answer({ success: true, room: { _id: 'DEV1', name: 'dev', t: 'c' }, url });
+            },
+            post: async (_url: string, options: any) => {
+                calls.push('chat.sendMessage');
+                return answer({ success: true, message: { ...JSON.parse(options.content).message, _id: 'R1' } });
+            },
+        };
+        const origin = instance(store, new Receiver(), 5, BY_NAME, undefined, false);
+        const one = instance(store, new Receiver(), 5, BY_NAME, undefined, false, http);
+        const [entry] = await origin.stored('m1', 'general');
+        const writesBefore = store.entryWrites.length;
+        stall = true;
+        await one.runJob();
+        // Before: the hold was renewed as if still its own, and the message sent while another runtime's job could hold the destination.
+        expect(calls).toEqual(['rooms.info']);
+        expect(store.entryWrites.slice(writesBefore)).toEqual([]); // the entry as stored: no attempt counted, no dead letter
+        const stored = Array.from(store.records.values()).filter((r) => r.keys.indexOf('misc:relay-bridge:outbox') >= 0).map((r) => r.data);
+        expect(stored).toEqual([expect.objectContaining({ id: entry.id, attempts: 0 })]);
+        jest.restoreAllMocks();
+        await one.runJob();
+        expect(calls.filter((c) => c === 'chat.sendMessage')).toEqual(['chat.sendMessage']);
+        expect(store.outboxSize()).toBe(0);
+    });
+
+    it("a renewal storage refuses before a request ends the attempt without that request, and without a dead letter: taken up again, delivered once", async () => {
+        const store = new SharedStore();
+        const calls: string[] = [];
+        const realNow = Date.now.bind(Date);
+        let refuse = false;
+        const http = {
+            get: async () => {
+                calls.push('rooms.info');
+                if (refuse) {
+                    // Past the point where the hold must be renewed before the next request (its lease less the request's time and margin), and storage refuses.
+                    refuse = false;
+                    jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 3000);
+                    store.failNextHoldWrite = true;
+                }
+                return answer({ success: true, room: { _id: 'DEV1', name: 'dev', t: 'c' } });
+            },
+            post: async (_url: string, options: any) => {
+                calls.push('chat.sendMessage');
+                return answer({ success: true, message: { ...JSON.parse(options.content).message, _id: 'R1' } });
+            },
+        };
+        const origin = instance(store, new Receiver(), 5, BY_NAME, undefined, false);
+        const one = instance(store, new Receiver(), 5, BY_NAME, undefined, false, http);
+        await origin.stored('m1', 'general');
+        refuse = true;
+        await one.runJob(); // the attempt ends before the send; the run takes the destination again (a hold written and read back) and sends
+        // Before: the storage error ended the delivery as a non-retryable failure, dead-lettered, never sent.
+        expect(Array.from(store.records.values()).filter((r) => r.keys.indexOf('misc:relay-bridge:dead-letter') >= 0)).toEqual([]);
+        expect(calls).toEqual(['rooms.info', 'chat.sendMessage']); // the room id the first attempt found is kept
+        expect(store.outboxSize()).toBe(0);
     });
 });
 
