@@ -118,12 +118,7 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
             throw new TargetError(`refused to contact ${originOf(request.url) || 'the target'}: ${verdict.reason}; an admin may allow it in the "Private hosts" setting`, 0, false);
         }
         if (job.beforeRequest) {
-            try {
-                await job.beforeRequest();
-            } catch (e) {
-                // Storage refused the renewal: the hold may run out during the request.
-                throw e instanceof HoldLost ? e : new HoldLost(`could not renew this delivery's hold before the request (${e instanceof Error ? e.message : String(e)})`);
-            }
+            await job.beforeRequest(); // HoldLost: stops here
         }
         const pace = job.pace;
         if (pace) {

@@ -34,6 +34,17 @@ function runsOut(until: number): boolean {
 }
 
 /**
+ * Storage refused to renew a hold or claim before a request: the request still goes if the lease
+ * outlasts it (the renewal starts a timeout and its margin before the end), else the attempt
+ * stops there (HoldLost).
+ */
+function refusedRenewal(until: number, timeoutMs: number, e: unknown): void {
+    if (runsOut(until - timeoutMs)) {
+        throw new HoldLost(`could not renew this delivery's hold before the request (${e instanceof Error ? e.message : String(e)})`);
+    }
+}
+
+/**
  * How long before a destination's oldest entry has settled (ORDER_SETTLE_MS) the job takes up the
  * destination: taking its hold (a write, SETTLE_MS, a read) overlaps the order wait, and the
  * backlog is read once the entry has settled. Before, the first request of a burst through two
@@ -119,7 +130,8 @@ interface BacklogCheck {
 }
 
 /** What became of one delivery. `sent`: delivered, entry still stored until its remote ids are. `left`: waits in the backlog. `done`: entry removed (nothing to do, or dead-lettered). */
-type Outcome = { kind: 'sent'; remoteIds: string[] } | { kind: 'left' } | { kind: 'done' };
+/** `lost`: left because its hold ran out; this runtime writes nothing more of it (not even the budget). */
+type Outcome = { kind: 'sent'; remoteIds: string[] } | { kind: 'left'; lost?: boolean } | { kind: 'done' };
 
 /** What an attempt needs besides the entry. */
 interface RunContext {
@@ -336,9 +348,11 @@ export class DeliveryPipeline {
             // its presence before its first entry, so one whose older entry landed first is seen.
             const timeoutMs = plans[i].instance.timeoutMs || DEFAULT_TIMEOUT_MS;
             const straight = !entry.claimedBy; // a contended destination: the entry is the job's from its write
+            let written = false;
             const checked: Promise<BacklogCheck | undefined> = announced
                 .then(() => saveOutboxEntry(acc.persistence, entry))
                 .then(async () => {
+                    written = true;
                     if (straight) {
                         return { entries: [], mark: -1, alone: false, straight };
                     }
@@ -370,12 +384,15 @@ export class DeliveryPipeline {
                 })
                 .catch((e) => {
                     // Storage refused: deliver anyway (in order within this runtime) rather than drop it.
-                    this.notStored.add(entry.id);
+                    // Written, and only the backlog's read refused: stored and claimed as any entry.
+                    if (!written) {
+                        this.notStored.add(entry.id);
+                    }
                     if (straight) {
                         Object.assign(entry, { claimedBy: this.runtimeId, claimedUntil: Date.now() + claimLeaseMs(timeoutMs) }); // held here, as a line's entry
                     }
                     this.invalidate(entry.targetKey);
-                    acc.logger.warn(`delivery ${message.event} ${message.id} → ${entry.instance} not written ahead: ${e instanceof Error ? e.message : String(e)}`);
+                    acc.logger.warn(`delivery ${message.event} ${message.id} → ${entry.instance} ${written ? 'written ahead, its backlog not read' : 'not written ahead'}: ${e instanceof Error ? e.message : String(e)}`);
                     return { entries: [], mark: -1, alone: false };
                 });
             return this.inLine(line, plans[i].instance.maxInFlight || 1, async (): Promise<Outcome> => {
@@ -409,7 +426,7 @@ export class DeliveryPipeline {
                 if (check && check.alone && check.mark === this.invalidations) {
                     this.clean.add(entry.targetKey);
                 }
-                if ((entry.claimedUntil || 0) <= Date.now() && !(await this.reclaim(entry, timeoutMs, this.paceOf(entry, plans[i].instance).key, acc))) {
+                if (runsOut(entry.claimedUntil || 0) && !(await this.reclaim(entry, timeoutMs, this.paceOf(entry, plans[i].instance).key, acc))) {
                     // Waited in line past its lease (its predecessor could not renew it) and another instance's job took it meanwhile.
                     this.block(line);
                     this.letGo(entry);
@@ -499,11 +516,13 @@ export class DeliveryPipeline {
             return { kind: 'sent', remoteIds };
         }
         if (result.holdLost) {
-            // Not ours any more: the entry stays as stored, for whoever holds it now (or for this
-            // runtime once the hold has run out everywhere). Nothing counted, nothing written.
+            // Not ours any more: the entry stays as stored, for whoever holds it now, or for this
+            // runtime's job once its own claim has run out. Nothing counted, nothing written (parts
+            // it sent go again: progress written now could land over the new holder's).
             acc.logger.warn(`${entry.event} ${entry.message.id} → ${entry.instance}: ${result.error}; left to the backlog`);
             this.invalidate(entry.targetKey);
-            return { kind: 'left' };
+            await this.scheduleAt(Math.max(Date.now() + SETTLE_MS, entry.claimedUntil || 0), acc.modify);
+            return { kind: 'left', lost: true };
         }
         if (result.paced) {
             // Not a failure: the service's budget is spent. Due again when it allows, nothing counted.
@@ -629,7 +648,12 @@ export class DeliveryPipeline {
             return entry;
         }
         const extended = { ...entry, claimedBy: this.runtimeId, claimedUntil: now + claimLeaseMs(timeoutMs) };
-        await updateOutboxEntry(persistence, extended);
+        try {
+            await updateOutboxEntry(persistence, extended);
+        } catch (e) {
+            refusedRenewal(entry.claimedUntil || 0, timeoutMs, e);
+            return entry;
+        }
         return extended;
     }
 
@@ -1075,6 +1099,9 @@ export class DeliveryPipeline {
                         return; // not renewed: whatever is left waits for the next run
                     }
                     const outcome = await this.attempt(mine[i], held);
+                    if (outcome.kind === 'left' && outcome.lost) {
+                        return; // another runtime's job may hold it now: not even the budget is written over its
+                    }
                     await this.sharePace(targetKey, acc.persistence);
                     if (outcome.kind === 'sent') {
                         storing.push(this.storeDelivered(mine[i], outcome.remoteIds, ctx));
@@ -1152,7 +1179,7 @@ export class DeliveryPipeline {
             throw new HoldLost('the hold on this destination ran out before the request');
         }
         if (held.until - Date.now() < hold.timeoutMs + CLAIM_MARGIN_MS) {
-            await this.renewHold(hold.key, held.since, hold.timeoutMs, acc);
+            await this.renewHold(hold.key, held.since, hold.timeoutMs, acc).catch((e) => refusedRenewal(held.until, hold.timeoutMs, e));
         }
     }
 

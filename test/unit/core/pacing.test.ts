@@ -163,6 +163,41 @@ describe('a published leaky bucket (Synapse rc_message: burst_count, then per_se
         expect(sent[10] - arrived[0]).toBe(1000 + 1); // the eleventh, an interval after the first's answer
     });
 
+    it('two requests out at a time (two rooms of one account), 0–80 ms there and back at random: Synapse accepts every request at its arrival', () => {
+        // As the delivery runner does it: the wait is read before each send, `out` counts requests
+        // not yet answered, and an answer is `alone` when it leaves none out.
+        let seed = 11;
+        const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 80;
+        let state: PaceState | undefined;
+        let out = 0;
+        const arrivals: number[] = [];
+        const answers: Array<{ at: number }> = [];
+        let now = T0;
+        let sent = 0;
+        while (sent < 40 || answers.length > 0) {
+            const due = answers.sort((a, b) => a.at - b.at)[0];
+            const sendAt = sent < 40 && out < 2 ? now + paceDelay(state, rcMessage, now) : Infinity;
+            if (due && due.at <= sendAt) {
+                answers.shift();
+                now = due.at;
+                out -= 1;
+                state = recordAnswer(state, undefined, undefined, now, false, out === 0, rcMessage);
+                continue;
+            }
+            now = sendAt;
+            if (paceDelay(state, rcMessage, now) > 0) continue;
+            state = recordSend(state, rcMessage, now);
+            out += 1;
+            sent += 1;
+            const there = random();
+            arrivals.push(now + there);
+            answers.push({ at: now + there + random() });
+        }
+        const accepts = synapse(1, 10);
+        expect(arrivals.sort((a, b) => a - b).every((t) => accepts(t))).toBe(true);
+        expect(arrivals[39] - T0).toBeLessThan(31000); // still about one a second after the burst
+    });
+
     it('sends not yet answered keep the allowance for the way there: ten out at once, the tenth 180 ms late, the eleventh 1.2 s after the first', () => {
         let state: PaceState | undefined;
         for (let i = 0; i < 10; i++) {

@@ -36,6 +36,8 @@ class SharedStore {
     public delayNextHoldWrite?: number;
     /** While set, the next write of a job's hold on a destination fails (storage refused). */
     public failNextHoldWrite?: boolean;
+    /** Writes of a job's hold on a destination that landed (taken or renewed). */
+    public holdWrites = 0;
     private next = 0;
     private find(keys: string[]) {
         return Array.from(this.records.entries()).filter(([, r]) => keys.every((k) => r.keys.indexOf(k) >= 0));
@@ -77,6 +79,7 @@ class SharedStore {
                     throw new Error('write refused');
                 }
                 await sleep(latencyMs + (late || 0));
+                if (keys.indexOf('misc:relay-bridge:pace-hold') >= 0) this.holdWrites += 1;
                 if (keys.indexOf('misc:relay-bridge:outbox') >= 0 && data && data.seq !== undefined) this.entryWrites.push({ message: data.message.id, claimed: !!data.claimedBy });
                 const found = this.find(keys);
                 if (found.length) found.forEach(([id]) => this.records.set(id, { keys, data: JSON.parse(JSON.stringify(data)) }));
@@ -436,57 +439,13 @@ describe('delivery pipeline, a hold that runs out mid-delivery', () => {
 
     afterEach(() => jest.restoreAllMocks());
 
-    it("a job whose hold ran out between a delivery's requests (a stall past its lease) sends no more and writes nothing; the next run delivers the entry once", async () => {
-        const store = new SharedStore();
+    /** The remote server: rooms.info answers #dev's room id (`onLookup` runs first), chat.sendMessage stores. */
+    function remote(onLookup: () => Promise<void> = async () => undefined) {
         const calls: string[] = [];
-        let stall = false;
-        const realNow = Date.now.bind(Date);
-        const http = {
-            get: async (url: string) => {
-                calls.push('rooms.info');
-                if (stall) {
-                    // From here on the clock reads past the hold's lease (2 × 1 s + 15 s), as after a long stall.
-                    stall = false;
-                    jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 20000);
-                }
-                return answer({ success: true, room: { _id: 'DEV1', name: 'dev', t: 'c' }, url });
-            },
-            post: async (_url: string, options: any) => {
-                calls.push('chat.sendMessage');
-                return answer({ success: true, message: { ...JSON.parse(options.content).message, _id: 'R1' } });
-            },
-        };
-        const origin = instance(store, new Receiver(), 5, BY_NAME, undefined, false);
-        const one = instance(store, new Receiver(), 5, BY_NAME, undefined, false, http);
-        const [entry] = await origin.stored('m1', 'general');
-        const writesBefore = store.entryWrites.length;
-        stall = true;
-        await one.runJob();
-        // Before: the hold was renewed as if still its own, and the message sent while another runtime's job could hold the destination.
-        expect(calls).toEqual(['rooms.info']);
-        expect(store.entryWrites.slice(writesBefore)).toEqual([]); // the entry as stored: no attempt counted, no dead letter
-        const stored = Array.from(store.records.values()).filter((r) => r.keys.indexOf('misc:relay-bridge:outbox') >= 0).map((r) => r.data);
-        expect(stored).toEqual([expect.objectContaining({ id: entry.id, attempts: 0 })]);
-        jest.restoreAllMocks();
-        await one.runJob();
-        expect(calls.filter((c) => c === 'chat.sendMessage')).toEqual(['chat.sendMessage']);
-        expect(store.outboxSize()).toBe(0);
-    });
-
-    it("a renewal storage refuses before a request ends the attempt without that request, and without a dead letter: taken up again, delivered once", async () => {
-        const store = new SharedStore();
-        const calls: string[] = [];
-        const realNow = Date.now.bind(Date);
-        let refuse = false;
         const http = {
             get: async () => {
                 calls.push('rooms.info');
-                if (refuse) {
-                    // Past the point where the hold must be renewed before the next request (its lease less the request's time and margin), and storage refuses.
-                    refuse = false;
-                    jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 3000);
-                    store.failNextHoldWrite = true;
-                }
+                await onLookup();
                 return answer({ success: true, room: { _id: 'DEV1', name: 'dev', t: 'c' } });
             },
             post: async (_url: string, options: any) => {
@@ -494,14 +453,76 @@ describe('delivery pipeline, a hold that runs out mid-delivery', () => {
                 return answer({ success: true, message: { ...JSON.parse(options.content).message, _id: 'R1' } });
             },
         };
+        return { calls, http };
+    }
+    const deadLetters = (store: SharedStore) => Array.from(store.records.values()).filter((r) => r.keys.indexOf('misc:relay-bridge:dead-letter') >= 0);
+    const realNow = Date.now.bind(Date);
+    /** From now on the clock reads `ms` later, as after a stall that long. */
+    const stallFor = (ms: number) => jest.spyOn(Date, 'now').mockImplementation(() => realNow() + ms);
+
+    it("a job whose hold ran out between a delivery's requests (a stall past its lease) does not send: the job that took the destination meanwhile sends it, once", async () => {
+        const store = new SharedStore();
+        let two!: ReturnType<typeof instance>;
+        let stalled = false;
+        const server = remote(async () => {
+            if (!stalled) {
+                stalled = true;
+                stallFor(20000); // past one's lease (2 × 1 s + 15 s)
+                await two.runJob(); // finds one's hold run out, takes the destination, sends m1
+            }
+        });
         const origin = instance(store, new Receiver(), 5, BY_NAME, undefined, false);
-        const one = instance(store, new Receiver(), 5, BY_NAME, undefined, false, http);
+        const one = instance(store, new Receiver(), 5, BY_NAME, undefined, false, server.http);
+        two = instance(store, new Receiver(), 5, BY_NAME, undefined, false, server.http);
         await origin.stored('m1', 'general');
-        refuse = true;
-        await one.runJob(); // the attempt ends before the send; the run takes the destination again (a hold written and read back) and sends
+        const writesBefore = store.entryWrites.length;
+        await one.runJob();
+        // Before: one renewed its run-out hold as if still its own and sent m1 a second time.
+        expect(server.calls.filter((c) => c === 'chat.sendMessage')).toEqual(['chat.sendMessage']);
+        expect(store.entryWrites.slice(writesBefore)).toEqual([]);
+        expect(store.outboxSize()).toBe(0);
+        expect(deadLetters(store)).toEqual([]);
+    });
+
+    it("a renewal storage refuses while the hold outlasts the request: the request goes, no dead letter", async () => {
+        const store = new SharedStore();
+        const server = remote(async () => {
+            stallFor(3000); // the hold now has less than a timeout + 15 s left: renewed before the next request
+            store.failNextHoldWrite = true;
+        });
+        const origin = instance(store, new Receiver(), 5, BY_NAME, undefined, false);
+        const one = instance(store, new Receiver(), 5, BY_NAME, undefined, false, server.http);
+        await origin.stored('m1', 'general');
+        await one.runJob();
         // Before: the storage error ended the delivery as a non-retryable failure, dead-lettered, never sent.
-        expect(Array.from(store.records.values()).filter((r) => r.keys.indexOf('misc:relay-bridge:dead-letter') >= 0)).toEqual([]);
-        expect(calls).toEqual(['rooms.info', 'chat.sendMessage']); // the room id the first attempt found is kept
+        expect(server.calls).toEqual(['rooms.info', 'chat.sendMessage']);
+        expect(store.failNextHoldWrite).toBe(false); // the renewal was tried
+        expect(store.holdWrites).toBe(1); // the hold taken once: the send went in the same attempt, not after taking the destination again
+        expect(deadLetters(store)).toEqual([]);
+        expect(store.outboxSize()).toBe(0);
+    });
+
+    it("a renewal storage refuses when the hold would not outlast the request: no request, nothing written, delivered once by the next run", async () => {
+        const store = new SharedStore();
+        let once = false;
+        const server = remote(async () => {
+            if (!once) {
+                once = true;
+                stallFor(16000); // 1 s of the 17 s lease left: less than the request's 1 s timeout and the settle
+                store.failNextHoldWrite = true;
+            }
+        });
+        const origin = instance(store, new Receiver(), 5, BY_NAME, undefined, false);
+        const one = instance(store, new Receiver(), 5, BY_NAME, undefined, false, server.http);
+        await origin.stored('m1', 'general');
+        const writesBefore = store.entryWrites.length;
+        await one.runJob();
+        expect(server.calls).toEqual(['rooms.info']);
+        expect(store.entryWrites.slice(writesBefore)).toEqual([]);
+        expect(deadLetters(store)).toEqual([]);
+        jest.restoreAllMocks();
+        await one.runJob();
+        expect(server.calls.filter((c) => c === 'chat.sendMessage')).toEqual(['chat.sendMessage']);
         expect(store.outboxSize()).toBe(0);
     });
 });
