@@ -484,6 +484,27 @@ describe('delivery pipeline, a hold that runs out mid-delivery', () => {
         expect(deadLetters(store)).toEqual([]);
     });
 
+    it("a line whose claim ran out between a delivery's requests does not send: the job that took the entry meanwhile sends it, once", async () => {
+        const store = new SharedStore();
+        let two!: ReturnType<typeof instance>;
+        let stalled = false;
+        const server = remote(async () => {
+            if (!stalled) {
+                stalled = true;
+                stallFor(20000); // past the line's claim (2 × 1 s + 15 s)
+                await two.runJob(); // finds the claim run out, holds the destination, sends m1
+            }
+        });
+        const one = instance(store, new Receiver(), 5, BY_NAME, undefined, false, server.http);
+        two = instance(store, new Receiver(), 5, BY_NAME, undefined, false, server.http);
+        await one.event('sent', 'm1', 'once'); // the line's own delivery: written ahead, claimed, attempted
+        await sleep(100);
+        // Before: the line renewed its run-out claim and sent m1 a second time.
+        expect(server.calls.filter((c) => c === 'chat.sendMessage')).toEqual(['chat.sendMessage']);
+        expect(store.outboxSize()).toBe(0);
+        expect(deadLetters(store)).toEqual([]);
+    });
+
     it("a renewal storage refuses while the hold outlasts the request: the request goes, no dead letter", async () => {
         const store = new SharedStore();
         const server = remote(async () => {
