@@ -459,18 +459,22 @@ describe('delivery pipeline, a hold that runs out mid-delivery', () => {
     const realNow = Date.now.bind(Date);
     /** From now on the clock reads `ms` later, as after a stall that long. */
     const stallFor = (ms: number) => jest.spyOn(Date, 'now').mockImplementation(() => realNow() + ms);
+    /** The remote server, where the first lookup stalls past a lease (2 × 1 s + 15 s) and `other`'s job runs meanwhile. */
+    function stalledServer(other: () => ReturnType<typeof instance>) {
+        let stalled = false;
+        return remote(async () => {
+            if (!stalled) {
+                stalled = true;
+                stallFor(20000);
+                await other().runJob(); // finds the lease run out, holds the destination, sends m1
+            }
+        });
+    }
 
     it("a job whose hold ran out between a delivery's requests (a stall past its lease) does not send: the job that took the destination meanwhile sends it, once", async () => {
         const store = new SharedStore();
         let two!: ReturnType<typeof instance>;
-        let stalled = false;
-        const server = remote(async () => {
-            if (!stalled) {
-                stalled = true;
-                stallFor(20000); // past one's lease (2 × 1 s + 15 s)
-                await two.runJob(); // finds one's hold run out, takes the destination, sends m1
-            }
-        });
+        const server = stalledServer(() => two); // one's hold runs out during its delivery
         const origin = instance(store, new Receiver(), 5, BY_NAME, undefined, false);
         const one = instance(store, new Receiver(), 5, BY_NAME, undefined, false, server.http);
         two = instance(store, new Receiver(), 5, BY_NAME, undefined, false, server.http);
@@ -487,14 +491,7 @@ describe('delivery pipeline, a hold that runs out mid-delivery', () => {
     it("a line whose claim ran out between a delivery's requests does not send: the job that took the entry meanwhile sends it, once", async () => {
         const store = new SharedStore();
         let two!: ReturnType<typeof instance>;
-        let stalled = false;
-        const server = remote(async () => {
-            if (!stalled) {
-                stalled = true;
-                stallFor(20000); // past the line's claim (2 × 1 s + 15 s)
-                await two.runJob(); // finds the claim run out, holds the destination, sends m1
-            }
-        });
+        const server = stalledServer(() => two); // the line's claim runs out during its delivery
         const one = instance(store, new Receiver(), 5, BY_NAME, undefined, false, server.http);
         two = instance(store, new Receiver(), 5, BY_NAME, undefined, false, server.http);
         await one.event('sent', 'm1', 'once'); // the line's own delivery: written ahead, claimed, attempted
