@@ -76,8 +76,8 @@ class PacedStop extends TargetError {
 }
 
 /**
- * The delivery's hold on its entry (the line's claim, the job's hold on the destination) ran out
- * or could not be renewed before a request: another runtime may be working the entry now, so not
+ * The delivery's hold on its entry (the line's claim, the job's hold on the destination) ran out,
+ * or could not be renewed before a request it would not outlast: another runtime may be working the entry now, so not
  * one more request goes and nothing of this attempt is stored (a write could bring back an entry
  * the other runtime has delivered and removed).
  */

@@ -129,8 +129,11 @@ interface BacklogCheck {
     unread?: boolean;
 }
 
-/** What became of one delivery. `sent`: delivered, entry still stored until its remote ids are. `left`: waits in the backlog. `done`: entry removed (nothing to do, or dead-lettered). */
-/** `lost`: left because its hold ran out; this runtime writes nothing more of it (not even the budget). */
+/**
+ * What became of one delivery. `sent`: delivered, entry still stored until its remote ids are.
+ * `left`: waits in the backlog (`lost`: its hold ran out, and this runtime writes nothing more of
+ * it, not even the budget). `done`: entry removed (nothing to do, or dead-lettered).
+ */
 type Outcome = { kind: 'sent'; remoteIds: string[] } | { kind: 'left'; lost?: boolean } | { kind: 'done' };
 
 /** What an attempt needs besides the entry. */
