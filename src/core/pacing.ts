@@ -82,6 +82,11 @@ const BACK_TO_BACK_MS = 2000;
 /** …and holds this long after the last 429 that showed it: a burst's limit, not the service's forever. */
 const LEARNED_GAP_TTL_MS = 60000;
 
+/** The one leaky limit among a destination's published limits, if it has one. */
+function leakyLimit(limits: readonly PublishedLimit[]): PublishedLimit | undefined {
+    return limits.filter((l) => l.leaky && l.requests > 0)[0];
+}
+
 export function freshPace(): PaceState {
     // Nothing sent yet from this view: its bucket holds nothing of its own.
     return { notBefore: 0, recent: [], quietEmptyAt: 0, sinceQuiet: 0 };
@@ -127,7 +132,7 @@ export function paceDelay(state: PaceState | undefined, limits: readonly Publish
 /** Notes a request going out now (the published windows count it). */
 export function recordSend(state: PaceState | undefined, limits: readonly PublishedLimit[], now: number): PaceState {
     const base = spend(state || freshPace(), now);
-    const leaky = limits.filter((l) => l.leaky && l.requests > 0)[0];
+    const leaky = leakyLimit(limits);
     if (leaky) {
         const interval = (leaky.perMs + Math.ceil(leaky.perMs * SKEW_SHARE)) / leaky.requests;
         base.emptyAt = Math.max(base.emptyAt || 0, now) + interval;
@@ -203,7 +208,7 @@ export function recordAnswer(state: PaceState | undefined, announcement: RateAnn
  * went early and was refused).
  */
 function anchorAtQuiet(state: PaceState, limits: readonly PublishedLimit[], now: number): PaceState {
-    const leaky = limits.filter((l) => l.leaky && l.requests > 0)[0];
+    const leaky = leakyLimit(limits);
     if (!leaky || state.emptyAt === undefined) {
         return state;
     }
