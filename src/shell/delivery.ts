@@ -87,6 +87,22 @@ export class HoldLost extends TargetError {
     }
 }
 
+/**
+ * Waits until the budget lets a request go (checked again after every wait: another delivery to
+ * this destination shares it and may take the slot meanwhile); a wait longer than `maxWaitMs`
+ * ends the attempt (PacedStop).
+ */
+async function waitForBudget(pace: DestinationPace): Promise<void> {
+    for (let wait = paceDelay(pace.state, pace.limits, Date.now()); wait > 0; wait = paceDelay(pace.state, pace.limits, Date.now())) {
+        if (wait > pace.maxWaitMs) {
+            throw new PacedStop(wait);
+        }
+        // While this budget's requests are out, their answers may shorten the wait (a leaky
+        // bucket tightens once every request is answered): look again soon.
+        await new Promise((resolve) => setTimeout(resolve, pace.out ? Math.min(wait, ANSWER_RECHECK_MS) : wait));
+    }
+}
+
 export type AttemptResult =
     | { ok: true; remoteIds: string[] }
     | { ok: false; remoteIds: string[]; partsDone: number; carried: Record<string, string>; retryable: boolean; retryAfterMs?: number; error: string; paced?: boolean; holdLost?: boolean };
@@ -117,22 +133,25 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
         if (!verdict.allowed) {
             throw new TargetError(`refused to contact ${originOf(request.url) || 'the target'}: ${verdict.reason}; an admin may allow it in the "Private hosts" setting`, 0, false);
         }
-        if (job.beforeRequest) {
-            await job.beforeRequest(); // HoldLost: stops here
-        }
         const pace = job.pace;
-        if (pace) {
-            // Checked again after every wait: another delivery to this destination (the backlog
-            // job beside a line) shares this budget and may have taken the slot meanwhile. The
-            // send is noted right before the request leaves, nothing awaited in between.
-            for (let wait = paceDelay(pace.state, pace.limits, Date.now()); wait > 0; wait = paceDelay(pace.state, pace.limits, Date.now())) {
-                if (wait > pace.maxWaitMs) {
-                    throw new PacedStop(wait);
-                }
-                // While this budget's requests are out, their answers may shorten the wait (a
-                // leaky bucket tightens once every request is answered): look again soon.
-                await new Promise((resolve) => setTimeout(resolve, pace.out ? Math.min(wait, ANSWER_RECHECK_MS) : wait));
+        // The hold is kept (renewed, or found run out: HoldLost) right before the request, after
+        // any wait for the budget: a wait of up to maxWaitMs would otherwise come out of the
+        // lease the request needs. A renewal awaits a write, and another delivery to this
+        // destination (the backlog job beside a line) may take the slot meanwhile: the budget
+        // is looked at again, and the send noted right before the request leaves, nothing
+        // awaited in between.
+        for (;;) {
+            if (pace) {
+                await waitForBudget(pace);
             }
+            if (job.beforeRequest) {
+                await job.beforeRequest(); // HoldLost: stops here
+            }
+            if (!pace || paceDelay(pace.state, pace.limits, Date.now()) === 0) {
+                break;
+            }
+        }
+        if (pace) {
             pace.state = recordSend(pace.state, pace.limits, Date.now());
             pace.out = (pace.out || 0) + 1;
         }

@@ -1,0 +1,87 @@
+// The delivery's hold (the line's claim, the job's hold on a destination) is kept right before a
+// request leaves, after any wait for the destination's rate budget: a wait comes out of the lease
+// the request needs, and a hold that ran out during it sends nothing (another runtime may be
+// delivering the entry by then).
+import { Redactor } from '../../../src/core/redact';
+import { recordSend } from '../../../src/core/pacing';
+import { attemptDelivery, DeliveryJob, DestinationPace, HoldLost } from '../../../src/shell/delivery';
+import { webhookTarget } from '../../../src/targets/webhook';
+import { makeMessage } from '../targets/harness';
+
+const URL_ = 'https://hooks.example.net/in';
+const config = webhookTarget.parseConfig({ url: URL_ });
+/** One request per 300 ms (a published window; kept 2 % wider: 306 ms). */
+const limits = [{ requests: 1, perMs: 300 }];
+
+/** The target: answers 200 at once and notes when each request arrived. */
+function target() {
+    const arrivals: number[] = [];
+    const post = async () => {
+        arrivals.push(Date.now());
+        return { statusCode: 200, headers: {}, content: Buffer.from('{}') };
+    };
+    return { arrivals, http: { post, put: post, patch: post, get: post } as any };
+}
+
+function job(id: string, pace: DestinationPace, beforeRequest?: () => Promise<void>): DeliveryJob {
+    const message = makeMessage({ id });
+    return {
+        instance: 'hook', adapter: webhookTarget, config, channel: {}, message,
+        rendered: { text: message.text, alias: 'Alice' }, partsDone: 0, remoteIds: [], carried: {}, existingIds: [], files: [],
+        guard: { privateHostsAllowed: [], redactor: new Redactor() },
+        beforeRequest, pace,
+    };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('delivery: the hold is kept right before the request, after the wait for the budget', () => {
+    it('the hold is looked at after the wait, not before it', async () => {
+        const sentAt = Date.now();
+        const pace: DestinationPace = { key: 'hook', limits, maxWaitMs: 3000, state: recordSend(undefined, limits, sentAt) };
+        const checks: number[] = [];
+        const server = target();
+        const result = await attemptDelivery(job('M1', pace, async () => {
+            checks.push(Date.now());
+        }), server.http);
+        expect(result).toMatchObject({ ok: true });
+        expect(checks).toHaveLength(1);
+        expect(checks[0]).toBeGreaterThanOrEqual(sentAt + 306);
+        expect(server.arrivals[0]).toBeGreaterThanOrEqual(checks[0]);
+    });
+
+    it('a hold that runs out during the wait sends nothing and reports the hold lost', async () => {
+        const sentAt = Date.now();
+        const pace: DestinationPace = { key: 'hook', limits, maxWaitMs: 3000, state: recordSend(undefined, limits, sentAt) };
+        const runsOutAt = sentAt + 100; // the lease ends while the budget is still spent
+        const server = target();
+        const result = await attemptDelivery(job('M1', pace, async () => {
+            if (Date.now() >= runsOutAt) {
+                throw new HoldLost('the hold on this destination ran out before the request');
+            }
+        }), server.http);
+        expect(result).toMatchObject({ ok: false, holdLost: true, partsDone: 0 });
+        expect(server.arrivals).toEqual([]);
+        expect(pace.state!.lastSentAt).toBe(sentAt); // no send noted for a request that never went
+    });
+
+    it('a slow renewal: a delivery that took the slot meanwhile is waited for again', async () => {
+        const pace: DestinationPace = { key: 'hook', limits, maxWaitMs: 3000 };
+        const server = target();
+        let renewals = 0;
+        // The line's delivery renews its hold (a write taking 100 ms) while the backlog job's
+        // delivery to the same destination, holding nothing to renew, sends.
+        const line = attemptDelivery(job('M1', pace, async () => {
+            renewals += 1;
+            if (renewals === 1) {
+                await sleep(100);
+            }
+        }), server.http);
+        await sleep(10);
+        const backlog = attemptDelivery(job('M2', pace), server.http);
+        expect(await Promise.all([line, backlog])).toMatchObject([{ ok: true }, { ok: true }]);
+        expect(server.arrivals).toHaveLength(2);
+        expect(server.arrivals[1] - server.arrivals[0]).toBeGreaterThanOrEqual(300);
+        expect(renewals).toBe(2); // kept again after the second wait
+    });
+});
