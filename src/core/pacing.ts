@@ -190,6 +190,13 @@ export function recordAnswer(state: PaceState | undefined, announcement: RateAnn
     // in a row, or one long after the last acceptance, say nothing about it.
     const firstRefusal = base.lastAcceptedAt !== undefined && base.lastSentAt !== undefined && base.lastSentAt - base.lastAcceptedAt <= BACK_TO_BACK_MS && !base.refusedSince;
     next.refusedSince = base.refusedSince || now;
+    if (alone && base.lastAcceptedAt !== undefined) {
+        // Nothing else of this budget is out, so the last send was the refused one, and a service
+        // does not count a request it refused: spacing counts from the last one it accepted, and
+        // the wait it asked for holds the next. From the refused send, every 429 cost a learned
+        // gap more (Matrix, 30 at once: a second or more after each, issue 18).
+        next.lastSentAt = base.lastAcceptedAt;
+    }
     if (learn && firstRefusal && gap <= MAX_LEARNED_GAP_MS) {
         const fresh = now - (base.learnedAt || 0) < LEARNED_GAP_TTL_MS;
         next.learnedGapMs = Math.max(fresh ? base.learnedGapMs || 0 : 0, gap);

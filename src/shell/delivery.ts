@@ -258,7 +258,7 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
             // The service said how long: nothing goes to this destination before then. A service
             // whose limit shows only in its 429s has just shown it: keep that spacing.
             const learn = !!(job.adapter.rateLimits && job.adapter.rateLimits.learnedFrom429);
-            job.pace.state = recordAnswer(job.pace.state, undefined, e.retryAfterMs, Date.now(), learn);
+            job.pace.state = recordAnswer(job.pace.state, undefined, e.retryAfterMs, Date.now(), learn, !job.pace.out, job.pace.limits);
         }
         const where = current ? `${current.method} ${originOf(current.url) || '(invalid url)'}` : job.adapter.describe(job.config);
         const status = e instanceof TargetError && e.status ? ` HTTP ${e.status}` : '';

@@ -252,6 +252,24 @@ describe('limits a service neither announces nor publishes (learned from its 429
         expect(paceDelay(state, [], T0 + 1038)).toBe(1012); // one gap (and 2 %) after the last send
     });
 
+    it('a 429 answered with nothing else out: the next request waits for the service, not a gap after the refused send', () => {
+        let state = recordAnswer(recordSend(undefined, [], T0), undefined, undefined, T0 + 5, false, true);
+        state = recordAnswer(recordSend(state, [], T0 + 10), undefined, 990, T0 + 12, true, true); // learns 1000
+        // The service counts from the accepted request (T0): one gap and 2 % after it, 8 ms after
+        // the 429's own wait — not 1 018 ms (a gap and 2 % after the refused send, as when another
+        // request may be out).
+        expect(paceDelay(state, [], T0 + 12)).toBe(1008);
+        // A refusal later on, in the learned spacing (a burst's estimate was short: the service
+        // allows the next 1 035 ms after the accepted one): the retry waits the longer spacing
+        // from the accepted request (T0 + 2076), not from the refused one (T0 + 3096).
+        state = recordAnswer(recordSend(state, [], T0 + 1020), undefined, undefined, T0 + 1025, false, true);
+        state = recordAnswer(recordSend(state, [], T0 + 2040), undefined, 15, T0 + 2045, true, true);
+        expect(state.learnedGapMs).toBe(1035);
+        expect(paceDelay(state, [], T0 + 2045)).toBe(31);
+        state = recordAnswer(recordSend(state, [], T0 + 2076), undefined, undefined, T0 + 2080, false, true);
+        expect(paceDelay(state, [], T0 + 2080)).toBe(1035 + 21 - 4);
+    });
+
     it('learns the spacing from send times: a slow answer does not lengthen it', () => {
         // The first request of a runtime is slow (a new connection), and a server may hold its 429s
         // (Synapse pauses them 0.5 s): neither is part of the service's spacing.

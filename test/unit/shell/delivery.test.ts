@@ -1,10 +1,12 @@
+// The delivery runner (src/shell/delivery.ts) between a destination's budget and its requests.
 // The delivery's hold (the line's claim, the job's hold on a destination) is kept right before a
-// request leaves, after any wait for the destination's rate budget: a wait comes out of the lease
-// the request needs, and a hold that ran out during it sends nothing (another runtime may be
-// delivering the entry by then).
+// request leaves, after any wait for the budget: a wait comes out of the lease the request needs,
+// and a hold that ran out during it sends nothing (another runtime may be delivering the entry by
+// then). A 429 is noted with whether its request was the budget's only one out.
 import { Redactor } from '../../../src/core/redact';
-import { recordSend } from '../../../src/core/pacing';
+import { paceDelay, recordSend } from '../../../src/core/pacing';
 import { attemptDelivery, DeliveryJob, DestinationPace, HoldLost } from '../../../src/shell/delivery';
+import { matrixTarget } from '../../../src/targets/matrix';
 import { webhookTarget } from '../../../src/targets/webhook';
 import { makeMessage } from '../targets/harness';
 
@@ -83,5 +85,35 @@ describe('delivery: the hold is kept right before the request, after the wait fo
         expect(server.arrivals).toHaveLength(2);
         expect(server.arrivals[1] - server.arrivals[0]).toBeGreaterThanOrEqual(300);
         expect(renewals).toBe(2); // kept again after the second wait
+    });
+});
+
+describe("delivery: a 429 is noted with whether it was the budget's only request out", () => {
+    const matrix = matrixTarget.parseConfig({ homeserver: 'https://matrix.example.org', access_token: 'TOKEN', room_id: '!r:example.org' });
+    /** A homeserver that accepts the first event and refuses the second (M_LIMIT_EXCEEDED, 200 ms). */
+    function homeserver() {
+        let events = 0;
+        const put = async () => {
+            events += 1;
+            return events === 1
+                ? { statusCode: 200, headers: {}, content: Buffer.from('{"event_id":"$e1"}') }
+                : { statusCode: 429, headers: {}, content: Buffer.from('{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":200}') };
+        };
+        return { put, post: put, get: put } as any;
+    }
+    const matrixJob = (id: string, pace: DestinationPace): DeliveryJob => ({ ...job(id, pace), instance: 'mx', adapter: matrixTarget, config: matrix });
+
+    it('alone, the refused request is not counted: spacing goes from the accepted one', async () => {
+        const pace: DestinationPace = { key: 'mx', limits: [], maxWaitMs: 3000 };
+        const http = homeserver();
+        const first = Date.now();
+        expect(await attemptDelivery(matrixJob('M1', pace), http)).toMatchObject({ ok: true });
+        await sleep(100);
+        expect(await attemptDelivery(matrixJob('M2', pace), http)).toMatchObject({ ok: false, retryable: true, retryAfterMs: 200 });
+        // Learned: the service allows the next about 300 ms after the accepted request. The next
+        // goes about 200 ms from now (the 429's wait), not a learned gap after the refused send.
+        expect(pace.state!.learnedGapMs).toBeGreaterThanOrEqual(300);
+        expect(pace.state!.lastSentAt).toBeLessThan(first + 50);
+        expect(paceDelay(pace.state, [], Date.now())).toBeLessThan(260);
     });
 });
