@@ -270,6 +270,20 @@ describe('limits a service neither announces nor publishes (learned from its 429
         expect(paceDelay(state, [], T0 + 2080)).toBe(1035 + 21 - 4);
     });
 
+    it('a view stored before an acceptance does not bring back the refusal: the next 429 still teaches', () => {
+        let state = recordAnswer(recordSend(undefined, [], T0), undefined, undefined, T0 + 5, false, true);
+        state = recordAnswer(recordSend(state, [], T0 + 10), undefined, 850, T0 + 12, true, true); // learns 850 (a burst's short estimate)
+        const stored = state; // shared with the other instances after the 429
+        state = recordAnswer(recordSend(state, [], T0 + 862), undefined, undefined, T0 + 866, false, true); // the retry, accepted
+        state = mergePace(state, stored)!; // read back before the next request
+        expect(state.refusedSince).toBeUndefined();
+        state = recordAnswer(recordSend(state, [], T0 + 1740), undefined, 122, T0 + 1745, true, true); // refused: the service allows 1 000
+        expect(state.learnedGapMs).toBe(1000);
+        // A refusal the other view saw after this view's last acceptance is still one in a row.
+        const refusedLater = { ...stored, refusedSince: T0 + 2000 };
+        expect(mergePace(state, refusedLater)!.refusedSince).toBe(T0 + 2000);
+    });
+
     it('learns the spacing from send times: a slow answer does not lengthen it', () => {
         // The first request of a runtime is slow (a new connection), and a server may hold its 429s
         // (Synapse pauses them 0.5 s): neither is part of the service's spacing.
