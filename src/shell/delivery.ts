@@ -66,6 +66,15 @@ export interface DestinationPace {
     passOnSends?: boolean;
     /** Requests of this budget out now (this runtime's): an answer is surely its request's only when it was the one out. */
     out?: number;
+    /**
+     * One request out at a time: the service's limit shows only in its 429s (no published
+     * limit), so until one came, several deliveries sharing the budget (one Matrix account's
+     * rooms) would each run into it with a request out (3 rooms × 20 at once: 3 to 5 429s
+     * where one shows the limit, issue 18). Once learned, the spacing keeps requests apart anyway.
+     */
+    oneAtATime?: boolean;
+    /** Deliveries waiting for this runtime's request out to be answered (oneAtATime). */
+    idle?: Array<() => void>;
 }
 
 /** The delivery stopped before a request because the service's budget is spent for `waitMs`. */
@@ -87,12 +96,28 @@ export class HoldLost extends TargetError {
     }
 }
 
+function endRequest(pace: DestinationPace): void {
+    pace.out = Math.max(0, (pace.out || 0) - 1);
+}
+
+/** Wakes the deliveries waiting for this runtime's requests of the budget to be answered (oneAtATime). */
+function wakeIfIdle(pace: DestinationPace): void {
+    if (!pace.out && pace.idle) {
+        const waiting = pace.idle;
+        pace.idle = undefined;
+        waiting.forEach((wake) => wake());
+    }
+}
+
 /**
  * Waits until the budget lets a request go (checked again after every wait: another delivery to
  * this destination shares it and may take the slot meanwhile); a wait longer than `maxWaitMs`
- * ends the attempt (PacedStop).
+ * ends the attempt (PacedStop). With `oneAtATime`, first until this runtime's request out is answered.
  */
 async function waitForBudget(pace: DestinationPace): Promise<void> {
+    while (pace.oneAtATime && pace.out) {
+        await new Promise<void>((resolve) => (pace.idle = pace.idle || []).push(resolve));
+    }
     for (let wait = paceDelay(pace.state, pace.limits, Date.now()); wait > 0; wait = paceDelay(pace.state, pace.limits, Date.now())) {
         if (wait > pace.maxWaitMs) {
             throw new PacedStop(wait);
@@ -126,12 +151,19 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
     const progress: DeliveryProgress = { partsDone: job.partsDone, remoteIds: job.remoteIds.slice(), carried: job.carried };
     const timeoutMs = job.timeoutMs || DEFAULT_TIMEOUT_MS;
     let current: OutboundRequest | undefined;
+    /** The budget a 429 answered and is not noted in yet (its request still counts as out). */
+    let refusal: DestinationPace | undefined;
     // Checked before every request, not only for the configured base URL: a request may go
     // where an earlier answer pointed (an upload URL).
     const execute = async (request: OutboundRequest, timeout?: number): Promise<HttpResult> => {
         const verdict = checkAddress(request.url, job.guard.privateHostsAllowed);
         if (!verdict.allowed) {
             throw new TargetError(`refused to contact ${originOf(request.url) || 'the target'}: ${verdict.reason}; an admin may allow it in the "Private hosts" setting`, 0, false);
+        }
+        if (refusal) {
+            // A 429 the adapter read as something else than a refusal: its request is over.
+            endRequest(refusal);
+            refusal = undefined;
         }
         const pace = job.pace;
         // The hold is kept (renewed, or found run out: HoldLost) right before the request, after
@@ -147,7 +179,7 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
             if (job.beforeRequest) {
                 await job.beforeRequest(); // HoldLost: stops here
             }
-            if (!pace || paceDelay(pace.state, pace.limits, Date.now()) === 0) {
+            if (!pace || (paceDelay(pace.state, pace.limits, Date.now()) === 0 && !(pace.oneAtATime && pace.out))) {
                 break;
             }
         }
@@ -158,15 +190,22 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
         let response: HttpResult;
         try {
             response = await executeRequest(http, request, timeout);
-        } finally {
+        } catch (e) {
             if (pace) {
-                pace.out = Math.max(0, (pace.out || 0) - 1);
+                endRequest(pace);
+                wakeIfIdle(pace);
             }
+            throw e;
         }
-        if (pace && response.status !== 429) {
-            // A 429 is noted where it is read (below), with the wait it asked for.
+        if (pace && response.status === 429) {
+            // Noted where the adapter reads it (the catch below), with the wait it asked for;
+            // until then it counts as out, so no delivery sharing the budget sends into it.
+            refusal = pace;
+        } else if (pace) {
+            endRequest(pace);
             const announced = job.adapter.rateLimits && job.adapter.rateLimits.announced;
             pace.state = recordAnswer(pace.state, announced ? announced(response, Date.now()) : undefined, undefined, Date.now(), false, pace.out === 0, pace.limits);
+            wakeIfIdle(pace);
         }
         return response;
     };
@@ -245,20 +284,33 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
             await run();
         }
         await settleLookup(false);
+        if (refusal) {
+            // A 429 the adapter read as something else than a refusal: its request is over.
+            endRequest(refusal);
+            refusal = undefined;
+            wakeIfIdle(job.pace!);
+        }
         return { ok: true, remoteIds: progress.remoteIds };
     } catch (e) {
         await settleLookup(!(e instanceof TargetError && e.retryable)).catch(() => undefined);
-        if (e instanceof HoldLost) {
-            return { ok: false, remoteIds: progress.remoteIds, partsDone: progress.partsDone, carried: progress.carried, retryable: true, error: job.guard.redactor.scrub(e.message), holdLost: true };
-        }
-        if (e instanceof PacedStop) {
-            return { ok: false, remoteIds: progress.remoteIds, partsDone: progress.partsDone, carried: progress.carried, retryable: true, retryAfterMs: e.waitMs, error: e.message, paced: true };
+        if (refusal) {
+            endRequest(refusal);
+            refusal = undefined;
         }
         if (job.pace && e instanceof TargetError && e.status === 429 && e.retryAfterMs !== undefined) {
             // The service said how long: nothing goes to this destination before then. A service
             // whose limit shows only in its 429s has just shown it: keep that spacing.
             const learn = !!(job.adapter.rateLimits && job.adapter.rateLimits.learnedFrom429);
             job.pace.state = recordAnswer(job.pace.state, undefined, e.retryAfterMs, Date.now(), learn, !job.pace.out, job.pace.limits);
+        }
+        if (job.pace) {
+            wakeIfIdle(job.pace); // the 429 is noted: deliveries waiting for the budget may look
+        }
+        if (e instanceof HoldLost) {
+            return { ok: false, remoteIds: progress.remoteIds, partsDone: progress.partsDone, carried: progress.carried, retryable: true, error: job.guard.redactor.scrub(e.message), holdLost: true };
+        }
+        if (e instanceof PacedStop) {
+            return { ok: false, remoteIds: progress.remoteIds, partsDone: progress.partsDone, carried: progress.carried, retryable: true, retryAfterMs: e.waitMs, error: e.message, paced: true };
         }
         const where = current ? `${current.method} ${originOf(current.url) || '(invalid url)'}` : job.adapter.describe(job.config);
         const status = e instanceof TargetError && e.status ? ` HTTP ${e.status}` : '';

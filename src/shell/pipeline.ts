@@ -637,6 +637,7 @@ export class DeliveryPipeline {
         }
         pace.limits = limits; // the configuration may have changed
         pace.passOnSends = !!rateLimits;
+        pace.oneAtATime = !!(rateLimits && rateLimits.learnedFrom429) && limits.length === 0;
         return pace;
     }
 

@@ -117,3 +117,57 @@ describe("delivery: a 429 is noted with whether it was the budget's only request
         expect(paceDelay(pace.state, [], Date.now())).toBeLessThan(260);
     });
 });
+
+describe('delivery: a budget whose limit shows only in 429s has one request out at a time', () => {
+    /** A target that answers each request 100 ms after it arrived, noting arrivals and answers. */
+    function slowTarget() {
+        const log: string[] = [];
+        const post = async (_url: string, options: any) => {
+            const id = JSON.parse(options.content).message_id || JSON.parse(options.content).text;
+            log.push(`in ${id}`);
+            await sleep(100);
+            log.push(`out ${id}`);
+            return { statusCode: 200, headers: {}, content: Buffer.from('{}') };
+        };
+        return { log, http: { post, put: post, patch: post, get: post } as any };
+    }
+
+    it('three deliveries sharing the budget send one after the other, each after the previous answer', async () => {
+        const pace: DestinationPace = { key: 'account', limits: [], maxWaitMs: 3000, oneAtATime: true };
+        const server = slowTarget();
+        const results = await Promise.all(['M1', 'M2', 'M3'].map((id) => attemptDelivery(job(id, pace), server.http)));
+        expect(results).toMatchObject([{ ok: true }, { ok: true }, { ok: true }]);
+        expect(server.log.map((entry) => entry.split(' ')[0])).toEqual(['in', 'out', 'in', 'out', 'in', 'out']);
+        expect(pace.out).toBe(0);
+        expect(pace.idle).toBeUndefined();
+    });
+
+    it('without it (a published or declared limit keeps them apart), they go together', async () => {
+        const pace: DestinationPace = { key: 'account', limits: [], maxWaitMs: 3000 };
+        const server = slowTarget();
+        await Promise.all(['M1', 'M2', 'M3'].map((id) => attemptDelivery(job(id, pace), server.http)));
+        expect(server.log.map((entry) => entry.split(' ')[0])).toEqual(['in', 'in', 'in', 'out', 'out', 'out']);
+    });
+});
+
+describe("delivery: a 429 holds the budget's other deliveries until its wait is noted", () => {
+    const matrix = matrixTarget.parseConfig({ homeserver: 'https://matrix.example.org', access_token: 'TOKEN', room_id: '!r:example.org' });
+
+    it('one request out at a time: the next goes when the service said, not right behind the refusal', async () => {
+        const arrivals: Array<{ at: number; status: number }> = [];
+        const put = async () => {
+            const status = arrivals.length === 0 ? 429 : 200;
+            arrivals.push({ at: Date.now(), status });
+            return status === 429
+                ? { statusCode: 429, headers: {}, content: Buffer.from('{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":200}') }
+                : { statusCode: 200, headers: {}, content: Buffer.from('{"event_id":"$e"}') };
+        };
+        const http = { put, post: put, get: put } as any;
+        const pace: DestinationPace = { key: 'account', limits: [], maxWaitMs: 3000, oneAtATime: true };
+        const results = await Promise.all(['M1', 'M2', 'M3'].map((id) => attemptDelivery({ ...job(id, pace), instance: 'mx', adapter: matrixTarget, config: matrix }, http)));
+        expect(results[0]).toMatchObject({ ok: false, retryAfterMs: 200 });
+        expect(arrivals.map((a) => a.status)).toEqual([429, 200, 200]);
+        expect(arrivals[1].at - arrivals[0].at).toBeGreaterThanOrEqual(195);
+        expect(pace.out).toBe(0);
+    });
+});
