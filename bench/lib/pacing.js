@@ -126,6 +126,7 @@ function sliding(windows) {
 async function serviceSink(service) {
     const limited = service.sink();
     const accepted = []; // { destination, text, at }
+    const refused = []; // { at }: requests answered 429
     let requests = 0;
     const server = http.createServer((req, res) => {
         const chunks = [];
@@ -147,6 +148,8 @@ async function serviceSink(service) {
                 // The message's own words, wherever the service's payload puts them.
                 const words = /pace-\d+-\d+/.exec(text);
                 accepted.push({ destination: service.destination(recorded), text: words ? words[0] : undefined, at: performance.now() });
+            } else if (reply.status === 429) {
+                refused.push({ at: performance.now() });
             }
             const body = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body === undefined ? {} : reply.body);
             res.writeHead(reply.status || 200, { 'Content-Type': 'application/json', ...(reply.headers || {}) });
@@ -157,6 +160,7 @@ async function serviceSink(service) {
     return {
         url: `http://127.0.0.1:${server.address().port}`,
         accepted,
+        refused,
         stats: limited.stats,
         get requests() {
             return requests;
@@ -255,6 +259,7 @@ async function scenario(zip, name, service, { rooms, perRoom, rate, instances = 
         if (process.env.BENCH_PACING_TIMES) {
             // When each accepted request arrived, ms after the first message was posted.
             log(`     accepted at: ${measured().map((a) => Math.round(a.at - start)).join(' ')}`);
+            log(`     refused at: ${sink.refused.filter((r) => r.at >= start).map((r) => Math.round(r.at - start)).join(' ')}`);
         }
         if (process.env.BENCH_PACING_ORDER) {
             const byDestination = new Map();
