@@ -163,6 +163,7 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
         if (refusal) {
             // A 429 the adapter read as something else than a refusal: its request is over.
             endRequest(refusal);
+            wakeIfIdle(refusal);
             refusal = undefined;
         }
         const pace = job.pace;
