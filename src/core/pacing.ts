@@ -249,6 +249,11 @@ export function mergePace(a: PaceState | undefined, b: PaceState | undefined): P
     const latest = (b.lastSentAt || 0) > (a.lastSentAt || 0) ? b : a;
     const other = latest === a ? b : a;
     const anchored = other.emptyAt === undefined || (latest.quietEmptyAt !== undefined && other.emptyAt <= latest.quietEmptyAt);
+    // Refused in a row no more once either view saw a request sent after the refusal accepted: a
+    // view stored before that acceptance kept the refusal alive, and the next 429 then taught
+    // nothing (a 429 a second in Matrix's 3 rooms × 20, issue 18).
+    const refusedSince = later(a.refusedSince, b.refusedSince);
+    const lastAcceptedAt = later(a.lastAcceptedAt, b.lastAcceptedAt);
     const recent = Array.from(new Set(a.recent.concat(b.recent))).sort((x, y) => x - y);
     const keep = Math.max(a.recent.length, b.recent.length);
     return {
@@ -257,27 +262,16 @@ export function mergePace(a: PaceState | undefined, b: PaceState | undefined): P
         bucket: a.bucket || b.bucket,
         ...mergeWindow(a, b),
         lastSentAt: later(a.lastSentAt, b.lastSentAt),
-        lastAcceptedAt: later(a.lastAcceptedAt, b.lastAcceptedAt),
+        lastAcceptedAt,
         lastAnswerAt: later(a.lastAnswerAt, b.lastAnswerAt),
         learnedGapMs: learned.learnedGapMs,
         learnedAt: learned.learnedAt,
-        refusedSince: refusedInARow(a, b),
+        refusedSince: refusedSince !== undefined && lastAcceptedAt !== undefined && lastAcceptedAt > refusedSince ? undefined : refusedSince,
         // The fuller bucket (sends the other view has not seen are not added: an instance reads the stored budget before it sends).
         emptyAt: later(a.emptyAt, b.emptyAt),
         quietEmptyAt: anchored ? latest.quietEmptyAt : undefined,
         sinceQuiet: anchored ? latest.sinceQuiet : undefined,
     };
-}
-
-/**
- * Requests refused in a row since when, over both views: none, if either view saw a request sent
- * after that accepted (a view stored before an acceptance kept the refusal alive, and the next
- * 429 then taught nothing: 4 to 5 429s in Matrix's 3 rooms × 20 where 3 learn it, issue 18).
- */
-function refusedInARow(a: PaceState, b: PaceState): number | undefined {
-    const since = a.refusedSince === undefined ? b.refusedSince : b.refusedSince === undefined ? a.refusedSince : Math.max(a.refusedSince, b.refusedSince);
-    const accepted = Math.max(a.lastAcceptedAt || 0, b.lastAcceptedAt || 0);
-    return since !== undefined && accepted > since ? undefined : since;
 }
 
 /** A budget as stored (another instance wrote it; anything may be there): only well-formed numbers kept. */
