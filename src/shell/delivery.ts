@@ -153,6 +153,13 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
     let current: OutboundRequest | undefined;
     /** The budget a 429 answered and is not noted in yet (its request still counts as out). */
     let refusal: DestinationPace | undefined;
+    /** The 429's request is over: its wait is noted, or the adapter read it as something else than a refusal. */
+    const endRefusal = () => {
+        if (refusal) {
+            endRequest(refusal);
+            refusal = undefined;
+        }
+    };
     // Checked before every request, not only for the configured base URL: a request may go
     // where an earlier answer pointed (an upload URL).
     const execute = async (request: OutboundRequest, timeout?: number): Promise<HttpResult> => {
@@ -160,12 +167,7 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
         if (!verdict.allowed) {
             throw new TargetError(`refused to contact ${originOf(request.url) || 'the target'}: ${verdict.reason}; an admin may allow it in the "Private hosts" setting`, 0, false);
         }
-        if (refusal) {
-            // A 429 the adapter read as something else than a refusal: its request is over.
-            endRequest(refusal);
-            wakeIfIdle(refusal);
-            refusal = undefined;
-        }
+        endRefusal();
         const pace = job.pace;
         // The hold is kept (renewed, or found run out: HoldLost) right before the request, after
         // any wait for the budget: a wait of up to maxWaitMs would otherwise come out of the
@@ -285,19 +287,14 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
             await run();
         }
         await settleLookup(false);
-        if (refusal) {
-            // A 429 the adapter read as something else than a refusal: its request is over.
-            endRequest(refusal);
-            refusal = undefined;
-            wakeIfIdle(job.pace!);
+        endRefusal();
+        if (job.pace) {
+            wakeIfIdle(job.pace);
         }
         return { ok: true, remoteIds: progress.remoteIds };
     } catch (e) {
         await settleLookup(!(e instanceof TargetError && e.retryable)).catch(() => undefined);
-        if (refusal) {
-            endRequest(refusal);
-            refusal = undefined;
-        }
+        endRefusal();
         if (job.pace && e instanceof TargetError && e.status === 429 && e.retryAfterMs !== undefined) {
             // The service said how long: nothing goes to this destination before then. A service
             // whose limit shows only in its 429s has just shown it: keep that spacing.
