@@ -47,11 +47,26 @@ export interface PaceState {
     lastAnswerAt?: number;
     /**
      * For services that neither announce nor publish a limit (Matrix: each server sets its own):
-     * the spacing its 429s revealed, kept so the next requests do not run into it again.
+     * the limit its 429s revealed, kept as a leaky bucket (`learnedBurst` at once, then one each
+     * `learnedGapMs`) so the next requests do not run into it again.
      */
     learnedGapMs?: number;
-    /** When that spacing was last shown (it is forgotten LEARNED_GAP_TTL_MS later). */
+    /** How many requests the service let through at once before its first 429 (1: not shown). */
+    learnedBurst?: number;
+    /** When that limit was last shown (it is forgotten learnedTtlMs later). */
     learnedAt?: number;
+    /**
+     * The run of back-to-back sends this budget is in (none more than BACK_TO_BACK_MS after the
+     * one before): when its first went and how many of it were accepted. Kept while nothing is
+     * published: a run's first 429 shows the service's burst and spacing.
+     */
+    runFrom?: number;
+    runAccepted?: number;
+    /** When the run's first request was answered, if nothing else was out (see acceptedInRun). */
+    runFirstAnsweredAt?: number;
+    /** When the service's last 429 said the next request would fit, and how many it accepted since (learnFromRefusal). */
+    refusalAllowedAt?: number;
+    acceptedSinceRefusal?: number;
     /**
      * A leaky limit's bucket as one time (the generic cell rate algorithm's "theoretical arrival
      * time"): when it would be empty. Each send moves it one interval (`perMs / requests`) on from
@@ -79,8 +94,37 @@ const SKEW_SHARE = 0.02;
 const MAX_LEARNED_GAP_MS = 10000;
 /** A send this soon after the previous accepted one is "right after" it (for learning a spacing). */
 const BACK_TO_BACK_MS = 2000;
-/** …and holds this long after the last 429 that showed it: a burst's limit, not the service's forever. */
-const LEARNED_GAP_TTL_MS = 60000;
+/**
+ * A learned limit holds this long after the 429 that showed it. A burst and its spacing are the
+ * service's configuration (Synapse's rc_message): kept ten minutes, at most one 429 each time it is
+ * learned again. A spacing alone (the run was too long to show a burst) is only a lower bound on
+ * it, kept a minute: sent one by one, the requests would never show the burst they may make.
+ */
+function learnedTtlMs(state: PaceState): number {
+    return (state.learnedBurst || 1) > 1 ? 600000 : 60000;
+}
+
+/**
+ * A learned interval is kept this much longer (5 ms a second): learned from send times, it is off
+ * by the difference in the requests' ways there, a few ms, and a bucket counted a millisecond short
+ * is a 429 nine requests later (Matrix, 30 at once: one in three runs). 0.1 s of Synapse's best 20 s.
+ */
+const LEARNED_SHARE = 0.005;
+
+/** The limit a service's 429s revealed, as a leaky bucket, while it holds. */
+function learnedLimit(state: PaceState | undefined, now: number): PublishedLimit | undefined {
+    if (!state || !state.learnedGapMs || now - (state.learnedAt || 0) >= learnedTtlMs(state)) {
+        return undefined;
+    }
+    const burst = state.learnedBurst || 1;
+    return { requests: burst, perMs: burst * state.learnedGapMs * (1 + LEARNED_SHARE), leaky: true };
+}
+
+/** The limits to keep: the published ones, else the learned one. */
+function limitsKept(state: PaceState | undefined, limits: readonly PublishedLimit[], now: number): readonly PublishedLimit[] {
+    const learned = limits.length === 0 ? learnedLimit(state, now) : undefined;
+    return learned ? [learned] : limits;
+}
 
 /** The one leaky limit among a destination's published limits, if it has one. */
 function leakyLimit(limits: readonly PublishedLimit[]): PublishedLimit | undefined {
@@ -96,12 +140,12 @@ export function freshPace(): PaceState {
  * How long to wait before the next request may go, in ms (0 = now): the announced reset of an
  * exhausted window, a 429's wait, or the time until the oldest send leaves a published window.
  */
-export function paceDelay(state: PaceState | undefined, limits: readonly PublishedLimit[], now: number): number {
+export function paceDelay(state: PaceState | undefined, published: readonly PublishedLimit[], now: number): number {
     if (!state) {
         return 0;
     }
     let at = state.notBefore;
-    for (const limit of limits) {
+    for (const limit of limitsKept(state, published, now)) {
         const width = limit.perMs + Math.ceil(limit.perMs * SKEW_SHARE);
         const inWindow = state.recent.filter((t) => t > now - width);
         if (limit.leaky) {
@@ -119,21 +163,28 @@ export function paceDelay(state: PaceState | undefined, limits: readonly Publish
     if (state.remaining !== undefined && state.remaining <= 0 && state.resetAt !== undefined) {
         at = Math.max(at, state.resetAt);
     }
-    const lastSent = state.lastSentAt !== undefined ? state.lastSentAt : state.lastAcceptedAt;
-    if (state.learnedGapMs && lastSent !== undefined && now - (state.learnedAt || 0) < LEARNED_GAP_TTL_MS) {
-        // From the last send, answered or not: several deliveries share the budget (the rooms of
-        // one Matrix account), and one whose answer is still out has taken the slot. As wide as a
-        // published window is kept: a send exactly on time here can arrive early there.
-        at = Math.max(at, lastSent + state.learnedGapMs + Math.ceil(state.learnedGapMs * SKEW_SHARE));
-    }
     return Math.max(0, at - now);
 }
 
 /** Notes a request going out now (the published windows count it). */
-export function recordSend(state: PaceState | undefined, limits: readonly PublishedLimit[], now: number): PaceState {
+export function recordSend(state: PaceState | undefined, published: readonly PublishedLimit[], now: number): PaceState {
     const base = spend(state || freshPace(), now);
+    if (published.length === 0) {
+        const lastSent = base.lastSentAt !== undefined ? base.lastSentAt : base.lastAcceptedAt;
+        if (base.runFrom === undefined || lastSent === undefined || now - lastSent > BACK_TO_BACK_MS) {
+            base.runFrom = now;
+            base.runAccepted = 0;
+            base.runFirstAnsweredAt = undefined;
+        }
+    }
+    const limits = limitsKept(state, published, now);
     const leaky = leakyLimit(limits);
     if (leaky) {
+        if (base.refusalAllowedAt !== undefined && (base.emptyAt || 0) <= now) {
+            // The bucket emptied since the last 429: the requests since no longer tell its interval (learnFromRefusal).
+            base.refusalAllowedAt = undefined;
+            base.acceptedSinceRefusal = undefined;
+        }
         const interval = (leaky.perMs + Math.ceil(leaky.perMs * SKEW_SHARE)) / leaky.requests;
         base.emptyAt = Math.max(base.emptyAt || 0, now) + interval;
         if (base.sinceQuiet !== undefined) {
@@ -164,8 +215,8 @@ function spend(state: PaceState, now: number): PaceState {
  * a 429 also reveals a spacing: from the last accepted request to the moment the service allows
  * the next one.
  */
-export function recordAnswer(state: PaceState | undefined, announcement: RateAnnouncement | undefined, retryAfterMs: number | undefined, now: number, learn = false, alone = false, limits: readonly PublishedLimit[] = []): PaceState {
-    const base = alone ? anchorAtQuiet(state || freshPace(), limits, now) : state || freshPace();
+export function recordAnswer(state: PaceState | undefined, announcement: RateAnnouncement | undefined, retryAfterMs: number | undefined, now: number, learn = false, alone = false, published: readonly PublishedLimit[] = []): PaceState {
+    const base = alone ? anchorAtQuiet(state || freshPace(), limitsKept(state, published, now), now) : state || freshPace();
     if (retryAfterMs === undefined) {
         // The service counted the request somewhere between its send and this answer: the
         // published windows count it from the answer, so a slow first request (a new
@@ -175,34 +226,109 @@ export function recordAnswer(state: PaceState | undefined, announcement: RateAnn
         // 29 s for 30 messages, issue 18).
         const recent = base.recent.map((t) => (t === base.lastSentAt ? now : t));
         const answered = alone && base.lastSentAt !== undefined && base.recent.indexOf(base.lastSentAt) >= 0 ? { lastAnswerAt: now } : {};
-        return { ...settle(base, announcement), recent, lastAcceptedAt: base.lastSentAt !== undefined ? base.lastSentAt : now, refusedSince: undefined, ...answered };
+        return { ...settle(base, announcement), recent, lastAcceptedAt: base.lastSentAt !== undefined ? base.lastSentAt : now, refusedSince: undefined, ...answered, ...acceptedInRun(base, alone, now) };
     }
     const next = settle(base, announcement);
     next.notBefore = Math.max(next.notBefore, now + Math.max(0, retryAfterMs));
     // The service counts from when each request reached it: the refused request's send plus its
-    // wait, less the accepted one's send. The way there is in both terms and cancels; the way
-    // back (a busy runtime reading the answer late, a server that holds its 429s) is in neither.
-    // Counted to the answer's arrival, every later request waited that much longer too (issue 18:
-    // 1030–1080 ms learned where the server allowed 1000, about 1.3 s in a recorded bench run).
+    // wait is when it lets the next one through. The way there is in this and in every other send
+    // time and cancels; the way back (a busy runtime reading the answer late, a server that holds
+    // its 429s) is in none. Counted to the answer's arrival, every later request waited that much
+    // longer too (issue 18: 1030–1080 ms learned where the server allowed 1000).
     const refusedSentAt = base.lastSentAt !== undefined ? base.lastSentAt : now;
-    const gap = base.lastAcceptedAt === undefined ? Infinity : refusedSentAt + retryAfterMs - base.lastAcceptedAt;
-    // Only the first 429 right after an accepted request shows the service's spacing; later ones
+    const allowedAt = refusedSentAt + Math.max(0, retryAfterMs);
+    // Only the first 429 right after an accepted request shows the service's limit; later ones
     // in a row, or one long after the last acceptance, say nothing about it.
     const firstRefusal = base.lastAcceptedAt !== undefined && base.lastSentAt !== undefined && base.lastSentAt - base.lastAcceptedAt <= BACK_TO_BACK_MS && !base.refusedSince;
     next.refusedSince = base.refusedSince || now;
-    if (alone && base.lastAcceptedAt !== undefined) {
-        // Nothing else of this budget is out, so the last send was the refused one, and a service
-        // does not count a request it refused: spacing counts from the last one it accepted, and
-        // the wait it asked for holds the next. From the refused send, every 429 cost a learned
-        // gap more (Matrix, 30 at once: a second or more after each, issue 18).
-        next.lastSentAt = base.lastAcceptedAt;
+    if (!learn) {
+        return next;
     }
-    if (learn && firstRefusal && gap <= MAX_LEARNED_GAP_MS) {
-        const fresh = now - (base.learnedAt || 0) < LEARNED_GAP_TTL_MS;
-        next.learnedGapMs = Math.max(fresh ? base.learnedGapMs || 0 : 0, gap);
-        next.learnedAt = now;
+    Object.assign(next, learnFromRefusal(base, allowedAt, retryAfterMs, firstRefusal, now), { refusalAllowedAt: allowedAt, acceptedSinceRefusal: 0 });
+    const learned = learnedLimit(next, now);
+    if (learned) {
+        // Where the service's bucket is, as it just said: the next request fits at `allowedAt`,
+        // counted from the refused request's send; kept 2 % of an interval later, as a published
+        // window is kept wider: the next request's way there may be shorter (two instances, a
+        // request 3 ms early and refused). With another request of this budget out (it may be
+        // accepted after this refusal), the fuller of that and this view's own count.
+        const interval = learned.perMs / learned.requests;
+        const synced = allowedAt + Math.ceil(interval * SKEW_SHARE) + (learned.requests - 1) * interval;
+        next.emptyAt = alone || next.emptyAt === undefined ? synced : Math.max(synced, next.emptyAt);
+        next.quietEmptyAt = alone ? next.emptyAt : undefined;
+        next.sinceQuiet = alone ? 0 : undefined;
     }
     return next;
+}
+
+/**
+ * One more request of the run accepted. The run starts where its first request reached the
+ * service, not where it was sent: a first request on a new connection spends its setup on the way
+ * there (30 ms here, a TLS handshake's round trips over the internet), and counted from its send
+ * the learned interval came out that much long (1 032 ms where Synapse allowed 1 000). Answered
+ * alone, the first arrived at most a round trip before its answer; the second's round trip, on the
+ * connection the first opened, is that round trip.
+ */
+function acceptedInRun(base: PaceState, alone: boolean, now: number): Partial<PaceState> {
+    const since = base.refusalAllowedAt !== undefined ? { acceptedSinceRefusal: (base.acceptedSinceRefusal || 0) + 1 } : {};
+    if (base.runFrom === undefined) {
+        return since;
+    }
+    const runAccepted = (base.runAccepted || 0) + 1;
+    if (alone && runAccepted === 1) {
+        return { ...since, runAccepted, runFirstAnsweredAt: now };
+    }
+    if (alone && runAccepted === 2 && base.runFirstAnsweredAt !== undefined && base.lastSentAt !== undefined) {
+        return { ...since, runAccepted, runFrom: Math.max(base.runFrom, base.runFirstAnsweredAt - (now - base.lastSentAt)) };
+    }
+    return { ...since, runAccepted };
+}
+
+/**
+ * What a 429 shows of a limit the service does not state (Matrix: Synapse's rc_message, a leaky
+ * bucket of `burst_count` leaking `per_second`; each homeserver sets its own).
+ *
+ * A run's first 429 (`firstRefusal`): into an empty bucket, a quick run is let through up to the
+ * burst and refused at the next, and the service lets the next one through one interval after the
+ * run's first request reached it: that is the interval, and the requests accepted are the burst. A
+ * run that did not start from an empty bucket shows a smaller burst (slower, never refused) and an
+ * interval off by less than the run's length. A run as long as the wait it ended with has leaked
+ * requests on its way: it shows only a lower bound on the interval (from the last accepted request:
+ * that one fitted, so the next fits one interval after it at the latest), and no burst.
+ *
+ * A 429 after requests accepted since the last one, the bucket never empty between (as the
+ * learned limit counts it; recordSend): the bucket was full at both 429s and never empty between,
+ * so the service let those requests in one interval apart: the time between the two times it
+ * named, divided by their number, is the interval, however late each was sent. Counted from the
+ * last accepted request instead, an interval learned short stayed short when that one went late
+ * (Matrix, 3 rooms × 20: a 429 every second for forty seconds). Where the bucket emptied between
+ * (one at a time, each request fits when it is empty), the last accepted request shows it.
+ *
+ * Learned again while the last holds, the interval only grows.
+ */
+function learnFromRefusal(base: PaceState, allowedAt: number, retryAfterMs: number, firstRefusal: boolean, now: number): Partial<PaceState> {
+    const held = learnedLimit(base, now);
+    const between = base.acceptedSinceRefusal || 0;
+    const burst = held ? held.requests : 1;
+    let interval: number;
+    if (held && base.refusalAllowedAt !== undefined && between >= 1) {
+        interval = (allowedAt - base.refusalAllowedAt) / between;
+    } else if (firstRefusal) {
+        const fromLast = allowedAt - base.lastAcceptedAt!;
+        const runLength = base.runFrom !== undefined ? allowedAt - retryAfterMs - base.runFrom : Infinity;
+        if (runLength < retryAfterMs && (base.runAccepted || 0) > 1) {
+            return within({ learnedGapMs: Math.max(allowedAt - base.runFrom!, fromLast), learnedBurst: base.runAccepted!, learnedAt: now });
+        }
+        interval = fromLast;
+    } else {
+        return {};
+    }
+    return within({ learnedGapMs: Math.max(held ? base.learnedGapMs! : 0, interval), learnedBurst: burst, learnedAt: now });
+}
+
+/** A learned interval longer than MAX_LEARNED_GAP_MS is not kept (a 429 long after the last acceptance teaches nothing). */
+function within(learned: Partial<PaceState>): Partial<PaceState> {
+    return (learned.learnedGapMs || 0) > MAX_LEARNED_GAP_MS ? {} : learned;
 }
 
 /**
@@ -265,13 +391,29 @@ export function mergePace(a: PaceState | undefined, b: PaceState | undefined): P
         lastAcceptedAt,
         lastAnswerAt: later(a.lastAnswerAt, b.lastAnswerAt),
         learnedGapMs: learned.learnedGapMs,
+        learnedBurst: learned.learnedBurst,
         learnedAt: learned.learnedAt,
+        // The run the latest send is in; both views counted its acceptances (the fewer may have missed some).
+        runFrom: latest.runFrom,
+        runFirstAnsweredAt: latest.runFirstAnsweredAt,
+        // Since the same 429, the more acceptances either view counted.
+        refusalAllowedAt: later(a.refusalAllowedAt, b.refusalAllowedAt),
+        acceptedSinceRefusal: sinceSameRefusal(a, b),
+        runAccepted: other.runFrom === latest.runFrom && other.runAccepted !== undefined ? Math.max(latest.runAccepted || 0, other.runAccepted) : latest.runAccepted,
         refusedSince: refusedSince !== undefined && lastAcceptedAt !== undefined && lastAcceptedAt > refusedSince ? undefined : refusedSince,
         // The fuller bucket (sends the other view has not seen are not added: an instance reads the stored budget before it sends).
         emptyAt: later(a.emptyAt, b.emptyAt),
         quietEmptyAt: anchored ? latest.quietEmptyAt : undefined,
         sinceQuiet: anchored ? latest.sinceQuiet : undefined,
     };
+}
+
+/** Acceptances since the later 429 of two views: the more both counted since the same one, else the later one's view's. */
+function sinceSameRefusal(a: PaceState, b: PaceState): number | undefined {
+    if (a.refusalAllowedAt === b.refusalAllowedAt) {
+        return a.acceptedSinceRefusal === undefined ? b.acceptedSinceRefusal : Math.max(a.acceptedSinceRefusal, b.acceptedSinceRefusal || 0);
+    }
+    return (a.refusalAllowedAt || 0) > (b.refusalAllowedAt || 0) ? a.acceptedSinceRefusal : b.acceptedSinceRefusal;
 }
 
 /** A budget as stored (another instance wrote it; anything may be there): only well-formed numbers kept. */
@@ -282,7 +424,7 @@ export function paceFromStored(raw: unknown): PaceState | undefined {
     const r = raw as Record<string, unknown>;
     const num = (v: unknown) => (typeof v === 'number' && isFinite(v) ? v : undefined);
     const state: PaceState = { notBefore: num(r.notBefore) || 0, recent: Array.isArray(r.recent) ? (r.recent.filter((t) => num(t) !== undefined) as number[]).slice(-100) : [] };
-    const optional: Array<keyof PaceState> = ['remaining', 'resetAt', 'lastSentAt', 'lastAcceptedAt', 'lastAnswerAt', 'learnedGapMs', 'learnedAt', 'refusedSince', 'emptyAt', 'quietEmptyAt', 'sinceQuiet'];
+    const optional: Array<keyof PaceState> = ['remaining', 'resetAt', 'lastSentAt', 'lastAcceptedAt', 'lastAnswerAt', 'learnedGapMs', 'learnedBurst', 'learnedAt', 'runFrom', 'runAccepted', 'runFirstAnsweredAt', 'refusalAllowedAt', 'acceptedSinceRefusal', 'refusedSince', 'emptyAt', 'quietEmptyAt', 'sinceQuiet'];
     for (const key of optional) {
         const value = num(r[key]);
         if (value !== undefined) {

@@ -698,7 +698,7 @@ export const matrixTarget: TargetAdapter<MatrixConfig> = {
     readResponse,
     // Each homeserver sets its own limits (Synapse: rc_message) and shows them only in a 429.
     rateLimits: {
-        // What the admin declared (rate_limit) is kept from the first message; without it, the first 429 teaches the spacing.
+        // What the admin declared (rate_limit) is kept from the first message; without it, its 429s teach it (core/pacing.ts: learnFromRefusal).
         published: (config) => (config.rateLimit ? [{ requests: config.rateLimit.burstCount, perMs: (config.rateLimit.burstCount / config.rateLimit.perSecond) * 1000, leaky: true }] : []),
         learnedFrom429: true,
         // Synapse limits sending per account over all its rooms (rc_message, per_second 0.2 and
