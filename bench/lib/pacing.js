@@ -52,6 +52,8 @@ const SERVICES = {
         destination: (req) => (/\/rooms\/([^/]+)\//.exec(req.path) || [])[1],
         schedule: leakyBucket(MATRIX_LIMIT.perSecond, MATRIX_LIMIT.burst),
         perAccount: true,
+        // Its limit shows only in 429s: also measured on a bridge that has met it before.
+        learnsLimit: true,
     },
 };
 // The same homeserver with its rc_message declared on the instance (`rate_limit`), as an admin who knows it would.
@@ -59,7 +61,11 @@ SERVICES['matrix, rate_limit declared'] = {
     ...SERVICES.matrix,
     limit: 'the same Matrix sink, its limit declared on the instance (`"rate_limit": { "per_second": 1, "burst_count": 10 }`): kept from the first message, nothing to learn',
     instance: (url, i) => ({ ...SERVICES.matrix.instance(url, i), rate_limit: { per_second: MATRIX_LIMIT.perSecond, burst_count: MATRIX_LIMIT.burst } }),
+    learnsLimit: false,
 };
+
+/** How long a drained bucket takes to empty: a sink's limit as a time (Matrix's burst at its rate), so a burst after it starts afresh. */
+const EMPTIED_MS = (MATRIX_LIMIT.burst / MATRIX_LIMIT.perSecond) * 1000 + 1000;
 
 /** Send times the limit allows at best for arrivals `at` (ms), one destination: a fixed window of `n` per `ms` starting with its first request. */
 function fixedWindow(n, ms) {
@@ -206,8 +212,12 @@ async function startPacingServer(zip, sinkUrl, service, destinations, count) {
     return server;
 }
 
-/** One scenario: `perRoom` messages into each of `rooms` rooms, all at once (`rate` 0) or at `rate` per second. */
-async function scenario(zip, name, service, { rooms, perRoom, rate, instances = 1 }, log) {
+/**
+ * One scenario: `perRoom` messages into each of `rooms` rooms, all at once (`rate` 0) or at `rate`
+ * per second. `again`: the same messages went through once before, unmeasured, and the service's
+ * bucket has emptied since (a bridge that has met the limit before).
+ */
+async function scenario(zip, name, service, { rooms, perRoom, rate, instances = 1, again = false }, log) {
     const sink = await serviceSink(service);
     const server = await startPacingServer(zip, sink.url, service, rooms, instances);
     try {
@@ -218,6 +228,11 @@ async function scenario(zip, name, service, { rooms, perRoom, rate, instances = 
             server.hosts.forEach((host, i) => host.sendMessage({ roomId: ROOMS[0], text: `warm-up ${i}` }));
             while (sink.accepted.length < server.hosts.length) await sleep(50);
             await sleep(2500);
+        }
+        if (again) {
+            for (let i = 0; i < perRoom; i++) for (let r = 0; r < rooms; r++) server.hosts[(i * rooms + r) % server.hosts.length].sendMessage({ roomId: ROOMS[r], text: `before-${r}-${i}` });
+            while (sink.accepted.length < rooms * perRoom + (server.hosts.length > 1 ? server.hosts.length : 0)) await sleep(50);
+            await sleep(EMPTIED_MS);
         }
         const base = { accepted: sink.accepted.length, requests: sink.requests, rejected: sink.stats.rejected.length };
         const measured = () => sink.accepted.slice(base.accepted);
@@ -269,7 +284,7 @@ async function scenario(zip, name, service, { rooms, perRoom, rate, instances = 
         const row = {
             instances,
             service: name,
-            scenario: rate ? `${perRoom} at ${rate} msg/s` : rooms > 1 ? `${rooms} rooms × ${perRoom} at once` : `${perRoom} at once`,
+            scenario: (rate ? `${perRoom} at ${rate} msg/s` : rooms > 1 ? `${rooms} rooms × ${perRoom} at once` : `${perRoom} at once`) + (again ? ', again (the limit met before)' : ''),
             sent: total,
             delivered: sent.filter((s) => seen.has(s.text)).length,
             duplicates: [...seen.values()].reduce((n, c) => n + c - 1, 0),
@@ -298,6 +313,7 @@ async function pacing(zip, { quick }, log) {
             rows.push(await scenario(zip, name, service, { rooms: 1, perRoom: n, instances }, log));
             rows.push(await scenario(zip, name, service, { rooms: 1, perRoom: n, rate: 2, instances }, log));
             rows.push(await scenario(zip, name, service, { rooms: 3, perRoom: Math.min(20, n), instances }, log));
+            if (service.learnsLimit) rows.push(await scenario(zip, name, service, { rooms: 1, perRoom: n, instances, again: true }, log));
         }
     }
     return { rows, limits: Object.fromEntries(Object.entries(SERVICES).map(([k, s]) => [k, s.limit])) };
