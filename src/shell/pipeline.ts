@@ -944,6 +944,12 @@ export class DeliveryPipeline {
     public async process(read: IRead, modify: IModify, http: IHttp, persistence: IPersistence): Promise<void> {
         if (this.running) {
             this.rerun = true; // a run is in progress in this runtime; it will go round again
+            if (this.scheduledFor <= Date.now()) {
+                // This is the wake-up asked for, taken up by that run: still noted as pending, it
+                // kept a wake-up asked for within its second from being scheduled (scheduleAt), and
+                // that work waited for the recurring job, up to a minute.
+                this.scheduledFor = 0;
+            }
             if (this.joinRun) {
                 this.joinRun(); // and what became due (a line let an entry go) need not wait for its slowest destination
             }

@@ -774,6 +774,28 @@ describe('delivery pipeline, one instance alone', () => {
         expectFastBeforeSlowEnds(receiver, ['f1', 'f2']);
     });
 
+    it('a wake-up that arrives while a run is under way does not swallow the next one asked for', async () => {
+        // The run takes the wake-up up (it goes round again); the wake-up was still noted as
+        // pending, so a retry asked for within its second was not scheduled and waited for the
+        // recurring job, up to a minute (issue 18: Matrix, 30 at once, nothing sent for 30 s).
+        const store = new SharedStore();
+        const receiver = new Receiver();
+        const one = instance(store, receiver, 5, SLOW_AND_FAST);
+        const post = receiver.post.bind(receiver);
+        receiver.post = async (url: string, options: any) => {
+            if (url.includes('slow')) await sleep(300);
+            return post(url, options);
+        };
+        await one.stored('s1', 'general');
+        await one.stored('f1', 'random');
+        receiver.failNext = 1; // f1 fails; its retry, 50 ms on, comes while s1's request is out
+        await one.runJob();
+        expect(receiver.arrivals.map((a) => a.id).sort()).toEqual(['f1', 's1']);
+        receiver.failNext = 1; // a new message fails once: its retry is asked for within the wake-up's second
+        await one.event('sent', 'f2', 'f2', 'random');
+        await until(() => receiver.arrivals.some((a) => a.id === 'f2'), 3000);
+    });
+
     it("an entry a line here let go behind another instance's older one starts within a second of that one's delivery, not after the run's slowest destination", async () => {
         const store = new SharedStore();
         const receiver = new Receiver();
