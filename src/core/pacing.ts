@@ -64,6 +64,9 @@ export interface PaceState {
     runAccepted?: number;
     /** When the run's first request was answered, if nothing else was out (see acceptedInRun). */
     runFirstAnsweredAt?: number;
+    /** A run too long to show the burst: how many it let in before its 429, in how long (learnFromRefusal). */
+    filledBy?: number;
+    filledInMs?: number;
     /** When the service's last 429 said the next request would fit, and how many it accepted since (learnFromRefusal). */
     refusalAllowedAt?: number;
     acceptedSinceRefusal?: number;
@@ -92,13 +95,15 @@ export interface PaceState {
 const SKEW_SHARE = 0.02;
 /** A learned spacing is never longer than this (a 429 long after the last acceptance teaches nothing). */
 const MAX_LEARNED_GAP_MS = 10000;
+/** A learned burst is at most this many requests (Synapse's default is 10). */
+const MAX_LEARNED_BURST = 1000;
 /** A send this soon after the previous accepted one is "right after" it (for learning a spacing). */
 const BACK_TO_BACK_MS = 2000;
 /**
- * A learned limit holds this long after the 429 that showed it. A burst and its spacing are the
- * service's configuration (Synapse's rc_message): kept ten minutes, at most one 429 each time it is
- * learned again. A spacing alone (the run was too long to show a burst) is only a lower bound on
- * it, kept a minute: sent one by one, the requests would never show the burst they may make.
+ * A learned limit holds this long after the 429 that last showed it. A burst and its interval are
+ * the service's configuration (Synapse's rc_message): kept ten minutes (learned again, a 429 or a
+ * few). An interval without a burst is kept a minute: sent one by one, the requests would never
+ * show the burst they may make.
  */
 function learnedTtlMs(state: PaceState): number {
     return (state.learnedBurst || 1) > 1 ? 600000 : 60000;
@@ -163,7 +168,8 @@ export function paceDelay(state: PaceState | undefined, published: readonly Publ
     if (state.remaining !== undefined && state.remaining <= 0 && state.resetAt !== undefined) {
         at = Math.max(at, state.resetAt);
     }
-    return Math.max(0, at - now);
+    const wait = at - now;
+    return wait > 0 ? wait : 0; // a stored time gone wrong (NaN) must not hold the destination for good
 }
 
 /** Notes a request going out now (the published windows count it). */
@@ -180,8 +186,10 @@ export function recordSend(state: PaceState | undefined, published: readonly Pub
     const limits = limitsKept(state, published, now);
     const leaky = leakyLimit(limits);
     if (leaky) {
-        if (base.refusalAllowedAt !== undefined && (base.emptyAt || 0) <= now) {
-            // The bucket emptied since the last 429: the requests since no longer tell its interval (learnFromRefusal).
+        if (base.refusalAllowedAt !== undefined && (base.emptyAt || 0) + leaky.perMs / leaky.requests <= now) {
+            // The bucket has been empty a whole interval since the last 429: the requests since no
+            // longer tell its interval (learnFromRefusal). Not at once: one at a time, each request
+            // goes when the bucket as learned is empty, and the service's may still be full.
             base.refusalAllowedAt = undefined;
             base.acceptedSinceRefusal = undefined;
         }
@@ -212,8 +220,7 @@ function spend(state: PaceState, now: number): PaceState {
 /**
  * Notes what an answer said: with nothing left in the window, nothing goes before it resets; a
  * 429's wait (`retryAfterMs`) is honoured exactly. With `learn` (a service that states no limit),
- * a 429 also reveals a spacing: from the last accepted request to the moment the service allows
- * the next one.
+ * a 429 also shows the limit (learnFromRefusal) and where its bucket is.
  */
 export function recordAnswer(state: PaceState | undefined, announcement: RateAnnouncement | undefined, retryAfterMs: number | undefined, now: number, learn = false, alone = false, published: readonly PublishedLimit[] = []): PaceState {
     const base = alone ? anchorAtQuiet(state || freshPace(), limitsKept(state, published, now), now) : state || freshPace();
@@ -290,45 +297,48 @@ function acceptedInRun(base: PaceState, alone: boolean, now: number): Partial<Pa
  *
  * A run's first 429 (`firstRefusal`): into an empty bucket, a quick run is let through up to the
  * burst and refused at the next, and the service lets the next one through one interval after the
- * run's first request reached it: that is the interval, and the requests accepted are the burst. A
- * run that did not start from an empty bucket shows a smaller burst (slower, never refused) and an
- * interval off by less than the run's length. A run as long as the wait it ended with has leaked
- * requests on its way: it shows only a lower bound on the interval (from the last accepted request:
- * that one fitted, so the next fits one interval after it at the latest), and no burst.
+ * run's first request reached it: that is the interval, and the requests accepted are the burst
+ * (a run into a bucket not empty shows a smaller burst and an interval that a later 429 corrects).
+ * A run as long as the wait it ended with has leaked requests on its way: it shows only a lower
+ * bound on the interval (from the last accepted request: that one fitted, so the next fits one
+ * interval after it at the latest), and, kept for later, how many it took to fill the bucket.
  *
- * A 429 after requests accepted since the last one, the bucket never empty between (as the
- * learned limit counts it; recordSend): the bucket was full at both 429s and never empty between,
- * so the service let those requests in one interval apart: the time between the two times it
- * named, divided by their number, is the interval, however late each was sent. Counted from the
- * last accepted request instead, an interval learned short stayed short when that one went late
- * (Matrix, 3 rooms × 20: a 429 every second for forty seconds). Where the bucket emptied between
- * (one at a time, each request fits when it is empty), the last accepted request shows it.
- *
- * Learned again while the last holds, the interval only grows.
+ * A 429 after requests accepted since the last one, the bucket not empty a whole interval between
+ * (as the learned limit counts it; recordSend): the bucket was full at both 429s, so the service
+ * let those requests in one interval apart: the time between the two times it named, divided by
+ * their number, is the interval, however late each was sent. Counted from the last accepted
+ * request instead, an interval learned short stayed short when that one went late (Matrix,
+ * 3 rooms × 20: a 429 every second for forty seconds). It replaces the last, growing by half at
+ * most (acceptances it did not count, another client's on the same account, would make it too
+ * long, and a limit kept too slow shows no 429 to correct it). With the interval known, the long
+ * run's count shows the burst: the bucket held what it let in less what leaked meanwhile.
  */
 function learnFromRefusal(base: PaceState, allowedAt: number, retryAfterMs: number, firstRefusal: boolean, now: number): Partial<PaceState> {
     const held = learnedLimit(base, now);
     const between = base.acceptedSinceRefusal || 0;
-    const burst = held ? held.requests : 1;
-    let interval: number;
-    if (held && base.refusalAllowedAt !== undefined && between >= 1) {
-        interval = (allowedAt - base.refusalAllowedAt) / between;
-    } else if (firstRefusal) {
-        const fromLast = allowedAt - base.lastAcceptedAt!;
-        const runLength = base.runFrom !== undefined ? allowedAt - retryAfterMs - base.runFrom : Infinity;
-        if (runLength < retryAfterMs && (base.runAccepted || 0) > 1) {
-            return within({ learnedGapMs: Math.max(allowedAt - base.runFrom!, fromLast), learnedBurst: base.runAccepted!, learnedAt: now });
-        }
-        interval = fromLast;
-    } else {
+    if (held && base.learnedGapMs && base.refusalAllowedAt !== undefined && between >= 1) {
+        const interval = Math.min((allowedAt - base.refusalAllowedAt) / between, 1.5 * base.learnedGapMs);
+        const filled = held.requests === 1 && base.filledBy !== undefined && base.filledInMs !== undefined ? Math.ceil(base.filledBy - base.filledInMs / interval) : held.requests;
+        return within({ learnedGapMs: interval, learnedBurst: Math.max(1, filled), learnedAt: now });
+    }
+    if (!firstRefusal) {
         return {};
     }
-    return within({ learnedGapMs: Math.max(held ? base.learnedGapMs! : 0, interval), learnedBurst: burst, learnedAt: now });
+    const fromLast = allowedAt - base.lastAcceptedAt!;
+    const runLength = base.runFrom !== undefined ? allowedAt - retryAfterMs - base.runFrom : Infinity;
+    if (runLength < retryAfterMs && (base.runAccepted || 0) > 1) {
+        return within({ learnedGapMs: Math.max(allowedAt - base.runFrom!, fromLast), learnedBurst: base.runAccepted!, learnedAt: now });
+    }
+    const filling = runLength !== Infinity && !(held && held.requests > 1) ? { filledBy: base.runAccepted, filledInMs: runLength } : {};
+    return within({ learnedGapMs: Math.max(held ? base.learnedGapMs! : 0, fromLast), learnedBurst: held ? held.requests : 1, learnedAt: now, ...filling });
 }
 
-/** A learned interval longer than MAX_LEARNED_GAP_MS is not kept (a 429 long after the last acceptance teaches nothing). */
+/** A learned limit as a service could have it: an interval up to MAX_LEARNED_GAP_MS, a burst up to MAX_LEARNED_BURST. */
 function within(learned: Partial<PaceState>): Partial<PaceState> {
-    return (learned.learnedGapMs || 0) > MAX_LEARNED_GAP_MS ? {} : learned;
+    if (!(learned.learnedGapMs! > 0 && learned.learnedGapMs! <= MAX_LEARNED_GAP_MS)) {
+        return {};
+    }
+    return { ...learned, learnedBurst: Math.min(learned.learnedBurst || 1, MAX_LEARNED_BURST) };
 }
 
 /**
@@ -393,12 +403,15 @@ export function mergePace(a: PaceState | undefined, b: PaceState | undefined): P
         learnedGapMs: learned.learnedGapMs,
         learnedBurst: learned.learnedBurst,
         learnedAt: learned.learnedAt,
+        filledBy: learned.filledBy,
+        filledInMs: learned.filledInMs,
         // The run the latest send is in; both views counted its acceptances (the fewer may have missed some).
         runFrom: latest.runFrom,
         runFirstAnsweredAt: latest.runFirstAnsweredAt,
-        // Since the same 429, the more acceptances either view counted.
-        refusalAllowedAt: later(a.refusalAllowedAt, b.refusalAllowedAt),
-        acceptedSinceRefusal: sinceSameRefusal(a, b),
+        // The latest send's view's last 429 (it may have found the bucket emptied since and dropped
+        // it), and the more acceptances either view counted since that same 429.
+        refusalAllowedAt: latest.refusalAllowedAt,
+        acceptedSinceRefusal: other.refusalAllowedAt === latest.refusalAllowedAt && other.acceptedSinceRefusal !== undefined ? Math.max(latest.acceptedSinceRefusal || 0, other.acceptedSinceRefusal) : latest.acceptedSinceRefusal,
         runAccepted: other.runFrom === latest.runFrom && other.runAccepted !== undefined ? Math.max(latest.runAccepted || 0, other.runAccepted) : latest.runAccepted,
         refusedSince: refusedSince !== undefined && lastAcceptedAt !== undefined && lastAcceptedAt > refusedSince ? undefined : refusedSince,
         // The fuller bucket (sends the other view has not seen are not added: an instance reads the stored budget before it sends).
@@ -406,14 +419,6 @@ export function mergePace(a: PaceState | undefined, b: PaceState | undefined): P
         quietEmptyAt: anchored ? latest.quietEmptyAt : undefined,
         sinceQuiet: anchored ? latest.sinceQuiet : undefined,
     };
-}
-
-/** Acceptances since the later 429 of two views: the more both counted since the same one, else the later one's view's. */
-function sinceSameRefusal(a: PaceState, b: PaceState): number | undefined {
-    if (a.refusalAllowedAt === b.refusalAllowedAt) {
-        return a.acceptedSinceRefusal === undefined ? b.acceptedSinceRefusal : Math.max(a.acceptedSinceRefusal, b.acceptedSinceRefusal || 0);
-    }
-    return (a.refusalAllowedAt || 0) > (b.refusalAllowedAt || 0) ? a.acceptedSinceRefusal : b.acceptedSinceRefusal;
 }
 
 /** A budget as stored (another instance wrote it; anything may be there): only well-formed numbers kept. */
@@ -424,7 +429,7 @@ export function paceFromStored(raw: unknown): PaceState | undefined {
     const r = raw as Record<string, unknown>;
     const num = (v: unknown) => (typeof v === 'number' && isFinite(v) ? v : undefined);
     const state: PaceState = { notBefore: num(r.notBefore) || 0, recent: Array.isArray(r.recent) ? (r.recent.filter((t) => num(t) !== undefined) as number[]).slice(-100) : [] };
-    const optional: Array<keyof PaceState> = ['remaining', 'resetAt', 'lastSentAt', 'lastAcceptedAt', 'lastAnswerAt', 'learnedGapMs', 'learnedBurst', 'learnedAt', 'runFrom', 'runAccepted', 'runFirstAnsweredAt', 'refusalAllowedAt', 'acceptedSinceRefusal', 'refusedSince', 'emptyAt', 'quietEmptyAt', 'sinceQuiet'];
+    const optional: Array<keyof PaceState> = ['remaining', 'resetAt', 'lastSentAt', 'lastAcceptedAt', 'lastAnswerAt', 'learnedGapMs', 'learnedBurst', 'learnedAt', 'runFrom', 'runAccepted', 'runFirstAnsweredAt', 'refusalAllowedAt', 'acceptedSinceRefusal', 'filledBy', 'filledInMs', 'refusedSince', 'emptyAt', 'quietEmptyAt', 'sinceQuiet'];
     for (const key of optional) {
         const value = num(r[key]);
         if (value !== undefined) {
@@ -433,6 +438,14 @@ export function paceFromStored(raw: unknown): PaceState | undefined {
     }
     if (typeof r.bucket === 'string') {
         state.bucket = r.bucket;
+    }
+    // A learned limit only as learnFromRefusal could have left it: an interval up to
+    // MAX_LEARNED_GAP_MS and a whole burst (a burst of 1e306 made every wait NaN).
+    if (state.learnedGapMs !== undefined && !(state.learnedGapMs > 0 && state.learnedGapMs <= MAX_LEARNED_GAP_MS)) {
+        delete state.learnedGapMs;
+    }
+    if (state.learnedBurst !== undefined && !(Number.isInteger(state.learnedBurst) && state.learnedBurst >= 1 && state.learnedBurst <= MAX_LEARNED_BURST)) {
+        delete state.learnedBurst;
     }
     return state;
 }

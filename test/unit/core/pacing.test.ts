@@ -237,6 +237,21 @@ describe('a published leaky bucket (Synapse rc_message: burst_count, then per_se
     });
 });
 
+/** Synapse's Ratelimiter as test/support/limitedSinks.js has it: the wait (ms) a request arriving `at` is refused with, or undefined (let in). */
+function synapseBucket(perSecond: number, burst: number): (at: number) => number | undefined {
+    let count = 0;
+    let emptyAt = -Infinity;
+    return (at) => {
+        if (count - ((at - emptyAt) / 1000) * perSecond < 0) {
+            count = 0;
+            emptyAt = at;
+        }
+        if (count - ((at - emptyAt) / 1000) * perSecond > burst - 1) return Math.max(1, Math.floor(emptyAt + ((count - burst + 1) / perSecond) * 1000 - at));
+        count += 1;
+        return undefined;
+    };
+}
+
 describe('limits a service neither announces nor publishes (learned from its 429s)', () => {
     /** A learned interval as kept: 0.5 % longer (LEARNED_SHARE). */
     const kept = (ms: number) => ms * 1.005;
@@ -314,17 +329,7 @@ describe('limits a service neither announces nor publishes (learned from its 429
         // back, so the first estimate comes out short; a retry goes 40 ms after it may (the backlog's
         // round, as in the bench). From the last accepted request (sent late) the interval stayed
         // short, and every request after the first 429 was refused once (the bench's 3 rooms × 20).
-        let count = 0;
-        let emptyAt = -Infinity;
-        const synapse = (at: number) => {
-            if (count - (at - emptyAt) / 1000 < 0) {
-                count = 0;
-                emptyAt = at;
-            }
-            if (count - (at - emptyAt) / 1000 > 9) return Math.max(1, Math.floor(emptyAt + (count - 9) * 1000 - at));
-            count += 1;
-            return undefined;
-        };
+        const synapse = synapseBucket(1, 10);
         let state: PaceState | undefined;
         let now = T0;
         let refused = 0;
@@ -355,6 +360,54 @@ describe('limits a service neither announces nor publishes (learned from its 429
         state = acceptedRun(state, T0 + 30000, 10);
         state = recordAnswer(recordSend(state, [], T0 + 30100), undefined, 900, T0 + 30105, true, true);
         expect(state).toMatchObject({ learnedGapMs: 1000, learnedBurst: 10 });
+    });
+
+    it("Synapse's default (0.2 a second, burst 10) under a message a second: the limit is learned, burst and all, in a few 429s", () => {
+        // The run fills the bucket over twelve seconds: too long to show the burst, only a lower
+        // bound on the interval. Before, each later request was refused once (55 of 100): the
+        // bucket as learned (one at a time) emptied at each send and the next 429 taught nothing.
+        const synapse = synapseBucket(0.2, 10);
+        let state: PaceState | undefined;
+        let now = T0;
+        let refused = 0;
+        for (let m = 0; m < 100; m++) {
+            let t = Math.max(T0 + m * 1000, now);
+            for (;;) {
+                t += paceDelay(state, [], t);
+                const wait = synapse(t + 2);
+                state = recordAnswer(recordSend(state, [], t), undefined, wait, t + 5, wait !== undefined, true);
+                t += 5;
+                if (wait === undefined) break;
+                refused += 1;
+            }
+            now = t;
+        }
+        expect(refused).toBeLessThanOrEqual(3);
+        expect(state!.learnedBurst).toBe(10);
+        expect(state!.learnedGapMs).toBeGreaterThan(4990);
+        expect(state!.learnedGapMs).toBeLessThan(5010);
+    });
+
+    it("a view that still has a 429 the latest send's view dropped (its bucket emptied since) does not bring it back", () => {
+        let state = acceptedRun(undefined, T0, 10);
+        state = recordAnswer(recordSend(state, [], T0 + 100), undefined, 900, T0 + 105, true, true); // names T0 + 1000
+        const stored = state;
+        state = acceptedRun(state, T0 + 30000, 3); // the bucket long empty: a new run
+        expect(state.refusalAllowedAt).toBeUndefined();
+        state = mergePace(state, stored)!;
+        expect(state.refusalAllowedAt).toBeUndefined();
+        // Refused: a run's first 429 (before, 29 s over three requests: a 10 s interval).
+        state = recordAnswer(recordSend(state, [], T0 + 30030), undefined, 970, T0 + 30035, true, true);
+        expect(state.learnedGapMs).toBeLessThan(1100);
+    });
+
+    it('a 429 after acceptances it did not count (another client on the account) grows the interval by half at most', () => {
+        let state = acceptedRun(undefined, T0, 10);
+        state = recordAnswer(recordSend(state, [], T0 + 100), undefined, 900, T0 + 105, true, true); // names T0 + 1000
+        state = recordAnswer(recordSend(state, [], T0 + 1021), undefined, undefined, T0 + 1026, false, true);
+        // Two more went in from elsewhere: the service names T0 + 4000, three intervals on, for one counted here.
+        state = recordAnswer(recordSend(state, [], T0 + 2026), undefined, 1974, T0 + 2031, true, true);
+        expect(state.learnedGapMs).toBe(1500);
     });
 
     it('a burst and its spacing are kept ten minutes after the 429 that showed them', () => {
@@ -503,6 +556,15 @@ describe('mergePace (this runtime\'s view and the one another instance stored)',
 });
 
 describe('paceFromStored (what another instance wrote)', () => {
+    it('keeps a learned limit only as the service could have it: a wait is never NaN', () => {
+        const stored = paceFromStored({ notBefore: 0, recent: [], learnedGapMs: 1000, learnedBurst: 1e306, learnedAt: T0, emptyAt: T0 });
+        expect(stored!.learnedBurst).toBeUndefined();
+        expect(paceFromStored({ notBefore: 0, recent: [], learnedGapMs: -1000, learnedAt: T0 })!.learnedGapMs).toBeUndefined();
+        const next = recordSend(stored, [], T0 + 1);
+        expect(paceDelay(next, [], T0 + 2)).toBeGreaterThan(0);
+        expect(paceDelay({ notBefore: NaN, recent: [] }, [], T0)).toBe(0);
+    });
+
     it('keeps well-formed numbers only: a missing time is not the epoch', () => {
         expect(paceFromStored({ notBefore: 5, recent: [1, 'x', null, 2], lastAcceptedAt: null, learnedGapMs: 'long', bucket: 'b' })).toEqual({ notBefore: 5, recent: [1, 2], bucket: 'b' });
         expect(paceFromStored('nonsense')).toBeUndefined();
