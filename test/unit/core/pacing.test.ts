@@ -253,6 +253,12 @@ function synapseBucket(perSecond: number, burst: number): (at: number) => number
 }
 
 describe('limits a service neither announces nor publishes (learned from its 429s)', () => {
+    /** The burst learned, and the interval within [lo, hi] ms. */
+    function expectLearned(state: PaceState, burst: number, lo: number, hi: number): void {
+        expect(state.learnedBurst).toBe(burst);
+        expect(state.learnedGapMs).toBeGreaterThanOrEqual(lo);
+        expect(state.learnedGapMs).toBeLessThan(hi);
+    }
     /** A learned interval as kept: 0.5 % longer (LEARNED_SHARE). */
     const kept = (ms: number) => ms * 1.005;
     /** `count` requests from `at`, each accepted and answered (alone) before the next: a quick run. */
@@ -347,9 +353,7 @@ describe('limits a service neither announces nor publishes (learned from its 429
             else sent += 1;
         }
         expect(refused).toBeLessThanOrEqual(2);
-        expect(state!.learnedBurst).toBe(10);
-        expect(state!.learnedGapMs).toBeGreaterThanOrEqual(999);
-        expect(state!.learnedGapMs).toBeLessThan(1005);
+        expectLearned(state!, 10, 999, 1005);
     });
 
     it('a 429 after the bucket emptied is a new run\'s: the requests since the last 429 do not divide the time between them', () => {
@@ -383,9 +387,7 @@ describe('limits a service neither announces nor publishes (learned from its 429
             now = t;
         }
         expect(refused).toBeLessThanOrEqual(3);
-        expect(state!.learnedBurst).toBe(10);
-        expect(state!.learnedGapMs).toBeGreaterThan(4990);
-        expect(state!.learnedGapMs).toBeLessThan(5010);
+        expectLearned(state!, 10, 4990, 5010);
     });
 
     it("a view that still has a 429 the latest send's view dropped (its bucket emptied since) does not bring it back", () => {
