@@ -235,10 +235,16 @@ export interface RateLimits<C> {
     /** Limits the service documents without announcing them, for one destination. */
     published?(config: C, channel: Record<string, string>): PublishedLimit[];
     /**
-     * The service's limit is its operator's choice and shows only in a 429 (Matrix): the spacing
-     * a 429 reveals right after an accepted request is kept for a while (core/pacing.ts).
+     * The service's limit is its operator's choice and shows only in a 429 (Matrix): what its
+     * 429s show is learned as a leaky bucket and kept for a while (core/pacing.ts, learnFromRefusal).
      */
     learnedFrom429?: boolean;
+    /**
+     * Which requests the limit counts (Synapse's rc_message: events sent and redactions, not media
+     * uploads, logins, joins or look-ups); absent, every request. The others neither wait for the
+     * budget nor are counted in it, and their 429s teach it nothing.
+     */
+    counts?(request: OutboundRequest): boolean;
     /**
      * The service counts requests per account, not per destination (Synapse's rc_message: one
      * budget for all rooms an account posts to): the account's key (no secret in it). Every

@@ -151,6 +151,8 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
     const progress: DeliveryProgress = { partsDone: job.partsDone, remoteIds: job.remoteIds.slice(), carried: job.carried };
     const timeoutMs = job.timeoutMs || DEFAULT_TIMEOUT_MS;
     let current: OutboundRequest | undefined;
+    /** Whether the service counts this request against its limit (RateLimits.counts). */
+    const counted = (request: OutboundRequest) => !job.adapter.rateLimits || !job.adapter.rateLimits.counts || job.adapter.rateLimits.counts(request);
     /** The budget a 429 answered and is not noted in yet (its request still counts as out). */
     let refusal: DestinationPace | undefined;
     /** The 429's request is over: its wait is noted, or the adapter read it as something else than a refusal. */
@@ -168,7 +170,7 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
             throw new TargetError(`refused to contact ${originOf(request.url) || 'the target'}: ${verdict.reason}; an admin may allow it in the "Private hosts" setting`, 0, false);
         }
         endRefusal();
-        const pace = job.pace;
+        const pace = counted(request) ? job.pace : undefined;
         // The hold is kept (renewed, or found run out: HoldLost) right before the request, after
         // any wait for the budget: a wait of up to maxWaitMs would otherwise come out of the
         // lease the request needs. A renewal awaits a write, and another delivery to this
@@ -295,7 +297,7 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
     } catch (e) {
         await settleLookup(!(e instanceof TargetError && e.retryable)).catch(() => undefined);
         endRefusal();
-        if (job.pace && e instanceof TargetError && e.status === 429 && e.retryAfterMs !== undefined) {
+        if (job.pace && e instanceof TargetError && e.status === 429 && e.retryAfterMs !== undefined && (!current || counted(current))) {
             // The service said how long: nothing goes to this destination before then. A service
             // whose limit shows only in its 429s has just shown it: keep that spacing.
             const learn = !!(job.adapter.rateLimits && job.adapter.rateLimits.learnedFrom429);

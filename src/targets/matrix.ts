@@ -701,6 +701,9 @@ export const matrixTarget: TargetAdapter<MatrixConfig> = {
         // What the admin declared (rate_limit) is kept from the first message; without it, its 429s teach it (core/pacing.ts: learnFromRefusal).
         published: (config) => (config.rateLimit ? [{ requests: config.rateLimit.burstCount, perMs: (config.rateLimit.burstCount / config.rateLimit.perSecond) * 1000, leaky: true }] : []),
         learnedFrom429: true,
+        // rc_message counts the events an account sends (messages, edits) and its redactions, not
+        // its uploads, logins, joins or look-ups; a webhook bridge's requests all count.
+        counts: (request) => !/\/_matrix\//.test(request.url) || /\/_matrix\/client\/[^/]+\/rooms\/[^/]+\/(send|redact)\//.test(request.url),
         // Synapse limits sending per account over all its rooms (rc_message, per_second 0.2 and
         // burst_count 10 by default), so one account's rooms share what its 429s taught.
         sharedBy: (config) => `matrix\n${config.homeserver}\n${config.auth && config.auth.kind === 'login' ? `@${config.auth.user}` : fnv1a(accessTokenOf(config, undefined))}`,

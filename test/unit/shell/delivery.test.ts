@@ -8,7 +8,7 @@ import { paceDelay, recordSend } from '../../../src/core/pacing';
 import { attemptDelivery, DeliveryJob, DestinationPace, HoldLost } from '../../../src/shell/delivery';
 import { matrixTarget } from '../../../src/targets/matrix';
 import { webhookTarget } from '../../../src/targets/webhook';
-import { makeMessage } from '../targets/harness';
+import { file, makeMessage } from '../targets/harness';
 
 const URL_ = 'https://hooks.example.net/in';
 const config = webhookTarget.parseConfig({ url: URL_ });
@@ -167,5 +167,39 @@ describe("delivery: a 429 holds the budget's other deliveries until its wait is 
         expect(arrivals.map((a) => a.status)).toEqual([429, 200, 200]);
         expect(arrivals[1].at - arrivals[0].at).toBeGreaterThanOrEqual(195);
         expect(pace.out).toBe(0);
+    });
+});
+
+describe('delivery: requests the service does not count against its limit (RateLimits.counts)', () => {
+    const matrix = matrixTarget.parseConfig({ homeserver: 'https://matrix.example.org', access_token: 'TOKEN', room_id: '!r:example.org' });
+    /** A homeserver: media uploads answered with `upload`, events accepted. */
+    function homeserver(upload: { statusCode: number; content: string }) {
+        const paths: string[] = [];
+        const call = async (url: string) => {
+            paths.push(new URL(url).pathname.split('/')[2]);
+            return url.indexOf('/_matrix/media/') >= 0 ? { ...upload, headers: {}, content: Buffer.from(upload.content) } : { statusCode: 200, headers: {}, content: Buffer.from('{"event_id":"$e"}') };
+        };
+        return { paths, http: { put: call, post: call, get: call } as any };
+    }
+    const withFile = (pace: DestinationPace): DeliveryJob => ({ ...job('F1', pace), instance: 'mx', adapter: matrixTarget, config: matrix, files: [file('cat.png', 'image/png', true)] });
+    /** Two per 10 s: the text and the file's event fit; a third counted request would wait 10 s. */
+    const two = [{ requests: 2, perMs: 10000 }];
+
+    it("a file's media upload neither waits for the budget nor is counted in it", async () => {
+        const pace: DestinationPace = { key: 'mx', limits: two, maxWaitMs: 3000 };
+        const server = homeserver({ statusCode: 200, content: '{"content_uri":"mxc://example.org/m1"}' });
+        const started = Date.now();
+        expect(await attemptDelivery(withFile(pace), server.http)).toMatchObject({ ok: true });
+        expect(server.paths).toEqual(['client', 'media', 'client']);
+        expect(Date.now() - started).toBeLessThan(1000);
+        expect(pace.state!.recent).toHaveLength(2);
+    });
+
+    it("an upload's 429 (the media limit) teaches the message limit nothing", async () => {
+        const pace: DestinationPace = { key: 'mx', limits: [], maxWaitMs: 3000 };
+        const server = homeserver({ statusCode: 429, content: '{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":400}' });
+        expect(await attemptDelivery(withFile(pace), server.http)).toMatchObject({ ok: false, retryable: true, retryAfterMs: 400 });
+        expect(pace.state!.learnedGapMs).toBeUndefined();
+        expect(paceDelay(pace.state, [], Date.now())).toBe(0);
     });
 });

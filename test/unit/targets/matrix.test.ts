@@ -303,6 +303,27 @@ describe('matrix target: config', () => {
     });
 });
 
+describe('matrix target: the requests its limit counts (rc_message)', () => {
+    const counts = (request: { url: string }) => matrixTarget.rateLimits!.counts!(request as any);
+
+    it('events sent and redactions count; media uploads, logins and joins do not; a webhook bridge\'s posts do', async () => {
+        const input = makeInput(matrixTarget, raw, { files: [file('cat.png', 'image/png', true)] });
+        const run = await runScripted(matrixTarget, input, (request: { url: string }) => (request.url.indexOf('/_matrix/media/') >= 0 ? response(200, { content_uri: 'mxc://example.org/m1' }) : response(200, { event_id: '$ev' })));
+        expect(run.sent.map((request: { url: string }) => [request.url.replace(HS, '').split('?')[0].replace(/\/[^/]+$/, '/…'), counts(request)])).toEqual([
+            [`/_matrix/client/v3/rooms/${encodeURIComponent(ROOM)}/send/m.room.message/…`, true],
+            ['/_matrix/media/v3/…', false],
+            [`/_matrix/client/v3/rooms/${encodeURIComponent(ROOM)}/send/m.room.message/…`, true],
+        ]);
+        const deleted = matrixTarget.buildRequests(makeInput(matrixTarget, raw, { message: { event: 'deleted' }, remoteIds: ['$e1'] }));
+        expect(deleted.map(counts)).toEqual([true]);
+        const config = matrixTarget.parseConfig({ homeserver: HS, user: 'relay', password: 'pw', room_id: ROOM });
+        expect(counts(matrixTarget.keptSession!.login(config))).toBe(false);
+        expect(counts({ url: `${HS}/_matrix/client/v3/join/${encodeURIComponent('#room:example.org')}` })).toBe(false);
+        const webhook = matrixTarget.buildRequests(makeInput(matrixTarget, { mode: 't2bot', webhook_url: `https://webhooks.t2bot.io/api/v1/matrix/hook/${'a'.repeat(64)}` }, {}));
+        expect(webhook.map(counts)).toEqual([true]);
+    });
+});
+
 describe('matrix target: password login (kept session)', () => {
     const login = { homeserver: HS, user: 'relay', password: 'pa55word', room_id: ROOM };
     const session = { access_token: 'syt_from_login', user_id: '@relay:example.org', device_id: 'DEV1' };
