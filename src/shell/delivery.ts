@@ -70,7 +70,7 @@ export interface DestinationPace {
      * One request out at a time: the service's limit shows only in its 429s (no published
      * limit), so until one came, several deliveries sharing the budget (one Matrix account's
      * rooms) would each run into it with a request out (3 rooms × 20 at once: 3 to 5 429s
-     * where one shows the limit, issue 18). Once learned, the spacing keeps requests apart anyway.
+     * where one shows the limit, issue 18). Once learned, the bucket keeps them apart anyway.
      */
     oneAtATime?: boolean;
     /** Deliveries waiting for this runtime's request out to be answered (oneAtATime). */
@@ -299,7 +299,7 @@ export async function attemptDelivery(job: DeliveryJob, http: IHttp): Promise<At
         endRefusal();
         if (job.pace && e instanceof TargetError && e.status === 429 && e.retryAfterMs !== undefined && (!current || counted(current))) {
             // The service said how long: nothing goes to this destination before then. A service
-            // whose limit shows only in its 429s has just shown it: keep that spacing.
+            // whose limit shows only in its 429s has just shown it (core/pacing.ts, learnFromRefusal).
             const learn = !!(job.adapter.rateLimits && job.adapter.rateLimits.learnedFrom429);
             job.pace.state = recordAnswer(job.pace.state, undefined, e.retryAfterMs, Date.now(), learn, !job.pace.out, job.pace.limits);
         }
