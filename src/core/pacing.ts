@@ -301,7 +301,10 @@ function acceptedInRun(base: PaceState, alone: boolean, now: number): Partial<Pa
  * (a run into a bucket not empty shows a smaller burst and an interval that a later 429 corrects).
  * A run as long as the wait it ended with has leaked requests on its way: it shows only a lower
  * bound on the interval (from the last accepted request: that one fitted, so the next fits one
- * interval after it at the latest), and, kept for later, how many it took to fill the bucket.
+ * interval after it at the latest) and, with it, one on the burst (what the run let in less what
+ * leaked meanwhile at that interval; more leaked at the real one). Both low, the limit as kept
+ * lets requests go early, not late: a 429 corrects it, where a limit kept too slow shows none.
+ * The run's count and length are kept until a later 429 gives the interval.
  *
  * A 429 after requests accepted since the last one, the bucket not empty a whole interval between
  * (as the learned limit counts it; recordSend): the bucket was full at both 429s, so the service
@@ -310,16 +313,22 @@ function acceptedInRun(base: PaceState, alone: boolean, now: number): Partial<Pa
  * request instead, an interval learned short stayed short when that one went late (Matrix,
  * 3 rooms × 20: a 429 every second for forty seconds). It replaces the last, growing by half at
  * most (acceptances it did not count, another client's on the same account, would make it too
- * long, and a limit kept too slow shows no 429 to correct it). With the interval known, the long
- * run's count shows the burst: the bucket held what it let in less what leaked meanwhile.
+ * long, and a limit kept too slow shows no 429 to correct it); a long run's bound is no interval
+ * to stay near (grown by half from it, a stream at twice Synapse's rate drew 4 429s where 2 show
+ * the limit): the run bounds it, at most its length and its 429's wait, which was shorter. With
+ * the interval known, the long run's count shows the burst exactly.
  */
 function learnFromRefusal(base: PaceState, allowedAt: number, retryAfterMs: number, firstRefusal: boolean, now: number): Partial<PaceState> {
     const held = learnedLimit(base, now);
     const between = base.acceptedSinceRefusal || 0;
+    // The limit held is a long run's lower bounds (its count and length kept), not a measured one.
+    const bounded = held !== undefined && base.filledBy !== undefined && base.filledInMs !== undefined;
+    const exact = { filledBy: undefined, filledInMs: undefined };
     if (held && base.learnedGapMs && base.refusalAllowedAt !== undefined && between >= 1) {
-        const interval = Math.min((allowedAt - base.refusalAllowedAt) / between, 1.5 * base.learnedGapMs);
-        const filled = held.requests === 1 && base.filledBy !== undefined && base.filledInMs !== undefined ? Math.ceil(base.filledBy - base.filledInMs / interval) : held.requests;
-        return within({ learnedGapMs: interval, learnedBurst: Math.max(1, filled), learnedAt: now });
+        const cap = bounded ? Math.max(2 * base.filledInMs!, 1.5 * base.learnedGapMs) : 1.5 * base.learnedGapMs;
+        const interval = Math.min((allowedAt - base.refusalAllowedAt) / between, cap);
+        const filled = bounded ? Math.ceil(base.filledBy! - base.filledInMs! / interval) : held.requests;
+        return within({ learnedGapMs: interval, learnedBurst: Math.max(1, filled), learnedAt: now, ...exact });
     }
     if (!firstRefusal) {
         return {};
@@ -327,10 +336,17 @@ function learnFromRefusal(base: PaceState, allowedAt: number, retryAfterMs: numb
     const fromLast = allowedAt - base.lastAcceptedAt!;
     const runLength = base.runFrom !== undefined ? allowedAt - retryAfterMs - base.runFrom : Infinity;
     if (runLength < retryAfterMs && (base.runAccepted || 0) > 1) {
-        return within({ learnedGapMs: Math.max(allowedAt - base.runFrom!, fromLast), learnedBurst: base.runAccepted!, learnedAt: now });
+        return within({ learnedGapMs: Math.max(allowedAt - base.runFrom!, fromLast), learnedBurst: base.runAccepted!, learnedAt: now, ...exact });
     }
-    const filling = runLength !== Infinity && !(held && held.requests > 1) ? { filledBy: base.runAccepted, filledInMs: runLength } : {};
-    return within({ learnedGapMs: Math.max(held ? base.learnedGapMs! : 0, fromLast), learnedBurst: held ? held.requests : 1, learnedAt: now, ...filling });
+    const atLeast = Math.max(held ? base.learnedGapMs! : 0, fromLast);
+    if (held && !bounded) {
+        return within({ learnedGapMs: atLeast, learnedBurst: held.requests, learnedAt: now });
+    }
+    if (runLength === Infinity || !(atLeast > 0)) {
+        return within({ learnedGapMs: atLeast, learnedBurst: 1, learnedAt: now });
+    }
+    const filledBy = base.runAccepted || 0;
+    return within({ learnedGapMs: atLeast, learnedBurst: Math.max(1, Math.ceil(filledBy - runLength / atLeast)), learnedAt: now, filledBy, filledInMs: runLength });
 }
 
 /** A learned limit as a service could have it: an interval up to MAX_LEARNED_GAP_MS, a burst up to MAX_LEARNED_BURST. */
