@@ -22,6 +22,7 @@ const { inspectNextRuntime, undoShim, connectInspector } = require('./lib/heap')
 const { renderConsole, renderMarkdown, summarize } = require('./lib/report');
 const { pacing, renderPacing } = require('./lib/pacing');
 const { instances, renderInstances } = require('./lib/instances');
+const { orderSettle, renderSettle } = require('./lib/settle');
 const { packageApp } = require('../tools/package');
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -36,6 +37,7 @@ const PLAN = QUICK
         memory: { messages: 1000, window: 16 },
         sustained: { rate: 300, durationMs: 8000, targets: 3, drainMs: 60000 },
         instances: { repetitions: 1, ramp: { startRate: 200, factor: 1.6, stepMs: 1000, maxRate: 3000, flatSteps: 1 }, cost: { rate: 50, durationMs: 1000 } },
+        settle: { latencies: [0, 5], rates: [20, 300], durationMs: 1000 },
     }
     : {
         floor: { repetitions: 5, latencySamples: 300, cpu: { rate: 100, durationMs: 5000 }, ramp: { startRate: 150, factor: 1.2, stepMs: 3000, maxRate: 5000, flatSteps: 2 } },
@@ -46,6 +48,7 @@ const PLAN = QUICK
         memory: { messages: 10000, window: 16 },
         sustained: { rate: 300, durationMs: 60000, targets: 3, drainMs: 180000 },
         instances: { repetitions: 3, ramp: { startRate: 150, factor: 1.2, stepMs: 3000, maxRate: 5000, flatSteps: 2 }, cost: { rate: 100, durationMs: 5000 } },
+        settle: { latencies: [0, 5, 20], rates: [20, 100, 300, 600], durationMs: 3000 },
     };
 
 const runStart = performance.now();
@@ -136,7 +139,7 @@ function report(results) {
     fs.mkdirSync(path.dirname(docs), { recursive: true });
     const before = fs.existsSync(docs) ? fs.readFileSync(docs, 'utf8') : '';
     const separate = Object.keys(SEPARATE).map((name) => (results[name] ? separateSection(name, results[name]) : KEEP.includes(name) ? keptSection(before, name) : '')).filter(Boolean);
-    fs.writeFileSync(docs, renderMarkdown(summary) + separate.join(''));
+    fs.writeFileSync(docs, renderMarkdown(summary, Object.keys(SEPARATE)) + separate.join(''));
     console.log(`\nwrote ${path.relative(process.cwd(), docs)} (${results.minutes.toFixed(1)} min)`);
 }
 
@@ -159,6 +162,11 @@ const SEPARATE = {
         title: '8. several instances: one vs two',
         measure: (zip, log) => instances(zip, PLAN.instances, log),
         render: (result) => renderInstances(result.runs, result.machineFacts, result.costRate),
+    },
+    settle: {
+        title: '9. the order wait across instances: how late an entry lands',
+        measure: (zip, log) => orderSettle(zip, PLAN.settle, log),
+        render: (result) => renderSettle(result),
     },
 };
 

@@ -196,4 +196,4 @@ function formatBridges(byBridge) {
     return Object.entries(byBridge).filter(([, v]) => v >= 0.01).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
 }
 
-module.exports = { instances, renderInstances };
+module.exports = { instances, renderInstances, startCluster };
