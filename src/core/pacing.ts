@@ -102,11 +102,12 @@ const BACK_TO_BACK_MS = 2000;
 /**
  * A learned limit holds this long after the 429 that last showed it. A burst and its interval are
  * the service's configuration (Synapse's rc_message): kept ten minutes (learned again, a 429 or a
- * few). An interval without a burst is kept a minute: sent one by one, the requests would never
- * show the burst they may make.
+ * few). An interval without a burst, or a long run's bounds, is kept a minute: a burst too small
+ * holds bursts back, and nothing but the limit's end shows it (sent one by one, the requests would
+ * never show the burst they may make).
  */
 function learnedTtlMs(state: PaceState): number {
-    return (state.learnedBurst || 1) > 1 ? 600000 : 60000;
+    return (state.learnedBurst || 1) > 1 && state.filledBy === undefined ? 600000 : 60000;
 }
 
 /**
@@ -302,9 +303,10 @@ function acceptedInRun(base: PaceState, alone: boolean, now: number): Partial<Pa
  * A run as long as the wait it ended with has leaked requests on its way: it shows only a lower
  * bound on the interval (from the last accepted request: that one fitted, so the next fits one
  * interval after it at the latest) and, with it, one on the burst (what the run let in less what
- * leaked meanwhile at that interval; more leaked at the real one). Both low, the limit as kept
- * lets requests go early, not late: a 429 corrects it, where a limit kept too slow shows none.
- * The run's count and length are kept until a later 429 gives the interval.
+ * leaked meanwhile at that interval; more leaked at the real one, and a bucket not empty at the
+ * run's start held more). A stream goes early at an interval too short, and a 429 corrects it; a
+ * burst too small holds a later burst back, which no 429 shows: bounds are kept a minute
+ * (learnedTtlMs). The run's count and length are kept until a later 429 gives the interval.
  *
  * A 429 after requests accepted since the last one, the bucket not empty a whole interval between
  * (as the learned limit counts it; recordSend): the bucket was full at both 429s, so the service
@@ -315,8 +317,10 @@ function acceptedInRun(base: PaceState, alone: boolean, now: number): Partial<Pa
  * most (acceptances it did not count, another client's on the same account, would make it too
  * long, and a limit kept too slow shows no 429 to correct it); a long run's bound is no interval
  * to stay near (grown by half from it, a stream at twice Synapse's rate drew 4 429s where 2 show
- * the limit): the run bounds it, at most its length and its 429's wait, which was shorter. With
- * the interval known, the long run's count shows the burst exactly.
+ * the limit): from a bound it may grow to twice the run's length (a run into an empty bucket
+ * lasts longer than one interval; into a fuller one a clipped interval grows by half at each later
+ * 429). The guard against uncounted acceptances is then that wide. With the interval known, the
+ * long run's count shows the burst exactly.
  */
 function learnFromRefusal(base: PaceState, allowedAt: number, retryAfterMs: number, firstRefusal: boolean, now: number): Partial<PaceState> {
     const held = learnedLimit(base, now);
