@@ -317,9 +317,10 @@ function acceptedInRun(base: PaceState, alone: boolean, now: number): Partial<Pa
  * most (acceptances it did not count, another client's on the same account, would make it too
  * long, and a limit kept too slow shows no 429 to correct it); a long run's bound is no interval
  * to stay near (grown by half from it, a stream at twice Synapse's rate drew 4 429s where 2 show
- * the limit): from a bound it may grow to twice the run's length (a run into an empty bucket
- * lasts longer than one interval; into a fuller one a clipped interval grows by half at each later
- * 429). The guard against uncounted acceptances is then that wide. With the interval known, the
+ * the limit): from a bound it may grow to twice the run's length (a run into an empty bucket and
+ * its 429's wait span at least one interval, and the run was the longer; into a fuller one a
+ * clipped interval grows by half at each later 429). The guard against uncounted acceptances is
+ * then that wide. With the interval known, the
  * long run's count shows the burst exactly.
  */
 function learnFromRefusal(base: PaceState, allowedAt: number, retryAfterMs: number, firstRefusal: boolean, now: number): Partial<PaceState> {
